@@ -1,0 +1,40 @@
+# Two commands on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test test-postgres lint fmt bench clean install
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/issuer serve --init-demo
+
+test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+fmt: $(STAMP)
+	$(BIN)/ruff format .
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache build *.egg-info
+
+# The database-backed tests again, on PostgreSQL (ISSUER_TEST_DATABASE_URL must be set).
+test-postgres: $(STAMP)
+	@test -n "$$ISSUER_TEST_DATABASE_URL" || { echo "set ISSUER_TEST_DATABASE_URL"; exit 2; }
+	$(BIN)/python -m pytest -q -m "db or postgres"; rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "no database-backed tests collected"; rc=0; fi; exit $$rc

@@ -1,0 +1,3 @@
+"""Open Badges 3.0 credential issuer."""
+
+__version__ = "0.1.0"

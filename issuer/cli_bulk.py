@@ -1,0 +1,107 @@
+"""Bulk award from the terminal: ``issuer award-bulk``.
+
+The same checks and the same use cases as the web page and the API. Exit codes follow the
+``issuer`` contract: 0 when every row chosen for issuing was issued, 1 when the file has
+problems (nothing is issued) or a row could not be issued, 2 when the file cannot be read.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from issuer.core.errors import IssuerError
+
+
+class _Refused(click.ClickException):
+    exit_code = 1
+
+
+class _Unreadable(click.ClickException):
+    exit_code = 2
+
+
+def register(main: click.Group) -> None:
+    """Add the bulk commands to ``main``."""
+
+    @main.command("award-bulk")
+    @click.option("--issuer", "issuer_slug", required=True, help="The issuer's short name.")
+    @click.option("--achievement", "achievement_slug", required=True,
+                  help="The short name of the badge to award.")
+    @click.option("--issue-valid-rows", is_flag=True,
+                  help="Issue the rows without problems even if other rows have some.")
+    @click.argument("csv_file", metavar="FILE.csv")
+    def award_bulk(issuer_slug: str, achievement_slug: str, issue_valid_rows: bool,
+                   csv_file: str) -> None:
+        """Award a badge to everyone in a CSV file (columns: recipient, name,
+        evidence_url, evidence_name, evidence_narrative, narrative, valid_until).
+
+        Prints one line per credential, ``recipient<TAB>url``; progress goes to stderr.
+        """
+        from issuer.app import create_app, runtime
+        from issuer.config import ConfigError, Settings
+        from issuer.services.achievements import get_achievement
+        from issuer.services.awards import credential_url
+        from issuer.services.bulk import (
+            DONE,
+            PENDING,
+            RowOutcome,
+            create_job,
+            parse_csv,
+            rows_to_issue,
+            run_job,
+        )
+        from issuer.services.issuers import get_issuer
+        from issuer.storage.db import transaction
+        from issuer.storage.models import BulkJob
+
+        try:
+            data = Path(csv_file).read_bytes()
+        except OSError as exc:
+            raise _Unreadable(f"cannot read {csv_file}: {exc.strerror or exc}") from None
+        try:
+            settings = Settings.from_env()
+        except ConfigError as exc:
+            raise click.UsageError(exc.message) from None
+        rt = runtime(create_app(settings))
+        ctx = rt.services
+        parsed = parse_csv(data, today=ctx.now().date(),
+                           max_bytes=ctx.settings.max_content_length)
+        for message in parsed.messages:
+            click.echo(message, err=True)
+        try:
+            rows = rows_to_issue(parsed, issue_valid_rows)
+            with transaction(rt.sessions) as session:
+                issuer = get_issuer(session, issuer_slug)
+                achievement = get_achievement(session, issuer, achievement_slug)
+                job_id = create_job(session, ctx, issuer, achievement, status=PENDING,
+                                    total=len(rows), filename=Path(csv_file).name,
+                                    skipped=parsed.errors, actor="cli").id
+        except IssuerError as exc:
+            raise _Refused(exc.message) from None
+
+        issued: list[RowOutcome] = []
+        failed: list[RowOutcome] = []
+        with click.progressbar(length=len(rows), label="Issuing", file=sys.stderr) as bar:
+            def on_batch(batch: list[RowOutcome]) -> None:
+                for outcome in batch:
+                    (issued if outcome.credential_id else failed).append(outcome)
+                bar.update(len(batch))
+
+            status = run_job(rt.sessions, ctx, job_id, rows, actor="cli", batch_size=20,
+                             on_batch=on_batch)
+        for outcome in issued:
+            click.echo(f"{outcome.recipient}\t{credential_url(ctx, outcome.credential_id or '')}")
+        for outcome in failed:
+            click.echo(outcome.error or f"row {outcome.row}: not issued", err=True)
+        if parsed.errors:
+            click.echo(f"{len(parsed.errors)} row(s) with problems were skipped", err=True)
+        if status != DONE:
+            with transaction(rt.sessions) as session:
+                job = session.get(BulkJob, job_id)
+                message = job.message if job is not None else None
+            raise _Refused(message or "the bulk award stopped")
+        if failed:
+            raise _Refused(f"{len(failed)} row(s) could not be issued")

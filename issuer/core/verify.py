@@ -1,0 +1,912 @@
+"""The verification pipeline: a list of named checks, each with an outcome and plain words.
+
+Order and content follow OB 3.0 §9.1 (OpenBadgeCredential Verification) and §9.2
+(EndorsementCredential Verification), which the VC Data Model 2.0 §7 verification steps refine:
+
+1. ``parse``        the input is one JSON credential or a compact JWS (OB 3.0 §5), given
+                    as is or baked into a PNG or SVG image (OB 3.0 §5.3).
+2. ``context``      the contexts are known and define every term (OB 3.0 §A.2, VCDM 2.0 §4.1).
+3. ``type``         it is a verifiable credential of a type we know (OB 3.0 §B.1.2).
+4. ``schema``       it passes the OB 3.0 JSON Schemas; the subject has an id or identifier
+                    (OB 3.0 §9.1 step 1).
+5. ``proof``        one proof verifies with a key the issuer controls (§9.1 step 2, §8).
+6. ``refresh``      a refresh service is noted, not followed offline (§9.1 step 3).
+7. ``dates``        validFrom has come and validUntil has not passed (§9.1 step 4).
+8. ``status``       revocation/suspension, through a status checker the caller supplies
+                    (§9.1 step 4); "could not check" is never shown as "not revoked".
+9. ``endorsements`` every embedded EndorsementCredential, verified the same way (§9.1 step 6).
+
+Presentations and CLR 2.0 records get a ``credentials`` check after ``proof``: every
+credential they enclose is verified the same way.
+
+A credential is valid when no check failed. Warnings are shown but do not invalidate.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, Protocol
+
+from issuer.core import baking
+from issuer.core.canon import WorkBudget
+from issuer.core.errors import InputError, IssuerError, UndefinedTermError
+from issuer.core.jsonld import ContextLoader, check_context_list
+from issuer.core.proofs.data_integrity import (
+    SuiteContext,
+    parse_datetime,
+    proofs_of,
+    verify_one,
+)
+from issuer.core.proofs.registry import suite_for_proof
+from issuer.core.proofs.vc_jwt import (
+    JOSE_PROFILE,
+    DecodedJws,
+    claim_problems,
+    credential_of,
+    decode_compact,
+    issuer_id,
+    looks_like_jws,
+    profile_of,
+    verify_signature,
+)
+from issuer.core.resolve import ResolvedKey, Resolver
+from issuer.core.safe_mode import issuer_dependent_terms
+from issuer.core.schema import SchemaRegistry
+
+VC_V2 = "https://www.w3.org/ns/credentials/v2"
+VC_V1 = "https://www.w3.org/2018/credentials/v1"
+OB_CONTEXT_PREFIX = "https://purl.imsglobal.org/spec/ob/v3p0/context"
+OB_CURRENT_CONTEXT = "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"
+
+OB_TYPES = frozenset({"OpenBadgeCredential", "AchievementCredential"})
+KNOWN_TYPES = OB_TYPES | {
+    "EndorsementCredential",
+    "ClrCredential",
+    "BitstringStatusListCredential",
+}
+
+#: JWT registered claims (RFC 7519 §4.1) that sit beside the credential in a VC-JWT payload
+#: but are not credential properties.
+JWT_CLAIMS = frozenset({"iss", "sub", "aud", "exp", "nbf", "iat", "jti", "cnf"})
+
+MAX_INPUT_BYTES = 5 * 1024 * 1024
+MAX_ENDORSEMENT_DEPTH = 2
+
+
+class Outcome(StrEnum):
+    PASSED = "passed"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    WARNING = "warning"
+
+
+@dataclass(frozen=True)
+class Check:
+    id: str
+    outcome: Outcome
+    message: str
+    details: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"id": self.id, "outcome": str(self.outcome),
+                                "message": self.message}
+        if self.details:
+            data["details"] = list(self.details)
+        return data
+
+
+CHECK_TITLES: dict[str, str] = {
+    "parse": "Readable credential",
+    "context": "Known contexts and terms",
+    "type": "Credential type",
+    "schema": "Open Badges schema",
+    "proof": "Signature",
+    "credentials": "Enclosed credentials",
+    "refresh": "Refresh service",
+    "dates": "Validity period",
+    "status": "Revocation and suspension",
+    "endorsements": "Endorsements",
+}
+
+
+@dataclass
+class VerificationReport:
+    checks: list[Check]
+    credential: dict[str, Any] | None = None
+    format: str = "json"
+    issuer: str | None = None
+    verification_method: str | None = None
+
+    @property
+    def valid(self) -> bool:
+        return bool(self.checks) and all(c.outcome != Outcome.FAILED for c in self.checks)
+
+    @property
+    def failed(self) -> list[Check]:
+        return [c for c in self.checks if c.outcome == Outcome.FAILED]
+
+    @property
+    def warnings(self) -> list[Check]:
+        return [c for c in self.checks if c.outcome == Outcome.WARNING]
+
+    def check(self, check_id: str) -> Check | None:
+        return next((c for c in self.checks if c.id == check_id), None)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "valid": self.valid,
+            "format": self.format,
+            "issuer": self.issuer,
+            "verificationMethod": self.verification_method,
+            "checks": [c.to_json() for c in self.checks],
+        }
+
+
+@dataclass(frozen=True)
+class StatusResult:
+    outcome: Outcome
+    message: str
+
+
+@dataclass(frozen=True)
+class IssuanceRecord:
+    """What an issuer's own records say about a credential it is named on.
+
+    ``issued_at`` is when the records say it was signed: better evidence than the proof's
+    ``created``, which whoever holds the key writes. ``problem`` says why the records refuse
+    it (never issued, issued with another key, different contents).
+    """
+
+    issued_at: datetime | None = None
+    problem: str | None = None
+    source: str = "the issuer's records"
+
+
+class IssuanceRecords(Protocol):
+    """Looks a credential up in its issuer's records; None when they do not cover it."""
+
+    def __call__(
+        self, credential: Mapping[str, Any], key: ResolvedKey
+    ) -> IssuanceRecord | None: ...
+
+
+class StatusChecker(Protocol):
+    """Looks up one ``credentialStatus`` entry (Bitstring Status List, revocation lists)."""
+
+    def __call__(
+        self, entry: Mapping[str, Any], credential: Mapping[str, Any]
+    ) -> StatusResult: ...
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _reject_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            # json.loads would keep the last value silently; a second "proof" or "issuer"
+            # is a classic way to show one thing to a person and sign another.
+            raise InputError(f"the JSON has the key {key!r} twice")
+        result[key] = value
+    return result
+
+
+def parse_json(text: str) -> Any:
+    try:
+        return json.loads(text, object_pairs_hook=_reject_duplicate_keys)
+    except InputError:
+        raise
+    except RecursionError:
+        raise InputError("the JSON is nested too deeply") from None
+    except ValueError as exc:
+        raise InputError(f"not valid JSON: {exc}") from None
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def _types(node: Mapping[str, Any]) -> list[str]:
+    """The string values of ``type``; anything else there is left to the schema check."""
+    return [t for t in _as_list(node.get("type")) if isinstance(t, str)]
+
+
+UNEXPECTED = "the credential could not be checked: its structure is unexpected"
+
+
+@dataclass(frozen=True)
+class Verifier:
+    """Runs the pipeline; everything it depends on is passed in."""
+
+    loader: ContextLoader
+    schemas: SchemaRegistry
+    resolver: Resolver = field(default_factory=Resolver)
+    status_checker: StatusChecker | None = None
+    clock: Callable[[], datetime] = _utcnow
+    budget: WorkBudget | None = None
+    records: IssuanceRecords | None = None
+
+    def with_resolver(self, resolver: Resolver) -> Verifier:
+        return replace(self, resolver=resolver)
+
+    # -- entry points -------------------------------------------------------------------
+
+    def verify(self, data: str | bytes | Mapping[str, Any]) -> VerificationReport:
+        """Verify a credential given as JSON text, a compact JWS, bytes of either, or a dict.
+
+        Never raises: whatever the input, the answer is a report.
+        """
+        try:
+            return self._verify(data, depth=0)
+        except Exception as exc:  # noqa: BLE001 - hostile input must yield a report, not a crash
+            return VerificationReport(checks=[
+                Check("parse", Outcome.FAILED, UNEXPECTED, (type(exc).__name__,)),
+            ])
+
+    def _verify(self, data: str | bytes | Mapping[str, Any], *, depth: int) -> VerificationReport:
+        try:
+            parsed, origin = self._parse_with_origin(data)
+        except IssuerError as exc:
+            return VerificationReport(
+                checks=[Check("parse", Outcome.FAILED, exc.message)]
+                + [
+                    Check(cid, Outcome.SKIPPED, "not checked: the input could not be read")
+                    for cid in ("context", "type", "schema", "proof", "dates", "status")
+                ]
+            )
+        if isinstance(parsed, DecodedJws):
+            report = self._verify_jws(parsed, depth=depth)
+        else:
+            report = self._verify_document(parsed, depth=depth)
+        if origin is not None and report.checks and report.checks[0].id == "parse":
+            first = report.checks[0]
+            report.checks[0] = replace(
+                first, message=f"{first.message}, baked into {_IMAGE_NAMES[origin]}"
+            )
+        return report
+
+    def _parse_with_origin(
+        self, data: str | bytes | Mapping[str, Any]
+    ) -> tuple[dict[str, Any] | DecodedJws, str | None]:
+        """The parsed credential, and ``png`` or ``svg`` when it was baked into an image.
+
+        Images are told by their content (OB 3.0 §5.3), never by a file name; everything
+        else is read by :meth:`_parse` exactly as before.
+        """
+        if isinstance(data, Mapping) or (kind := _image_kind(data)) is None:
+            return self._parse(data), None
+        if len(data) > baking.MAX_IMAGE_BYTES:
+            raise InputError(f"the image is larger than {baking.MAX_IMAGE_BYTES // 2**20} MB")
+        payload = baking.extract(data)
+        if payload is None or not payload.strip():
+            raise InputError("this image has no baked credential")
+        try:
+            return self._parse(payload), kind
+        except IssuerError as exc:
+            raise InputError(
+                f"the credential baked into this {kind.upper()} image cannot be read: "
+                f"{exc.message}"
+            ) from None
+
+    def _parse(self, data: str | bytes | Mapping[str, Any]) -> dict[str, Any] | DecodedJws:
+        if isinstance(data, Mapping):
+            return dict(data)
+        if isinstance(data, bytes | bytearray):
+            if len(data) > MAX_INPUT_BYTES:
+                raise InputError("the input is larger than 5 MB")
+            try:
+                data = bytes(data).decode("utf-8-sig")
+            except UnicodeDecodeError:
+                raise InputError("the input is neither UTF-8 JSON nor a JWT") from None
+        if not isinstance(data, str):
+            raise InputError("the input must be JSON text or a JWT")
+        if len(data) > MAX_INPUT_BYTES:
+            raise InputError("the input is larger than 5 MB")
+        text = data.strip()
+        if not text:
+            raise InputError("the input is empty")
+        if text.startswith("{"):
+            value = parse_json(text)
+            if not isinstance(value, dict):
+                raise InputError("a credential must be a JSON object")
+            return value
+        if looks_like_jws(text):
+            return decode_compact(text)
+        if text.startswith("["):
+            raise InputError("one credential was expected, not a JSON list")
+        raise InputError("the input is neither a JSON credential nor a compact JWT")
+
+    # -- JSON documents with embedded proofs -------------------------------------------
+
+    def _verify_document(self, doc: dict[str, Any], *, depth: int) -> VerificationReport:
+        checks: list[Check] = [Check("parse", Outcome.PASSED, "the credential is valid JSON")]
+        context_ok, context_check = self._check_context(doc)
+        checks.append(context_check)
+        type_check, kind = self._check_type(doc)
+        checks.append(type_check)
+        checks.append(self._check_schema(doc, kind))
+        issuer = issuer_id(doc)
+        proof_check, method = (
+            self._check_embedded_proofs(doc, issuer, kind)
+            if context_ok
+            else (Check("proof", Outcome.SKIPPED, "not checked: the contexts are not usable"),
+                  None)
+        )
+        checks.append(proof_check)
+        if kind in ("presentation", "clr"):
+            checks.append(self._check_enclosed(doc, depth=depth, record=kind == "clr"))
+        checks.extend(self._lifecycle_checks(doc, depth=depth))
+        return VerificationReport(
+            checks=checks, credential=doc, format="json", issuer=issuer,
+            verification_method=method,
+        )
+
+    def _check_context(
+        self, doc: Mapping[str, Any], *, embedded_proof: bool = True
+    ) -> tuple[bool, Check]:
+        """Known contexts; with an embedded proof, also nothing the signature would miss.
+
+        A JWS signs the exact bytes, so for a JWT what JSON-LD would drop is a remark about
+        meaning, not a hole in the signature.
+        """
+        ctx = doc.get("@context")
+        contexts = _as_list(ctx)
+        if not contexts:
+            return False, Check("context", Outcome.FAILED, "the credential has no @context")
+        if contexts[0] not in (VC_V2, VC_V1):
+            return False, Check(
+                "context", Outcome.FAILED,
+                f"the first context must be {VC_V2} (or {VC_V1} for VCDM 1.1), "
+                f"not {contexts[0]!r}",
+            )
+        try:
+            check_context_list(doc, self.loader)
+        except IssuerError as exc:
+            return False, Check("context", Outcome.FAILED, exc.message)
+        unsigned_parts = _unsignable_values(doc) if embedded_proof else []
+        if unsigned_parts:
+            return False, Check(
+                "context", Outcome.FAILED,
+                "the credential contains null values, empty lists or repeated list items, "
+                "which a signature does not cover (OB 3.0 §A.1 says to omit them)",
+                tuple(unsigned_parts[:10]),
+            )
+        types = set(_types(doc))
+        notes: list[str] = []
+        if types & (OB_TYPES | {"EndorsementCredential"}):
+            ob = [c for c in contexts if isinstance(c, str) and c.startswith(OB_CONTEXT_PREFIX)]
+            if not ob:
+                return False, Check(
+                    "context", Outcome.FAILED,
+                    "an Open Badges credential must name the OB 3.0 context",
+                )
+            if contexts[0] == VC_V2 and ob[0] != OB_CURRENT_CONTEXT:
+                notes.append(f"it uses the older OB context {ob[0]}, not {OB_CURRENT_CONTEXT}")
+        try:
+            # Safe-mode expansion's verdict, from the fast RDF path when it takes the document.
+            dependent = issuer_dependent_terms(doc, self.loader)
+        except UndefinedTermError as exc:
+            if embedded_proof:
+                return False, Check("context", Outcome.FAILED, exc.message)
+            return True, Check("context", Outcome.WARNING,
+                               "the contexts are known, with remarks", (exc.message,))
+        except IssuerError as exc:
+            return False, Check("context", Outcome.FAILED, exc.message)
+        if dependent:
+            terms = ", ".join(sorted(set(dependent))[:10])
+            notes.append(
+                f"terms only the issuer can interpret (not defined by any shared vocabulary): "
+                f"{terms}"
+            )
+        if notes:
+            return True, Check(
+                "context", Outcome.WARNING, "the contexts are known, with remarks",
+                tuple(notes),
+            )
+        return True, Check(
+            "context", Outcome.PASSED, "every context is known and defines every term used"
+        )
+
+    def _check_type(self, doc: Mapping[str, Any]) -> tuple[Check, str]:
+        types = _types(doc)
+        if "VerifiablePresentation" in types:
+            return Check("type", Outcome.PASSED, "a verifiable presentation"), "presentation"
+        if "VerifiableCredential" not in types:
+            return (
+                Check("type", Outcome.FAILED, "the type must include VerifiableCredential"),
+                "unknown",
+            )
+        known = [t for t in types if t in KNOWN_TYPES]
+        if set(types) & OB_TYPES:
+            return Check("type", Outcome.PASSED, "an Open Badges 3.0 achievement credential"), "ob"
+        if "EndorsementCredential" in types:
+            return Check("type", Outcome.PASSED, "an Open Badges 3.0 endorsement"), "endorsement"
+        if "ClrCredential" in types:
+            return Check("type", Outcome.PASSED, "a CLR 2.0 learner record"), "clr"
+        if known:
+            return Check("type", Outcome.PASSED, f"a {known[0]}"), "other"
+        return (
+            Check("type", Outcome.PASSED,
+                  "a verifiable credential (not an Open Badges credential)"),
+            "vc",
+        )
+
+    def _check_schema(self, doc: Mapping[str, Any], kind: str) -> Check:
+        problems: list[str] = []
+        notes: list[str] = []
+        if kind in ("ob", "endorsement"):
+            subject = doc.get("credentialSubject")
+            if kind == "ob" and isinstance(subject, Mapping) and not (
+                subject.get("id") or subject.get("identifier")
+            ):
+                problems.append(
+                    "credentialSubject has neither an id nor an identifier (OB 3.0 §9.1)"
+                )
+            if _as_list(doc.get("@context"))[:1] == [VC_V1]:
+                notes.append("no bundled schema for VCDM 1.1 Open Badges; structure not checked")
+        selection = self.schemas.schemas_for(doc)
+        known = [] if notes else selection.known
+        for url in known:
+            for err in self.schemas.validate(doc, url, compacted=True):
+                problems.append(err)
+        for url in selection.unknown:
+            notes.append(f"the schema {url} is not available offline and was not checked")
+        if problems:
+            return Check("schema", Outcome.FAILED,
+                         f"the credential does not match the schema ({len(problems)} problem"
+                         f"{'s' if len(problems) != 1 else ''})", tuple(problems[:20]))
+        if notes:
+            return Check("schema", Outcome.WARNING,
+                         "the structure could only be partly checked", tuple(notes))
+        if known:
+            return Check("schema", Outcome.PASSED,
+                         "the credential matches the Open Badges 3.0 schema")
+        return Check("schema", Outcome.SKIPPED, "no bundled schema applies to this credential")
+
+    def _check_embedded_proofs(
+        self, doc: Mapping[str, Any], issuer: str | None, kind: str
+    ) -> tuple[Check, str | None]:
+        try:
+            proofs = proofs_of(doc)
+        except InputError as exc:
+            return Check("proof", Outcome.FAILED, exc.message), None
+        if not proofs:
+            return Check("proof", Outcome.FAILED, "the credential carries no proof"), None
+        seen: list[str] = []
+        for proof in proofs:
+            fingerprint = json.dumps(proof, sort_keys=True)
+            if fingerprint in seen:
+                return Check("proof", Outcome.FAILED,
+                             "the proof set contains the same proof twice"), None
+            seen.append(fingerprint)
+        if issuer is None:
+            who = "holder" if kind == "presentation" else "issuer"
+            return Check("proof", Outcome.FAILED, f"the credential names no {who}"), None
+        purpose = "authentication" if kind == "presentation" else "assertionMethod"
+        ctx = SuiteContext(loader=self.loader, budget=self.budget)
+        details: list[str] = []
+        verified_by: str | None = None
+        for index, proof in enumerate(proofs, start=1):
+            label = f"proof {index}" if len(proofs) > 1 else "proof"
+            suite = suite_for_proof(proof)
+            if suite is None:
+                name = proof.get("cryptosuite") or proof.get("type")
+                details.append(f"{label}: the proof type {name!r} is not supported")
+                continue
+            method = proof.get("verificationMethod")
+            try:
+                key = self.resolver.assertion_key(str(method), issuer, purpose=purpose)
+            except IssuerError as exc:
+                details.append(f"{label} ({suite.name}): {exc.message}")
+                continue
+            ok, why = verify_one(doc, proof, proofs, suite, key.public_key, ctx,
+                                 expected_purpose=purpose, now=self.clock())
+            if ok:
+                created = proof.get("created")
+                # verify_one has refused a malformed "created" already.
+                claimed = parse_datetime(created) if isinstance(created, str) else None
+                problem, note = self._signing_time(doc, key, claimed, "its proof")
+                ok, why = (False, problem) if problem else (True, why + note)
+            details.append(f"{label} ({suite.name}, {method}, key from {key.source}): {why}")
+            if ok and verified_by is None:
+                verified_by = key.method_id
+        if verified_by is not None:
+            return Check(
+                "proof", Outcome.PASSED,
+                f"signed by {issuer} with a key it controls ({verified_by})", tuple(details),
+            ), verified_by
+        message = details[0] if len(details) == 1 else "no proof could be verified"
+        return Check("proof", Outcome.FAILED, message, tuple(details)), None
+
+    # -- compact JWS -------------------------------------------------------------------
+
+    def _verify_jws(self, decoded: DecodedJws, *, depth: int) -> VerificationReport:
+        checks: list[Check] = [
+            Check("parse", Outcome.PASSED, f"a compact JWT ({profile_of(decoded)})")
+        ]
+        try:
+            credential = credential_of(decoded)
+        except IssuerError as exc:
+            checks.append(Check("context", Outcome.FAILED, exc.message))
+            return VerificationReport(checks=checks, format="jwt")
+        # The registered claims travel beside the credential, they are not part of it.
+        doc = {k: v for k, v in credential.items() if k not in JWT_CLAIMS}
+        _, context_check = self._check_context(doc, embedded_proof=False)
+        checks.append(context_check)
+        type_check, kind = self._check_type(doc)
+        checks.append(type_check)
+        checks.append(self._check_schema(doc, kind))
+        issuer = issuer_id(doc) or decoded.payload.get("iss")
+        proof_check, method = self._check_jws_proof(decoded, issuer)
+        checks.append(proof_check)
+        if kind in ("presentation", "clr"):
+            checks.append(self._check_enclosed(doc, depth=depth, record=kind == "clr"))
+        checks.extend(self._lifecycle_checks(doc, depth=depth))
+        return VerificationReport(
+            checks=checks, credential=doc, format="jwt",
+            issuer=issuer if isinstance(issuer, str) else None, verification_method=method,
+        )
+
+    def _check_jws_proof(
+        self, decoded: DecodedJws, issuer: Any
+    ) -> tuple[Check, str | None]:
+        if not isinstance(issuer, str):
+            return Check("proof", Outcome.FAILED, "the JWT names no issuer"), None
+        kid = decoded.header.get("kid")
+        jwk = decoded.header.get("jwk")
+        try:
+            key = self.resolver.jwt_key(
+                issuer, kid=kid if isinstance(kid, str) else None,
+                jwk=jwk if isinstance(jwk, Mapping) else None,
+            )
+        except IssuerError as exc:
+            return Check("proof", Outcome.FAILED, exc.message), None
+        ok, why = verify_signature(decoded, key.public_key)
+        if not ok:
+            return Check("proof", Outcome.FAILED, why), None
+        problems = claim_problems(decoded, self.clock())
+        if problems:
+            return Check("proof", Outcome.FAILED,
+                         "the signature is valid but the JWT claims are not",
+                         tuple(problems)), None
+        claimed, basis = _jwt_signing_time(decoded)
+        credential = {k: v for k, v in credential_of(decoded).items() if k not in JWT_CLAIMS}
+        problem, note = self._signing_time(credential, key, claimed, basis)
+        if problem:
+            return Check("proof", Outcome.FAILED, problem,
+                         (f"{why}; key from {key.source}",)), None
+        return Check(
+            "proof", Outcome.PASSED,
+            f"signed by {issuer} with a key it controls ({key.method_id})",
+            (f"{why}; key from {key.source}{note}",),
+        ), key.method_id
+
+    def _signing_time(
+        self, doc: Mapping[str, Any], key: ResolvedKey, claimed: datetime | None, basis: str
+    ) -> tuple[str | None, str]:
+        """(why the proof fails, or None; a note for the details) from when it was signed.
+
+        Controlled Identifiers §2.2 ``revoked``: proofs made at or after the key's revocation
+        do not verify. The signer writes ``created`` (or ``iat``), so a thief holding the key
+        could back-date it: the issuer's own records, when the verifier has them, decide.
+        """
+        record = self.records(doc, key) if self.records is not None else None
+        if record is not None and record.problem:
+            return record.problem, ""
+        if record is not None and record.issued_at is not None:
+            claimed, basis = record.issued_at, record.source
+        if key.revoked is None:
+            return None, ""
+        since = _stamp(key.revoked)
+        if claimed is None:
+            return (
+                f"{basis} does not say when it was signed, and its key {key.method_id} is "
+                f"reported compromised by its issuer since {since}; re-issue the badge"
+            ), ""
+        if claimed >= key.revoked:
+            return (
+                f"signed on {_stamp(claimed)} (according to {basis}) with key "
+                f"{key.method_id}, which its issuer reports compromised since {since}; "
+                "re-issue the badge"
+            ), ""
+        return None, (
+            f"; signed on {_stamp(claimed)} (according to {basis}), before its key was "
+            f"reported compromised (since {since})"
+        )
+
+    # -- presentations ----------------------------------------------------------------
+
+    def _check_enclosed(self, vp: Mapping[str, Any], *, depth: int,
+                        record: bool = False) -> Check:
+        """VCDM 2.0 §4.13 / VC-JOSE-COSE §3.2: every enclosed credential must verify.
+
+        A CLR 2.0 ClrCredential (``record``) encloses the learner's AchievementCredentials in
+        ``credentialSubject.verifiableCredential``: CLR 2.0 (ClrSubject) requires at least
+        one, and each must verify as it would on its own; the record's own proof only says
+        who assembled them.
+        """
+        entries = _record_entries(vp) if record else _as_list(vp.get("verifiableCredential"))
+        if not entries:
+            if record:
+                return Check("credentials", Outcome.FAILED,
+                             "the learner record encloses no credential (CLR 2.0 requires at "
+                             "least one AchievementCredential)")
+            return Check("credentials", Outcome.SKIPPED, "the presentation encloses no credential")
+        details: list[str] = []
+        failures = unchecked = 0
+        for index, entry in enumerate(entries, start=1):
+            envelope = _unsupported_envelope(entry)
+            if envelope is not None:
+                unchecked += 1
+                details.append(f"credential {index}: secured as {envelope}, which this "
+                               "verifier does not check")
+                continue
+            if record and _not_an_achievement_credential(entry):
+                # Checked before verifying: a record nested in a record is not looked into.
+                failures += 1
+                details.append(f"credential {index}: not an AchievementCredential, the only "
+                               "kind a CLR 2.0 record encloses")
+                continue
+            report = self._enclosed_report(entry, depth=depth)
+            if record and report.valid and _not_an_achievement_credential(report.credential):
+                failures += 1
+                details.append(f"credential {index}: not an AchievementCredential, the only "
+                               "kind a CLR 2.0 record encloses")
+            elif report.valid:
+                details.append(f"credential {index}: valid")
+            else:
+                failures += 1
+                first = report.failed[0] if report.failed else None
+                why = f"{first.id}: {first.message}" if first else "invalid"
+                details.append(f"credential {index}: {why}")
+        if failures:
+            return Check("credentials", Outcome.FAILED,
+                         f"{failures} of {len(entries)} enclosed credentials are not valid",
+                         tuple(details))
+        if unchecked:
+            return Check("credentials", Outcome.WARNING,
+                         f"{len(entries) - unchecked} of {len(entries)} enclosed credentials "
+                         f"verified; {unchecked} could not be checked", tuple(details))
+        return Check("credentials", Outcome.PASSED,
+                     f"all {len(entries)} enclosed credentials are valid", tuple(details))
+
+    def _enclosed_report(self, entry: Any, *, depth: int) -> VerificationReport:
+        if isinstance(entry, Mapping) and "EnvelopedVerifiableCredential" in _types(entry):
+            data_url = entry.get("id")
+            prefix = "data:application/vc+jwt,"
+            if not isinstance(data_url, str) or not data_url.startswith(prefix):
+                return VerificationReport(checks=[Check(
+                    "parse", Outcome.FAILED,
+                    "an enveloped credential must be a data:application/vc+jwt URL",
+                )])
+            report = self._verify(data_url[len(prefix):], depth=depth + 1)
+            if report.format == "jwt" and report.checks[0].outcome == Outcome.PASSED:
+                decoded = decode_compact(data_url[len(prefix):])
+                if profile_of(decoded) != JOSE_PROFILE:
+                    report.checks.append(Check("parse", Outcome.FAILED,
+                                               "the enveloped credential is not a vc+jwt"))
+            return report
+        if isinstance(entry, Mapping):
+            return self._verify(entry, depth=depth + 1)
+        if isinstance(entry, str):
+            return self._verify(entry, depth=depth + 1)
+        return VerificationReport(checks=[Check("parse", Outcome.FAILED,
+                                                "an enclosed credential is not readable")])
+
+    # -- after the proof: refresh, dates, status, endorsements ------------------------
+
+    def _lifecycle_checks(self, doc: Mapping[str, Any], *, depth: int) -> list[Check]:
+        checks = [self._check_refresh(doc), self._check_dates(doc), self._check_status(doc)]
+        checks.append(self._check_endorsements(doc, depth=depth))
+        return checks
+
+    def _check_refresh(self, doc: Mapping[str, Any]) -> Check:
+        service = doc.get("refreshService")
+        if service is None:
+            return Check("refresh", Outcome.SKIPPED, "the credential offers no refresh service")
+        return Check("refresh", Outcome.SKIPPED,
+                     "the credential offers a refresh service; it is not contacted when "
+                     "verifying offline, so this is the credential as presented")
+
+    def _check_dates(self, doc: Mapping[str, Any]) -> Check:
+        now = self.clock()
+        start_name = "validFrom" if "validFrom" in doc else "issuanceDate"
+        end_name = "validUntil" if "validUntil" in doc else "expirationDate"
+        try:
+            start = parse_datetime(doc[start_name]) if start_name in doc else None
+            end = parse_datetime(doc[end_name]) if end_name in doc else None
+        except InputError as exc:
+            return Check("dates", Outcome.FAILED, exc.message)
+        if start is not None and start > now:
+            return Check("dates", Outcome.FAILED,
+                         f"not valid yet: valid from {doc[start_name]}")
+        if end is not None and end < now:
+            return Check("dates", Outcome.FAILED, f"expired on {doc[end_name]}")
+        if start is not None and end is not None and end < start:
+            return Check("dates", Outcome.FAILED, "it expires before it becomes valid")
+        if end is not None:
+            return Check("dates", Outcome.PASSED, f"valid until {doc[end_name]}")
+        return Check("dates", Outcome.PASSED, "valid, with no expiry date")
+
+    def _check_status(self, doc: Mapping[str, Any]) -> Check:
+        entries = _as_list(doc.get("credentialStatus"))
+        if not entries:
+            return Check("status", Outcome.SKIPPED,
+                         "the credential carries no status information, so it cannot be "
+                         "revoked or suspended through a list")
+        if self.status_checker is None:
+            return Check("status", Outcome.WARNING,
+                         "could not check whether the credential was revoked or suspended "
+                         "(its status list was not available)")
+        results = []
+        for entry in entries:
+            if not isinstance(entry, Mapping):
+                results.append(StatusResult(Outcome.FAILED, "a status entry is not an object"))
+                continue
+            try:
+                results.append(self.status_checker(entry, doc))
+            except IssuerError as exc:
+                results.append(StatusResult(Outcome.WARNING,
+                                            f"could not check the status: {exc.message}"))
+        worst = _worst([r.outcome for r in results])
+        message = next((r.message for r in results if r.outcome == worst), results[0].message)
+        return Check("status", worst, message, tuple(r.message for r in results))
+
+    def _check_endorsements(self, doc: Mapping[str, Any], *, depth: int) -> Check:
+        found: list[Any] = list(_as_list(doc.get("endorsement")))
+        subject = doc.get("credentialSubject")
+        if isinstance(subject, Mapping):
+            achievement = subject.get("achievement")
+            if isinstance(achievement, Mapping):
+                found.extend(_as_list(achievement.get("endorsement")))
+        issuer = doc.get("issuer")
+        if isinstance(issuer, Mapping):
+            found.extend(_as_list(issuer.get("endorsement")))
+        for container in (doc, subject if isinstance(subject, Mapping) else {}):
+            found.extend(_as_list(container.get("endorsementJwt")))
+        if not found:
+            return Check("endorsements", Outcome.SKIPPED, "no embedded endorsements")
+        if depth >= MAX_ENDORSEMENT_DEPTH:
+            return Check("endorsements", Outcome.SKIPPED,
+                         "endorsements nested this deep are not checked")
+        details = []
+        good = 0
+        for index, endorsement in enumerate(found, start=1):
+            report = self._verify(endorsement, depth=depth + 1)
+            name = _endorser_name(report.credential) or f"endorsement {index}"
+            if report.valid:
+                good += 1
+                details.append(f"{name}: verified")
+            else:
+                failed = report.failed[0]
+                details.append(f"{name}: not verified ({failed.id}: {failed.message})")
+        if good == len(found):
+            return Check("endorsements", Outcome.PASSED,
+                         f"{good} endorsement{'s' if good != 1 else ''} verified",
+                         tuple(details))
+        # An endorsement that fails does not make the badge itself invalid, but it must not
+        # be shown as a verified endorsement either.
+        return Check("endorsements", Outcome.WARNING,
+                     f"{len(found) - good} of {len(found)} endorsements could not be verified",
+                     tuple(details))
+
+
+_IMAGE_NAMES = {"png": "a PNG image", "svg": "an SVG image"}
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _jwt_signing_time(decoded: DecodedJws) -> tuple[datetime | None, str]:
+    """When a JWT says it was signed: ``iat``, else ``nbf`` (RFC 7519 §4.1.6, §4.1.5), else
+    the credential's ``validFrom``; the claims were checked for form already."""
+    payload = decoded.payload
+    for claim in ("iat", "nbf"):
+        value = payload.get(claim)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            try:
+                return datetime.fromtimestamp(value, UTC), f"its '{claim}' claim"
+            except (OverflowError, OSError, ValueError):
+                return None, f"its '{claim}' claim"
+    credential = credential_of(decoded)
+    for name in ("validFrom", "issuanceDate"):
+        value = credential.get(name)
+        if isinstance(value, str):
+            try:
+                return parse_datetime(value), f"its {name}"
+            except InputError:
+                return None, f"its {name}"
+    return None, "the JWT"
+
+
+def _image_kind(data: Any) -> str | None:
+    if isinstance(data, bytes | bytearray | str):
+        return baking.image_format(bytes(data) if isinstance(data, bytearray) else data)
+    return None
+
+
+#: Enveloped credentials secured in ways this verifier does not implement; they are reported
+#: as unchecked, never as valid.
+_UNSUPPORTED_ENVELOPES = ("data:application/vc+sd-jwt", "data:application/vc+cose")
+
+
+def _record_entries(clr: Mapping[str, Any]) -> list[Any]:
+    """The credentials a ClrCredential encloses, from each of its subjects."""
+    entries: list[Any] = []
+    for subject in _as_list(clr.get("credentialSubject")):
+        if isinstance(subject, Mapping):
+            entries.extend(_as_list(subject.get("verifiableCredential")))
+    return entries
+
+
+def _not_an_achievement_credential(entry: Any) -> bool:
+    """True for a JSON credential of another type; JWTs and envelopes are decoded first."""
+    if not isinstance(entry, Mapping) or "EnvelopedVerifiableCredential" in _types(entry):
+        return False
+    return not set(_types(entry)) & OB_TYPES
+
+
+def _unsupported_envelope(entry: Any) -> str | None:
+    if not isinstance(entry, Mapping):
+        return None
+    ident = entry.get("id")
+    if "EnvelopedVerifiableCredential" not in _types(entry):
+        return None
+    if isinstance(ident, str):
+        for prefix in _UNSUPPORTED_ENVELOPES:
+            if ident.startswith(prefix):
+                return prefix.removeprefix("data:application/")
+    return None
+
+
+def _unsignable_values(node: Any, path: str = "") -> list[str]:
+    """Where ``node`` holds null or an empty list: JSON-LD drops both before signing."""
+    found: list[str] = []
+    if isinstance(node, Mapping):
+        for key, value in node.items():
+            if key == "@context" or (key == "proof" and not path):
+                # A context may map a term to null on purpose, and the proof set is not part
+                # of the signed data (the proof check looks at it).
+                continue
+            where = f"{path}.{key}" if path else str(key)
+            if value is None or value == []:
+                found.append(where)
+            else:
+                found.extend(_unsignable_values(value, where))
+    elif isinstance(node, list):
+        seen: set[str] = set()
+        for i, value in enumerate(node):
+            where = f"{path}[{i}]"
+            # JSON-LD sets ignore repeats, so a repeated value is not signed a second time.
+            fingerprint = json.dumps(value, sort_keys=True)
+            if value is None or fingerprint in seen:
+                found.append(where)
+            else:
+                seen.add(fingerprint)
+                found.extend(_unsignable_values(value, where))
+    return found
+
+
+def _endorser_name(credential: Mapping[str, Any] | None) -> str | None:
+    if not isinstance(credential, Mapping):
+        return None
+    issuer = credential.get("issuer")
+    if isinstance(issuer, Mapping):
+        return str(issuer.get("name") or issuer.get("id") or "") or None
+    return issuer if isinstance(issuer, str) else None
+
+
+_SEVERITY = {Outcome.FAILED: 3, Outcome.WARNING: 2, Outcome.PASSED: 1, Outcome.SKIPPED: 0}
+
+
+def _worst(outcomes: list[Outcome]) -> Outcome:
+    return max(outcomes, key=lambda o: _SEVERITY[o])

@@ -1,0 +1,219 @@
+"""Peer attestations: the people a learner helped say so, through a link the learner shares.
+
+The learner creates a link (``/attest/<token>``; only the SHA-256 of the token is stored, and
+it works for 30 days) and may have it emailed to a peer. Any signed-in learner with the link
+may attest once to the claim — a link shared in a community reaches several peers — with
+these rules:
+
+- no self-attestation: the claim's owner cannot attest to it (403);
+- one attestation per peer per claim: a unique constraint in the database, so two submissions
+  at the same moment cannot both be stored (409);
+- only while the claim is undecided (draft, submitted or returned);
+- nobody can edit or delete an attestation once given, the learner least of all.
+
+A peer is named in the credential only if they opt in (``show_name``); otherwise a pairwise
+pseudonymous identifier stands in (``issuer.services.pseudonyms``, used by the reviews when
+the credential is issued).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from issuer.core.errors import IssuerError
+from issuer.services import audit
+from issuer.services.claims import OPEN, STATUS_WORDS, policy_of
+from issuer.services.context import ServiceContext
+from issuer.services.errors import Conflict, Invalid, NotFound, PermissionDenied
+from issuer.services.mail import render_mail, send_mail
+from issuer.services.reviews import maybe_auto_approve
+from issuer.storage.learning import Attestation, AttestationRequest, Claim, Learner
+
+REQUEST_DAYS = 30
+#: Requests per claim: enough for any honest learner, too few to use the service for spam.
+MAX_REQUESTS = 50
+MAX_COMMENT = 2000
+MAX_NOTE = 1000
+KINDS = ("helped-me-learn", "genuine-contribution")
+EMAIL = re.compile(r"^[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+$")
+
+
+class LinkExpired(IssuerError):
+    """The attestation link was real but is past its date (410 Gone)."""
+
+    code = "gone"
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def link(ctx: ServiceContext, token: str) -> str:
+    return f"{ctx.base}/attest/{token}"
+
+
+def kind_sentence(kind: str, learner_name: str, topic: str) -> str:
+    """The statement a peer makes, in plain words."""
+    if kind == "genuine-contribution":
+        return f"{learner_name}’s contribution is genuine"
+    return f"{learner_name} helped me learn {topic}"
+
+
+def default_kind(session: Session, claim: Claim) -> str:
+    policy = policy_of(session, claim.achievement)
+    kind = policy.attestation_kind if policy else KINDS[0]
+    return kind if kind in KINDS else KINDS[0]
+
+
+def create_request(session: Session, ctx: ServiceContext, learner: Learner, claim: Claim, *,
+                   email: str | None = None, note: str | None = None
+                   ) -> tuple[AttestationRequest, str]:
+    """A new link for peers (and a message to ``email`` if given); returns the row and token.
+
+    The token is returned once, here: only its digest is stored, so a copy of the database
+    does not let anybody attest in a peer's place.
+    """
+    if claim.learner_id != learner.id:
+        raise NotFound("There is no such claim among yours.")
+    if claim.status not in OPEN:
+        raise Conflict("Peers can no longer attest to this claim: it is "
+                       f"{STATUS_WORDS.get(claim.status, claim.status).lower()}.")
+    errors: dict[str, str] = {}
+    address = (email or "").strip() or None
+    if address is not None:
+        if not EMAIL.match(address) or len(address) > 320:
+            errors["email"] = "enter an email address such as name@example.org"
+        elif address.lower() == learner.email.lower():
+            errors["email"] = "ask somebody else: you cannot attest to your own claim"
+    note = (note or "").strip() or None
+    if note is not None and len(note) > MAX_NOTE:
+        errors["note"] = f"at most {MAX_NOTE} characters"
+    if errors:
+        raise Invalid("Please check the request: " + "; ".join(errors.values()), errors)
+    count = session.scalar(select(func.count()).select_from(AttestationRequest)
+                           .where(AttestationRequest.claim_id == claim.id)) or 0
+    if count >= MAX_REQUESTS:
+        raise Conflict(f"This claim already has {MAX_REQUESTS} links for peers; "
+                       "share one of those.")
+    token = secrets.token_urlsafe(32)
+    now = ctx.now()
+    request = AttestationRequest(claim_id=claim.id, email=address, token_hash=token_hash(token),
+                                 created_at=now, expires_at=now + timedelta(days=REQUEST_DAYS))
+    session.add(request)
+    session.flush()
+    if address is not None:
+        subject, body = render_mail(
+            "attestation_requested", learner_name=learner.display_name or learner.email,
+            achievement_name=claim.achievement.name, issuer_name=claim.issuer.name,
+            link=link(ctx, token), message=note,
+            expires_on=_day(request.expires_at))
+        send_mail(session, ctx, to=address, subject=subject, body=body,
+                  kind="attestation_requested")
+    audit.record(session, ctx, actor=audit.learner_actor(learner.email),
+                 action="attestation.requested", issuer_id=claim.issuer_id, claim_id=claim.id,
+                 detail={"request_id": request.id, "emailed": address is not None,
+                         "expires_at": request.expires_at.isoformat()})
+    return request, token
+
+
+def _day(moment: datetime) -> str:
+    return f"{moment.day} {moment:%B %Y}"
+
+
+def find_request(session: Session, ctx: ServiceContext, token: str) -> AttestationRequest:
+    """The request behind a link: unknown → NotFound, past its date → LinkExpired."""
+    if not token or len(token) > 200:
+        raise NotFound("This attestation link is not valid. Ask the learner for a new one.")
+    request = session.scalar(select(AttestationRequest)
+                             .where(AttestationRequest.token_hash == token_hash(token)))
+    if request is None:
+        raise NotFound("This attestation link is not valid. Ask the learner for a new one.")
+    if request.expires_at <= ctx.now():
+        raise LinkExpired("This attestation link has expired. Ask the learner for a new one.")
+    return request
+
+
+def claim_of(session: Session, request: AttestationRequest) -> Claim:
+    claim = session.get(Claim, request.claim_id)
+    if claim is None:
+        raise NotFound("This attestation link is not valid. Ask the learner for a new one.")
+    return claim
+
+
+def attestation_by(session: Session, claim: Claim, peer: Learner) -> Attestation | None:
+    return session.scalar(select(Attestation).where(Attestation.claim_id == claim.id,
+                                                    Attestation.peer_id == peer.id))
+
+
+def check_not_self(claim: Claim, peer: Learner) -> None:
+    """No self-attestation: the owner of a claim cannot vouch for it."""
+    if claim.learner_id == peer.id:
+        raise PermissionDenied("You cannot attest to your own claim. Share the link with the "
+                               "people you helped.")
+
+
+def check_may_attest(claim: Claim, peer: Learner) -> None:
+    check_not_self(claim, peer)
+    if claim.status not in OPEN:
+        raise Conflict("This claim has been "
+                       f"{STATUS_WORDS.get(claim.status, claim.status).lower()}; "
+                       "it no longer takes attestations.")
+
+
+def attest(session: Session, ctx: ServiceContext, peer: Learner, request: AttestationRequest,
+           *, kind: str, comment: str, show_name: bool,
+           display_name: str | None = None) -> Attestation:
+    """Record a peer's attestation; the database's unique constraint settles duplicates.
+
+    On a duplicate the whole transaction is rolled back (the failed INSERT has already
+    aborted it on PostgreSQL) and :class:`Conflict` is raised: nothing of the request stays.
+    """
+    claim = claim_of(session, request)
+    check_may_attest(claim, peer)
+    errors: dict[str, str] = {}
+    if kind not in KINDS:
+        errors["kind"] = "choose what you confirm"
+    comment = (comment or "").strip()
+    if not comment:
+        errors["comment"] = "write a few words about what the learner did"
+    elif len(comment) > MAX_COMMENT:
+        errors["comment"] = f"at most {MAX_COMMENT} characters (you wrote {len(comment)})"
+    name = (display_name or "").strip() or None
+    if show_name and not peer.display_name:
+        if name is None:
+            errors["display_name"] = "give the name to show, or leave the box unticked"
+        elif len(name) > 200:
+            errors["display_name"] = "at most 200 characters"
+    if errors:
+        raise Invalid("Please check your attestation: " + "; ".join(errors.values()), errors)
+    if show_name and not peer.display_name:
+        peer.display_name = name
+    attestation = Attestation(claim_id=claim.id, peer_id=peer.id, kind=kind, comment=comment,
+                              show_name=bool(show_name), created_at=ctx.now())
+    session.add(attestation)
+    try:
+        session.flush()
+    except IntegrityError:
+        session.rollback()
+        raise Conflict("You have already attested to this claim. An attestation cannot be "
+                       "changed or given twice.") from None
+    audit.record(session, ctx, actor=audit.learner_actor(peer.email),
+                 action="attestation.given", issuer_id=claim.issuer_id, claim_id=claim.id,
+                 detail={"attestation_id": attestation.id, "request_id": request.id,
+                         "kind": kind, "show_name": bool(show_name)})
+    # A claim sent under an automatic policy is approved by the attestation that completes it.
+    maybe_auto_approve(session, ctx, claim)
+    return attestation
+
+
+def attestations_of(session: Session, claim: Claim) -> list[Attestation]:
+    return list(session.scalars(select(Attestation).where(Attestation.claim_id == claim.id)
+                                .order_by(Attestation.created_at, Attestation.id)))
+

@@ -1,0 +1,251 @@
+"""Outgoing mail through an outbox: every message is stored first, then delivered.
+
+Storing before sending keeps mail consistent with the data: a message is written in the same
+transaction as the change it reports, and delivered only after that transaction commits
+(``deliver_pending``). Without SMTP settings (development) messages stay in the outbox page.
+
+Texts live in ``templates/mail/<kind>.txt``; ``render_mail`` turns one into a subject and a
+plain-text body (the first line of a template is ``Subject: …``).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import smtplib
+import ssl
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+from datetime import datetime
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid, parseaddr
+from functools import lru_cache
+from typing import Any
+
+from jinja2 import (
+    Environment,
+    FileSystemLoader,
+    StrictUndefined,
+    TemplateNotFound,
+    select_autoescape,
+)
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from issuer.config import TEMPLATES_DIR, Settings
+from issuer.services.context import ServiceContext
+from issuer.services.errors import Invalid
+from issuer.storage.learning import MailMessage
+
+log = logging.getLogger("issuer.mail")
+
+#: Seconds to wait for the SMTP server before giving up on this round.
+SMTP_TIMEOUT = 10
+#: Key in ``Session.info`` listing the messages queued in the session's transaction.
+QUEUED_KEY = "issuer.mail.queued"
+
+_KIND = re.compile(r"^[a-z][a-z0-9_]{0,47}$")
+_ADDRESS = re.compile(r"^[^@\s]+@[^@\s]+$")
+_SPACE = re.compile(r"\s+")
+
+
+def send_mail(session: Session, ctx: ServiceContext, *, to: str, subject: str, body: str,
+              kind: str) -> MailMessage:
+    """Queue a plain-text message; the caller commits, then calls ``deliver_pending``.
+
+    In a web request, queued messages are delivered automatically once the request's
+    transaction commits, and dropped if it rolls back (``issuer.web.learner_auth``).
+    """
+    to = to.strip()
+    if not _ADDRESS.match(to) or len(to) > 320:
+        raise Invalid(f"{to!r} is not an email address", {"to": "not an email address"})
+    # Subjects often carry names typed by users; a line break there would forge headers.
+    subject = _SPACE.sub(" ", subject).strip()[:300]
+    message = MailMessage(to_address=to, subject=subject, body=body, kind=kind[:48],
+                          created_at=ctx.now())
+    session.add(message)
+    session.flush()
+    session.info.setdefault(QUEUED_KEY, []).append(message.id)
+    return message
+
+
+@lru_cache(maxsize=1)
+def _environment() -> Environment:
+    # Mail is plain text (.txt: no HTML escaping; anything else would be escaped), and a
+    # missing variable is an error, not a blank in someone's inbox.
+    return Environment(
+        loader=FileSystemLoader(str(TEMPLATES_DIR / "mail")),
+        autoescape=select_autoescape(disabled_extensions=("txt",),
+                                     default_for_string=True, default=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+
+def render_mail(kind: str, **variables: Any) -> tuple[str, str]:
+    """``(subject, body)`` of ``templates/mail/<kind>.txt`` rendered with ``variables``.
+
+    A template sets its subject with ``{% set subject %}…{% endset %}``; everything else is
+    the body. Each template lists its variables at the top. Raises ``LookupError`` for an
+    unknown kind and ``jinja2.UndefinedError`` when a required variable is missing.
+    """
+    if not _KIND.match(kind):
+        raise LookupError(f"no mail template {kind!r}")
+    try:
+        template = _environment().get_template(f"{kind}.txt")
+    except TemplateNotFound:
+        raise LookupError(f"no mail template {kind!r}") from None
+    module = template.make_module(variables)
+    subject = getattr(module, "subject", None)
+    if not subject:
+        raise LookupError(f"mail template {kind!r} sets no subject")
+    # Names typed by users end up in subjects; one header line, whatever they contain.
+    return _SPACE.sub(" ", str(subject)).strip(), str(module).strip("\n") + "\n"
+
+
+def take_queued(session: Session) -> list[int]:
+    """The ids of messages queued in ``session`` since the last call, and forget them."""
+    queued: list[int] = session.info.pop(QUEUED_KEY, [])
+    return queued
+
+
+@dataclass
+class DeliveryReport:
+    sent: int = 0
+    failed: int = 0
+    #: Left in the outbox because no SMTP server is configured.
+    held: int = 0
+
+
+def deliver_pending(session_factory: Callable[[], Session], ctx: ServiceContext, *,
+                    ids: Collection[int] | None = None,
+                    retry_failed: bool = False) -> DeliveryReport:
+    """Send committed, unsent messages (all of them, or only ``ids``) and record the outcome.
+
+    Each message is first claimed with one conditional UPDATE (``sent_at`` set where it was
+    empty), so two workers delivering at once never send the same message twice; a worker
+    that dies between claim and send loses that message rather than sending it twice. A
+    failure clears the claim and stores the error; failed messages are tried again only with
+    ``retry_failed``. Without ``smtp_host`` nothing is sent: the log names the recipient and
+    the subject (never the body, which may hold a sign-in link) and the message waits on the
+    outbox page.
+    """
+    settings = ctx.settings
+    report = DeliveryReport()
+    if ids is not None and not ids:
+        return report
+    with session_factory() as session:
+        query = select(MailMessage).where(MailMessage.sent_at.is_(None))
+        if not retry_failed:
+            query = query.where(MailMessage.error.is_(None))
+        if ids is not None:
+            query = query.where(MailMessage.id.in_(list(ids)))
+        messages = [_Outgoing(m.id, m.to_address, m.subject, m.body, m.created_at)
+                    for m in session.scalars(query.order_by(MailMessage.id))]
+        session.rollback()
+        if not settings.smtp_host:
+            for message in messages:
+                log.info("mail to %s: %s (held in the outbox: no SMTP server configured)",
+                         message.to, message.subject)
+            report.held = len(messages)
+            return report
+        connection: smtplib.SMTP | None = None
+        try:
+            for message in messages:
+                if not _claim(session, ctx, message.id):
+                    continue
+                try:
+                    if connection is None:
+                        connection = _connect(settings)
+                    connection.send_message(_email(settings, message))
+                except (OSError, ValueError) as exc:  # smtplib's errors are OSErrors
+                    # Start the next message on a fresh connection, whatever state this one
+                    # was left in.
+                    _close(connection)
+                    connection = None
+                    _fail(session, message.id, exc)
+                    report.failed += 1
+                else:
+                    log.info("mail to %s: %s (sent)", message.to, message.subject)
+                    report.sent += 1
+        finally:
+            _close(connection)
+    return report
+
+
+@dataclass(frozen=True)
+class _Outgoing:
+    id: int
+    to: str
+    subject: str
+    body: str
+    created_at: datetime
+
+
+def _claim(session: Session, ctx: ServiceContext, message_id: int) -> bool:
+    result = session.execute(
+        update(MailMessage)
+        .where(MailMessage.id == message_id, MailMessage.sent_at.is_(None))
+        .values(sent_at=ctx.now(), error=None)
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
+    return bool(getattr(result, "rowcount", 0) == 1)
+
+
+def _fail(session: Session, message_id: int, exc: BaseException) -> None:
+    error = f"{type(exc).__name__}: {exc}"[:1000]
+    log.warning("mail %s not sent: %s", message_id, error)
+    session.execute(
+        update(MailMessage).where(MailMessage.id == message_id)
+        .values(sent_at=None, error=error)
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
+
+
+def _close(connection: smtplib.SMTP | None) -> None:
+    if connection is None:
+        return
+    try:
+        connection.quit()
+    except OSError:
+        connection.close()
+
+
+def _connect(settings: Settings) -> smtplib.SMTP:
+    host = settings.smtp_host or ""
+    connection: smtplib.SMTP
+    if settings.smtp_ssl:
+        connection = smtplib.SMTP_SSL(host, settings.smtp_port, timeout=SMTP_TIMEOUT,
+                                      context=ssl.create_default_context())
+    else:
+        connection = smtplib.SMTP(host, settings.smtp_port, timeout=SMTP_TIMEOUT)
+    try:
+        if settings.smtp_starttls:
+            # Refuses (SMTPNotSupportedError) rather than falling back to plain text.
+            connection.starttls(context=ssl.create_default_context())
+        if settings.smtp_user is not None and settings.smtp_password is not None:
+            connection.login(settings.smtp_user, settings.smtp_password)
+    except BaseException:
+        connection.close()
+        raise
+    return connection
+
+
+def _email(settings: Settings, message: _Outgoing) -> EmailMessage:
+    email = EmailMessage()
+    email["From"] = settings.mail_from
+    email["To"] = message.to
+    email["Subject"] = message.subject
+    email["Date"] = format_datetime(message.created_at)
+    domain = parseaddr(settings.mail_from)[1].rpartition("@")[2] or None
+    email["Message-ID"] = make_msgid(domain=domain)
+    email["Auto-Submitted"] = "auto-generated"  # RFC 3834: no out-of-office replies
+    email.set_content(message.body)
+    return email
+
+
+__all__ = ["DeliveryReport", "deliver_pending", "render_mail", "send_mail", "take_queued"]

@@ -1,0 +1,469 @@
+"""Reviewing claims: the per-achievement policy, the review queue, and the three decisions.
+
+Approval turns a claim into a signed OB 3.0 AchievementCredential in one transaction: the
+learner's evidence as Evidence objects (§B.1.9), the count of peer attestations as a Result
+(§B.1.16) with its ResultDescription (§B.1.17), the CPD hours as ``creditsEarned`` (§B.1.3),
+and every peer attestation as an EndorsementCredential (§B.1.7) signed by the issuer and
+embedded in ``endorsement``. Peers are named only if they agreed; otherwise a pairwise
+pseudonymous identifier stands in (USERS.md §4 G1, G2). Evidence the learner kept private
+appears only as a digest (USERS.md §3.13).
+
+Organisation endorsements of the achievement are not copied into new credentials: they live
+on the achievement's public page, where they are verified when shown, and credentials stay
+small.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import and_, case, func, select, update
+from sqlalchemy.orm import Session
+
+from issuer.services import audit
+from issuer.services.achievements import achievement_id
+from issuer.services.awards import AwardRequest, EvidenceItem, Recipient, award, credential_url
+from issuer.services.context import ServiceContext
+from issuer.services.endorsements import sign_endorsement
+from issuer.services.errors import Conflict, Invalid, NotFound
+from issuer.services.issuers import issuer_did
+from issuer.services.mail import render_mail, send_mail
+from issuer.services.pseudonyms import peer_identifier
+from issuer.storage.learning import (
+    AchievementPolicy,
+    Attestation,
+    AuditEvent,
+    Claim,
+    EvidenceRecord,
+    LearnerBadge,
+)
+from issuer.storage.models import Achievement, Credential, Issuer
+
+log = logging.getLogger(__name__)
+
+MAX_ATTESTATIONS = 20
+MAX_COMMENT = 5000
+MAX_CATEGORY = 100
+#: What a peer attests to, as the policy page offers it.
+ATTESTATION_KINDS = {
+    "helped-me-learn": "The learner helped them learn (scaffolding)",
+    "genuine-contribution": "The learner's contribution is genuine",
+}
+#: The claim states a reviewer sees; drafts are the learner's own until submitted.
+REVIEW_STATUSES = ("submitted", "returned", "approved", "rejected")
+DECISIONS = {"approve": "approved", "reject": "rejected", "return": "returned"}
+AUTO_COMMENT = "Approved automatically: the required peer attestations are in."
+SYSTEM = "system"
+EVIDENCE_GENRE = "Informal learning"
+
+
+# --- policy --------------------------------------------------------------------------------
+
+
+def policy_for(session: Session, achievement: Achievement) -> AchievementPolicy:
+    """The stored policy, or (not stored) the default: no attestations, a reviewer decides."""
+    stored = session.get(AchievementPolicy, achievement.id)
+    if stored is not None:
+        return stored
+    return AchievementPolicy(achievement_id=achievement.id, attestations_required=0,
+                             review_required=True, attestation_kind="helped-me-learn",
+                             cpd_category=None, open_to_claims=True)
+
+
+def _count(value: Any) -> int:
+    if isinstance(value, bool):
+        value = None
+    try:
+        number = int(str(value).strip())
+    except (TypeError, ValueError):
+        raise Invalid("the number of attestations must be a whole number",
+                      {"attestations_required": "a whole number"}) from None
+    if not 0 <= number <= MAX_ATTESTATIONS:
+        raise Invalid(f"the number of attestations must be between 0 and {MAX_ATTESTATIONS}",
+                      {"attestations_required": f"0 to {MAX_ATTESTATIONS}"})
+    return number
+
+
+def set_policy(session: Session, ctx: ServiceContext, achievement: Achievement,
+               data: Mapping[str, Any], *, actor: str) -> AchievementPolicy:
+    """Store how ``achievement`` is earned through a claim.
+
+    Keys: ``attestations_required`` (0–20), ``review_required``, ``attestation_kind``,
+    ``cpd_category``, ``open_to_claims``. Automatic approval needs at least one attestation:
+    otherwise the issuer would sign whatever anybody claims, unseen.
+    """
+    required = _count(data.get("attestations_required", 0))
+    review = bool(data.get("review_required"))
+    kind = str(data.get("attestation_kind") or "").strip()
+    if kind not in ATTESTATION_KINDS:
+        raise Invalid("choose what peers attest to", {"attestation_kind": "unknown kind"})
+    category = str(data.get("cpd_category") or "").strip() or None
+    if category is not None and len(category) > MAX_CATEGORY:
+        raise Invalid(f"keep the CPD category under {MAX_CATEGORY} characters",
+                      {"cpd_category": "too long"})
+    if not review and required == 0:
+        raise Invalid("automatic approval needs at least one peer attestation; require some "
+                      "attestations or keep a reviewer", {"review_required": "needs attestations"})
+    policy = session.get(AchievementPolicy, achievement.id)
+    if policy is None:
+        policy = AchievementPolicy(achievement_id=achievement.id)
+        session.add(policy)
+    before = _policy_detail(policy)
+    policy.attestations_required = required
+    policy.review_required = review
+    policy.attestation_kind = kind
+    policy.cpd_category = category
+    policy.open_to_claims = bool(data.get("open_to_claims"))
+    session.flush()
+    audit.record(session, ctx, actor=actor, action="policy.updated",
+                 issuer_id=achievement.issuer_id,
+                 detail={"achievement": achievement.slug, "before": before,
+                         "after": _policy_detail(policy)})
+    return policy
+
+
+def _policy_detail(policy: AchievementPolicy) -> dict[str, Any]:
+    return {"attestations_required": policy.attestations_required,
+            "review_required": policy.review_required,
+            "attestation_kind": policy.attestation_kind,
+            "cpd_category": policy.cpd_category, "open_to_claims": policy.open_to_claims}
+
+
+# --- the queue -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QueueEntry:
+    """One claim in the review queue, with its attestation progress."""
+
+    claim: Claim
+    attestations: int
+    required: int
+    automatic: bool
+
+    @property
+    def complete(self) -> bool:
+        return self.attestations >= self.required
+
+
+def _peer_attestations(claim: Claim) -> list[Attestation]:
+    """The attestations that count: never the learner's own."""
+    return [a for a in claim.attestations if a.peer_id != claim.learner_id]
+
+
+def review_queue(session: Session, issuer: Issuer, status: str | None = None) -> list[QueueEntry]:
+    """The issuer's claims: submitted ones first, oldest first; drafts are never listed."""
+    if status is not None and status not in REVIEW_STATUSES:
+        raise Invalid(f"unknown status {status!r}", {"status": "unknown"})
+    stmt = select(Claim).where(Claim.issuer_id == issuer.id)
+    stmt = (stmt.where(Claim.status == status) if status
+            else stmt.where(Claim.status.in_(REVIEW_STATUSES)))
+    stmt = stmt.order_by(case((Claim.status == "submitted", 0), else_=1),
+                         func.coalesce(Claim.submitted_at, Claim.created_at), Claim.id)
+    claims = list(session.scalars(stmt.limit(500)))
+    ids = [c.id for c in claims]
+    counts: dict[int, int] = {}
+    if ids:
+        counts = {claim_id: n for claim_id, n in session.execute(
+            select(Attestation.claim_id, func.count())
+            .join(Claim, and_(Claim.id == Attestation.claim_id,
+                              Claim.learner_id != Attestation.peer_id))
+            .where(Attestation.claim_id.in_(ids)).group_by(Attestation.claim_id))}
+    policies = {p.achievement_id: p for p in session.scalars(select(AchievementPolicy).where(
+        AchievementPolicy.achievement_id.in_({c.achievement_id for c in claims})))}
+    entries = []
+    for claim in claims:
+        policy = policies.get(claim.achievement_id)
+        entries.append(QueueEntry(
+            claim=claim, attestations=counts.get(claim.id, 0),
+            required=policy.attestations_required if policy else 0,
+            automatic=bool(policy and not policy.review_required)))
+    return entries
+
+
+def get_claim(session: Session, issuer: Issuer, public_id: str) -> Claim:
+    """A claim made to ``issuer`` that has been submitted at least once."""
+    claim = session.scalar(select(Claim).where(Claim.public_id == (public_id or "")[:36],
+                                               Claim.issuer_id == issuer.id))
+    if claim is None or claim.status not in REVIEW_STATUSES:
+        raise NotFound("no such claim for this issuer")
+    return claim
+
+
+def claim_trail(session: Session, claim: Claim) -> list[AuditEvent]:
+    return audit.events_of(session, claim.id)
+
+
+def approval_blocker(session: Session, claim: Claim) -> str | None:
+    """Why ``claim`` cannot be approved now, in words for the reviewer; None when it can."""
+    if claim.status != "submitted":
+        return f"This claim is {claim.status}; only submitted claims can be decided."
+    required = policy_for(session, claim.achievement).attestations_required
+    have = len(_peer_attestations(claim))
+    if have < required:
+        return (f"It needs {required} peer attestation{'s' if required != 1 else ''} before "
+                f"it can be approved; {have} {'has' if have == 1 else 'have'} arrived so far.")
+    return None
+
+
+# --- decisions -----------------------------------------------------------------------------
+
+
+def _comment(comment: str | None) -> str:
+    text = (comment or "").strip()
+    if not text:
+        raise Invalid("write a comment for the learner: they see it with the decision",
+                      {"comment": "required"})
+    if len(text) > MAX_COMMENT:
+        raise Invalid(f"keep the comment under {MAX_COMMENT} characters", {"comment": "too long"})
+    return text
+
+
+def _take_decision(session: Session, ctx: ServiceContext, claim: Claim, status: str,
+                   reviewer: str | None, comment: str) -> None:
+    """Record the decision only if the claim is still submitted.
+
+    The conditional UPDATE is what stops two reviewers (or a reviewer and the automatic
+    approval) from deciding the same claim twice: the second one matches no row.
+    """
+    result = session.execute(
+        update(Claim).where(Claim.id == claim.id, Claim.status == "submitted")
+        .values(status=status, reviewed_by=reviewer, reviewer_comment=comment,
+                decided_at=ctx.now())
+        .execution_options(synchronize_session=False))
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        session.refresh(claim)
+        raise Conflict(f"this claim was already decided (it is {claim.status})")
+    session.refresh(claim)
+
+
+def _claim_link(ctx: ServiceContext, claim: Claim) -> str:
+    return f"{ctx.base}/learn/claims/{claim.public_id}"
+
+
+def _mail_decision(session: Session, ctx: ServiceContext, claim: Claim, status: str,
+                   comment: str) -> None:
+    subject, body = render_mail(
+        "claim_reviewed", achievement_name=claim.achievement.name,
+        issuer_name=claim.issuer.name, outcome=status, comment=comment,
+        link=_claim_link(ctx, claim))
+    send_mail(session, ctx, to=claim.learner.email, subject=subject, body=body,
+              kind="claim_reviewed")
+
+
+def _mail_award(session: Session, ctx: ServiceContext, claim: Claim, row: Credential) -> None:
+    subject, body = render_mail(
+        "badge_awarded", achievement_name=claim.achievement.name,
+        issuer_name=claim.issuer.name, credential_link=credential_url(ctx, row.id),
+        profile_link=f"{ctx.base}/learn/badges")
+    send_mail(session, ctx, to=claim.learner.email, subject=subject, body=body,
+              kind="badge_awarded")
+
+
+def _decide(session: Session, ctx: ServiceContext, claim: Claim, reviewer_email: str,
+            comment: str, status: str) -> Claim:
+    text = _comment(comment)
+    if claim.status != "submitted":
+        raise Conflict(f"this claim is {claim.status}; only submitted claims can be decided")
+    _take_decision(session, ctx, claim, status, reviewer_email, text)
+    audit.record(session, ctx, actor=audit.staff_actor(reviewer_email), action=f"claim.{status}",
+                 issuer_id=claim.issuer_id, claim_id=claim.id, detail={"comment": text})
+    _mail_decision(session, ctx, claim, status, text)
+    return claim
+
+
+def reject(session: Session, ctx: ServiceContext, claim: Claim, reviewer_email: str,
+           comment: str) -> Claim:
+    """Refuse the claim; the learner sees the comment."""
+    return _decide(session, ctx, claim, reviewer_email, comment, "rejected")
+
+
+def return_for_revision(session: Session, ctx: ServiceContext, claim: Claim,
+                        reviewer_email: str, comment: str) -> Claim:
+    """Send the claim back to the learner to revise and submit again."""
+    return _decide(session, ctx, claim, reviewer_email, comment, "returned")
+
+
+def approve(session: Session, ctx: ServiceContext, claim: Claim, reviewer_email: str,
+            comment: str) -> Credential:
+    """Approve ``claim`` and issue its credential; refused (409) until the attestations are in.
+
+    Nothing is stored if anything fails: the endorsements are signed before anything is
+    written, and a credential that cannot be signed puts the claim back as it was.
+    """
+    text = _comment(comment)
+    return _approve(session, ctx, claim, reviewer=reviewer_email, comment=text,
+                    actor=audit.staff_actor(reviewer_email))
+
+
+def maybe_auto_approve(session: Session, ctx: ServiceContext, claim: Claim) -> Credential | None:
+    """Approve ``claim`` now if its policy needs no reviewer and its attestations are in.
+
+    Safe to call at any time and more than once: anything else returns None. A failure to
+    sign leaves the claim submitted for a reviewer (and says so in the audit trail) rather
+    than failing the caller, which is usually a peer's attestation.
+    """
+    if claim.status != "submitted":
+        return None
+    policy = policy_for(session, claim.achievement)
+    if policy.review_required or approval_blocker(session, claim) is not None:
+        return None
+    try:
+        return _approve(session, ctx, claim, reviewer=None, comment=AUTO_COMMENT, actor=SYSTEM)
+    except Conflict:
+        return None  # decided meanwhile by somebody else
+    except Invalid as exc:
+        log.warning("automatic approval of claim %s failed: %s", claim.public_id, exc.message)
+        audit.record(session, ctx, actor=SYSTEM, action="claim.auto_approval_failed",
+                     issuer_id=claim.issuer_id, claim_id=claim.id,
+                     detail={"error": exc.message})
+        return None
+
+
+def _approve(session: Session, ctx: ServiceContext, claim: Claim, *, reviewer: str | None,
+             comment: str, actor: str) -> Credential:
+    blocker = approval_blocker(session, claim)
+    if blocker is not None:
+        raise Conflict(blocker)
+    policy = policy_for(session, claim.achievement)
+    issuer, achievement, learner = claim.issuer, claim.achievement, claim.learner
+    attestations = _peer_attestations(claim)
+    credential_id = str(uuid.uuid4())
+    now = ctx.now()
+    # Signed first, before anything is written: a failure here leaves no trace to undo.
+    endorsements = [
+        sign_endorsement(
+            ctx, issuer, credential_id=f"{credential_url(ctx, credential_id)}/endorsements/{n}",
+            name="Peer attestation", subject_id=credential_url(ctx, credential_id),
+            comment=attestation_comment(ctx, claim, attestation), now=now)
+        for n, attestation in enumerate(attestations, start=1)
+    ]
+    evidence, hours = credential_evidence(claim)
+    results: list[dict[str, Any]] = []
+    descriptions: list[dict[str, Any]] = []
+    if policy.attestations_required > 0:
+        description_id = f"{achievement_id(ctx, achievement)}#peer-attestations"
+        descriptions.append({
+            "id": description_id, "name": "Distinct peers who attested to the learner's help",
+            "resultType": "Result", "valueMin": str(policy.attestations_required)})
+        results.append({"resultDescription": description_id, "value": str(len(attestations))})
+    request = AwardRequest(
+        recipient=Recipient.parse(learner.email, learner.display_name),
+        # The learner's statement is not copied: unlike evidence, it has no "may be public"
+        # choice, and the credential is shown to anyone the learner shares it with.
+        evidence=evidence, result=results,
+        result_descriptions=descriptions, credits_earned=hours,
+        endorsements=endorsements)
+    previous = claim.status
+    _take_decision(session, ctx, claim, "approved", reviewer, comment)
+    try:
+        row = award(session, ctx, issuer, achievement, request, actor=reviewer or SYSTEM,
+                    credential_id=credential_id)
+    except BaseException:
+        # Put the claim back, so a caller that carries on (the automatic approval) keeps a
+        # claim a reviewer can still decide; award() has already given back what it took.
+        claim.status, claim.reviewed_by, claim.reviewer_comment = previous, None, None
+        claim.decided_at = None
+        session.flush()
+        raise
+    claim.credential_id = row.id
+    session.add(LearnerBadge(learner_id=learner.id, credential_id=row.id, shown=False,
+                             cpd_hours=hours, cpd_category=policy.cpd_category,
+                             earned_on=now.date()))
+    session.flush()
+    action = "claim.approved" if reviewer else "claim.auto_approved"
+    audit.record(session, ctx, actor=actor, action=action, issuer_id=issuer.id,
+                 claim_id=claim.id, detail={"comment": comment})
+    audit.record(session, ctx, actor=actor, action="credential.issued", issuer_id=issuer.id,
+                 claim_id=claim.id,
+                 detail={"credential": row.id, "attestations": len(attestations),
+                         "cpd_hours": hours})
+    if reviewer:
+        _mail_decision(session, ctx, claim, "approved", comment)
+    _mail_award(session, ctx, claim, row)
+    return row
+
+
+# --- what goes into the credential ----------------------------------------------------------
+
+
+def peer_label(ctx: ServiceContext, claim: Claim, attestation: Attestation) -> str:
+    """The peer as the credential names them: by name only with their consent."""
+    peer = attestation.peer
+    if attestation.show_name and peer.display_name and peer.display_name.strip():
+        return peer.display_name.strip()
+    pseudonym = peer_identifier(peer, claim.learner, issuer_did(ctx, claim.issuer))
+    return f"A peer (pseudonymous id {pseudonym})"
+
+
+def kind_sentence(kind: str, learner_name: str) -> str:
+    if kind == "helped-me-learn":
+        return f"{learner_name} helped them learn"
+    if kind == "genuine-contribution":
+        return f"{learner_name}'s contribution is genuine"
+    return f"{learner_name}'s claim is supported"
+
+
+def attestation_comment(ctx: ServiceContext, claim: Claim, attestation: Attestation) -> str:
+    """OB 3.0 §B.1.8 endorsementComment: who attests, to what, in their words."""
+    holder = claim.learner.display_name or "the badge holder"
+    return (f"{peer_label(ctx, claim, attestation)} attests: "
+            f"{kind_sentence(attestation.kind, holder)}. “{attestation.comment.strip()}”")
+
+
+def _hours(value: float | None) -> str:
+    return f"{value:g} CPD hour{'s' if value != 1 else ''}" if value else ""
+
+
+def _private_digest(item: EvidenceRecord) -> str:
+    if item.sha256:
+        return item.sha256
+    text = f"{item.url or ''}\n{item.narrative or ''}"
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def credential_evidence(claim: Claim) -> tuple[list[EvidenceItem], float | None]:
+    """OB 3.0 §B.1.9 Evidence for every item, and the total CPD hours.
+
+    Private items keep only a SHA-256 digest (of the file, or of the URL and narrative), so
+    the learner can later prove what was reviewed without it being published.
+    """
+    items: list[EvidenceItem] = []
+    seen: set[str] = set()
+    total = 0.0
+    for record in claim.evidence:
+        total += record.cpd_hours or 0.0
+        if not record.public:
+            ident = f"urn:sha256:{_private_digest(record)}"
+            if ident not in seen:
+                seen.add(ident)
+                items.append(EvidenceItem(
+                    url=ident, name="Private evidence",
+                    description=f"Reviewed by {claim.issuer.name}; not public"))
+            continue
+        ident = record.url or (f"urn:sha256:{record.sha256}" if record.sha256 else None)
+        if ident in seen:
+            ident = None  # two items with one id would merge into one node when signed
+        if ident:
+            seen.add(ident)
+        facts = [f"Activity on {record.activity_date.isoformat()}" if record.activity_date
+                 else "", _hours(record.cpd_hours),
+                 f"category: {record.cpd_category}" if record.cpd_category else "",
+                 f"file {record.file_name} (SHA-256 {record.sha256})"
+                 if record.file_name and record.sha256 else ""]
+        items.append(EvidenceItem(
+            url=ident, name=record.title or record.file_name or "Evidence",
+            narrative=record.narrative or None, genre=EVIDENCE_GENRE,
+            description="; ".join(f for f in facts if f) or None))
+    return items, (round(total, 2) if total > 0 else None)
+
+
+__all__ = ["ATTESTATION_KINDS", "DECISIONS", "REVIEW_STATUSES", "QueueEntry",
+           "approval_blocker", "approve", "attestation_comment", "claim_trail",
+           "credential_evidence", "get_claim", "maybe_auto_approve", "peer_label",
+           "policy_for", "reject", "return_for_revision", "review_queue", "set_policy"]

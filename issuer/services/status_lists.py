@@ -1,0 +1,432 @@
+"""Each issuer's W3C Bitstring Status Lists: index allocation, publication, local look-up.
+
+* Every credential issued here gets one random index in its issuer's current pair of lists,
+  the ``revocation`` list and the ``suspension`` list with the same number: the same index
+  in both, so one allocation (one uniqueness guarantee) serves both entries, and a second
+  index would tell nobody anything more, since both entries sit side by side in the
+  credential. Indexes are drawn at random so that they do not reveal the order of issuance
+  (Bitstring Status List §6.1, group privacy). The database keeps them unique: a
+  UNIQUE(issuer, list number, index) constraint, written with ``INSERT … ON CONFLICT DO
+  NOTHING`` and another random draw when the index is taken. A lost race is then a normal
+  outcome, not an error that would abort the transaction (as it would on PostgreSQL) or need
+  a SAVEPOINT (which the SQLite driver does not keep inside the surrounding transaction).
+  Issuing runs this for every credential, so the first draw is taken in the newest list by
+  one ``INSERT … SELECT`` statement; only when that finds no list or a taken index is the
+  list looked at and drawn from again.
+* A list holds :data:`LIST_SIZE` entries (§3.2 minimum); when it is full the next pair is
+  opened.
+* The bits are never stored: a list is read from the credentials' ``status`` when it is
+  needed, so two changes at the same moment cannot overwrite each other's bit. The signed
+  list credential (§2.2) is kept with the list ``version`` it shows and signed again only
+  after a change.
+* :class:`LocalStatusChecker` answers the verifier for lists hosted here straight from the
+  database, so a change shows on the very next verification. Any other list is "could not
+  check", never "not revoked": the service does not fetch other sites.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import secrets
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Integer, delete, literal, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from issuer.core.errors import IssuerError
+from issuer.core.proofs.data_integrity import SuiteContext, sign_document
+from issuer.core.proofs.registry import SIGNING_SUITES
+from issuer.core.proofs.vc_jwt import issuer_id
+from issuer.core.status import (
+    ENTRY_TYPE,
+    MIN_ENTRIES,
+    PURPOSES,
+    Bitstring,
+    check_entry,
+    status_entry,
+    status_list_credential,
+)
+from issuer.core.verify import Outcome, StatusResult
+from issuer.services.context import ServiceContext
+from issuer.services.errors import Invalid, NotFound
+from issuer.services.issuers import (
+    active_key,
+    get_issuer,
+    issuer_did,
+    issuer_url,
+    method_id,
+    signing_key,
+)
+from issuer.storage.models import Credential, Issuer, StatusAllocation, StatusList
+
+ACTIVE = "active"
+REVOKED = "revoked"
+SUSPENDED = "suspended"
+STATES = (ACTIVE, REVOKED, SUSPENDED)
+#: The state whose credentials have their bit set in a list of each purpose (§2.1).
+STATE_OF_PURPOSE = {"revocation": REVOKED, "suspension": SUSPENDED}
+
+#: Entries per list: the §3.2 minimum, which is also what gives holders group privacy.
+LIST_SIZE = MIN_ENTRIES
+#: Random draws before the free indexes are looked up one by one (a nearly full list).
+RANDOM_DRAWS = 24
+SUITE = "eddsa-rdfc-2022"
+#: A ``statusListIndex`` as :func:`issuer.core.status.check_entry` accepts it.
+_DECIMAL = re.compile(r"^[0-9]+$")
+
+
+def list_url(ctx: ServiceContext, slug: str, purpose: str, number: int) -> str:
+    return f"{issuer_url(ctx, slug)}/status/{purpose}/{number}"
+
+
+def _url_pattern(ctx: ServiceContext) -> re.Pattern[str]:
+    prefix = re.escape(f"{ctx.base}/issuers/")
+    return re.compile(
+        prefix + r"([a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?)/status/(" + "|".join(PURPOSES)
+        + r")/([1-9][0-9]{0,8})$"
+    )
+
+
+# --- allocation ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Slot:
+    """An index taken for one credential, and the two status entries that name it."""
+
+    allocation_id: int
+    number: int
+    index: int
+    entries: tuple[dict[str, Any], ...]
+
+
+def _insert(session: Session) -> Any:
+    """The dialect's INSERT, which has ``on_conflict_do_nothing``."""
+    name = session.get_bind().dialect.name
+    if name == "postgresql":
+        return postgresql.insert
+    if name == "sqlite":
+        return sqlite.insert
+    raise NotImplementedError(  # pragma: no cover - the service runs on these two only
+        f"status lists need PostgreSQL or SQLite, not {name}")
+
+
+def _insert_if_absent(session: Session, model: Any, values: Mapping[str, Any],
+                      keys: list[str]) -> int | None:
+    """INSERT … ON CONFLICT DO NOTHING RETURNING id: the new id, or None if the key exists."""
+    stmt = (_insert(session)(model).values(**values).on_conflict_do_nothing(index_elements=keys)
+            .returning(model.id))
+    result: int | None = session.execute(stmt).scalar_one_or_none()
+    return result
+
+
+def _open_pair(session: Session, issuer: Issuer, number: int, now: datetime) -> None:
+    for purpose in PURPOSES:
+        _insert_if_absent(session, StatusList, {
+            "issuer_id": issuer.id, "purpose": purpose, "number": number, "size": LIST_SIZE,
+            "version": 1, "created_at": now, "changed_at": now,
+        }, ["issuer_id", "purpose", "number"])
+
+
+def _take(session: Session, issuer: Issuer, number: int, index: int,
+          now: datetime) -> int | None:
+    return _insert_if_absent(session, StatusAllocation, {
+        "issuer_id": issuer.id, "list_number": number, "list_index": index,
+        "allocated_at": now,
+    }, ["issuer_id", "list_number", "list_index"])
+
+
+def draw_index(size: int) -> int:
+    """A uniformly random index below ``size``, from the operating system's CSPRNG."""
+    return secrets.randbelow(size)
+
+
+def _claim(session: Session, issuer: Issuer, number: int, size: int, now: datetime,
+           first: int | None = None) -> tuple[int, int] | None:
+    """A random free index of list ``number`` and its allocation id; None when it is full.
+
+    ``first`` is an index already drawn but not yet tried in this list.
+    """
+    for attempt in range(RANDOM_DRAWS):
+        index = first if attempt == 0 and first is not None else draw_index(size)
+        allocation_id = _take(session, issuer, number, index, now)
+        if allocation_id is not None:
+            return allocation_id, index
+    # So many taken indexes in a row: the list is (nearly) full. Choose among the free ones.
+    taken = set(session.scalars(select(StatusAllocation.list_index).where(
+        StatusAllocation.issuer_id == issuer.id, StatusAllocation.list_number == number)))
+    while len(taken) < size:
+        index = secrets.choice([i for i in range(size) if i not in taken])
+        allocation_id = _take(session, issuer, number, index, now)
+        if allocation_id is not None:
+            return allocation_id, index
+        taken.add(index)  # taken meanwhile by another worker
+    return None
+
+
+def _take_in_newest_list(session: Session, issuer: Issuer, index: int,
+                         now: datetime) -> tuple[int, int] | None:
+    """Take ``index`` in the issuer's newest list in one statement (the common case): the
+    allocation id and the list number, or None when there is no list yet, the list is
+    smaller or the index is taken. Uniqueness is the same UNIQUE constraint's."""
+    newest = (select(StatusList.number, StatusList.size)
+              .where(StatusList.issuer_id == issuer.id, StatusList.purpose == PURPOSES[0])
+              .order_by(StatusList.number.desc()).limit(1).subquery())
+    source = select(
+        literal(issuer.id, Integer), newest.c.number, literal(index, Integer),
+        literal(now, StatusAllocation.__table__.c.allocated_at.type),
+    ).where(newest.c.size > index)
+    stmt = (_insert(session)(StatusAllocation)
+            .from_select(["issuer_id", "list_number", "list_index", "allocated_at"], source)
+            .on_conflict_do_nothing(index_elements=["issuer_id", "list_number", "list_index"])
+            .returning(StatusAllocation.id, StatusAllocation.list_number))
+    row = session.execute(stmt).first()
+    return (int(row.id), int(row.list_number)) if row is not None else None
+
+
+def _list_size(session: Session, issuer: Issuer, number: int) -> int:
+    size = session.scalar(select(StatusList.size).where(
+        StatusList.issuer_id == issuer.id, StatusList.purpose == PURPOSES[0],
+        StatusList.number == number))
+    return int(size or LIST_SIZE)
+
+
+def status_entries(ctx: ServiceContext, slug: str, number: int,
+                   index: int) -> tuple[dict[str, Any], ...]:
+    """The ``credentialStatus`` entries for an index: revocation, then suspension (§2.1)."""
+    return tuple(status_entry(list_url(ctx, slug, purpose, number), index, purpose)
+                 for purpose in PURPOSES)
+
+
+def allocate(session: Session, ctx: ServiceContext, issuer: Issuer) -> Slot:
+    """Take a random free index in the issuer's current lists, opening new lists if needed.
+
+    The allocation is written in the caller's transaction; see :func:`reserved` for
+    giving it back when issuing fails.
+    """
+    now = ctx.now()
+    # This runs for every credential, so first one statement that draws and takes an index
+    # in the newest list; lists are all LIST_SIZE long, so the draw is the same as below.
+    index = draw_index(LIST_SIZE)
+    taken = _take_in_newest_list(session, issuer, index, now)
+    if taken is not None:
+        allocation_id, number = taken
+        return Slot(allocation_id, number, index,
+                    status_entries(ctx, issuer.slug, number, index))
+    # No list yet, or the index was taken: look at the newest list and draw again.
+    current = session.execute(
+        select(StatusList.number, StatusList.size)
+        .where(StatusList.issuer_id == issuer.id, StatusList.purpose == PURPOSES[0])
+        .order_by(StatusList.number.desc()).limit(1)).first()
+    untried: int | None = None
+    if current is None:
+        number = 1
+        _open_pair(session, issuer, number, now)
+        size = _list_size(session, issuer, number)
+        # There was no list to try the index in: it is still as good as a new draw.
+        untried = index if index < size else None
+    else:
+        number, size = int(current.number), int(current.size or LIST_SIZE)
+    while True:
+        claimed = _claim(session, issuer, number, size, now, untried)
+        untried = None
+        if claimed is not None:
+            allocation_id, index = claimed
+            return Slot(allocation_id, number, index,
+                        status_entries(ctx, issuer.slug, number, index))
+        number += 1
+        _open_pair(session, issuer, number, now)
+        size = _list_size(session, issuer, number)
+
+
+def release(session: Session, slot: Slot) -> None:
+    session.execute(delete(StatusAllocation).where(StatusAllocation.id == slot.allocation_id))
+
+
+@contextmanager
+def reserved(session: Session, ctx: ServiceContext, issuer: Issuer) -> Iterator[Slot]:
+    """An allocation for the credential being issued inside the block.
+
+    If the block fails, the allocation is removed again, so a refused award leaves nothing
+    behind even when the caller goes on with the same transaction (bulk award). When the
+    database itself failed, the transaction is lost anyway and the caller rolls it back.
+    """
+    slot = allocate(session, ctx, issuer)
+    try:
+        yield slot
+    except BaseException:
+        try:
+            release(session, slot)
+        except SQLAlchemyError:
+            pass  # the session needs a rollback, which removes the allocation too
+        raise
+
+
+# --- the lists -----------------------------------------------------------------------------
+
+
+def list_bits(session: Session, issuer_id_: int, purpose: str, number: int,
+              size: int = LIST_SIZE) -> Bitstring:
+    """The list as it stands now, read from the credentials' status."""
+    bits = Bitstring(size)
+    rows = session.scalars(
+        select(StatusAllocation.list_index)
+        .join(Credential, Credential.status_allocation_id == StatusAllocation.id)
+        .where(StatusAllocation.issuer_id == issuer_id_,
+               StatusAllocation.list_number == number,
+               Credential.status == STATE_OF_PURPOSE[purpose]))
+    for index in rows:
+        bits.set(index)
+    return bits
+
+
+def entry_bits(session: Session, issuer_id_: int, purpose: str, number: int, size: int,
+               index: Any) -> Bitstring:
+    """The list as the §3.2 Validate Algorithm reads it for one entry.
+
+    With 1-bit entries (the only ones checked) the algorithm reads the bit at the entry's
+    ``statusListIndex`` and no other, so only that credential's status is looked up: one
+    indexed read, however many credentials the list holds. The other bits stay 0.
+    """
+    bits = Bitstring(size)
+    if isinstance(index, str) and _DECIMAL.match(index) and int(index) < size:
+        state = session.scalar(
+            select(Credential.status)
+            .join(StatusAllocation, Credential.status_allocation_id == StatusAllocation.id)
+            .where(StatusAllocation.issuer_id == issuer_id_,
+                   StatusAllocation.list_number == number,
+                   StatusAllocation.list_index == int(index)))
+        if state == STATE_OF_PURPOSE[purpose]:
+            bits.set(int(index))
+    return bits
+
+
+def get_list(session: Session, issuer: Issuer, purpose: str, number: int) -> StatusList:
+    found = None
+    if purpose in PURPOSES:
+        found = session.scalar(select(StatusList).where(
+            StatusList.issuer_id == issuer.id, StatusList.purpose == purpose,
+            StatusList.number == number))
+    if found is None:
+        raise NotFound(f"{issuer.name} has no {purpose} list number {number}")
+    return found
+
+
+def _issuer_of_list(ctx: ServiceContext, issuer: Issuer) -> dict[str, str]:
+    # VC 2.0 terms only (see issuer.core.status.status_list_credential).
+    return {"id": issuer_did(ctx, issuer), "name": issuer.name}
+
+
+@dataclass(frozen=True)
+class PublishedList:
+    text: str
+    etag: str
+    changed_at: datetime
+
+
+def published_list(session: Session, ctx: ServiceContext, slug: str, purpose: str,
+                   number: int) -> PublishedList:
+    """The signed ``BitstringStatusListCredential`` (§2.2, §3.1) as it stands now.
+
+    Signed with the issuer's active key, again only when the list changed since it was
+    last signed (or the key did); ``validFrom`` is the moment of the last change. The
+    caller commits, which keeps the signed copy for the next request.
+    """
+    issuer = get_issuer(session, slug)
+    row = get_list(session, issuer, purpose, number)
+    key_row = active_key(issuer)
+    if (row.signed_version == row.version and row.signing_key_id == key_row.id
+            and row.signed_credential and row.signed_etag):
+        return PublishedList(row.signed_credential, row.signed_etag, row.changed_at)
+    key_row, key = signing_key(ctx, issuer)
+    # The version is read before the bits: a change committed in between is then shown
+    # under the older version, and signed again on the next request.
+    version = row.version
+    url = list_url(ctx, slug, purpose, number)
+    document = status_list_credential(
+        url, _issuer_of_list(ctx, issuer), purpose,
+        list_bits(session, issuer.id, purpose, number, row.size), row.changed_at)
+    try:
+        signed = sign_document(
+            document, SIGNING_SUITES[SUITE], key, verification_method=method_id(ctx, key_row),
+            ctx=SuiteContext(loader=ctx.loader, budget=ctx.budget), created=ctx.now())
+    except IssuerError as exc:
+        raise Invalid(f"the status list could not be signed: {exc.message}") from None
+    text = json.dumps(signed, ensure_ascii=False, separators=(",", ":"))
+    etag = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    row.signed_credential = text
+    row.signed_etag = etag
+    row.signed_version = version
+    row.signing_key_id = key_row.id
+    session.flush()
+    return PublishedList(text, etag, row.changed_at)
+
+
+# --- the verifier's look-up ----------------------------------------------------------------
+
+
+def _unknown(why: str) -> StatusResult:
+    return StatusResult(Outcome.WARNING, f"could not check the status: {why}")
+
+
+class LocalStatusChecker:
+    """The verifier's status checker (OB 3.0 §9.1 step 4) for the lists hosted here.
+
+    A list of this service is read from the database when the verifier asks (no HTTP, no
+    cache), so the answer is the issuer's current one; only the entry's own bit is read
+    (:func:`entry_bits`). The same §3.2 Validate Algorithm
+    runs on it as on a fetched list (:func:`issuer.core.status.check_entry`); the list
+    needs no signature check, since it never left the database. A list elsewhere is a
+    WARNING: nothing is fetched from other sites when verifying.
+    """
+
+    def __init__(self, session: Session, ctx: ServiceContext) -> None:
+        self._session = session
+        self._ctx = ctx
+        self._pattern = _url_pattern(ctx)
+
+    def __call__(self, entry: Mapping[str, Any],
+                 credential: Mapping[str, Any]) -> StatusResult:
+        value = entry.get("type")
+        types = [t for t in (value if isinstance(value, list) else [value])
+                 if isinstance(t, str)]
+        if ENTRY_TYPE not in types:
+            name = types[0] if types else "without a type"
+            return _unknown(f"the status method {name!r} is not supported")
+        url = entry.get("statusListCredential")
+        if not isinstance(url, str) or not url:
+            return _unknown("the status entry names no statusListCredential")
+        match = self._pattern.match(url)
+        if match is None:
+            return _unknown(f"the status list {url} is not published by this service, and "
+                            "other sites are not contacted when verifying")
+        slug, purpose, number = match.group(1), match.group(2), int(match.group(3))
+        issuer = self._session.scalar(select(Issuer).where(Issuer.slug == slug))
+        row = None
+        if issuer is not None:
+            row = self._session.scalar(select(StatusList).where(
+                StatusList.issuer_id == issuer.id, StatusList.purpose == purpose,
+                StatusList.number == number))
+        if issuer is None or row is None:
+            return _unknown(f"there is no status list at {url}")
+        did = issuer_did(self._ctx, issuer)
+        if issuer_id(credential) != did:
+            return _unknown(f"the status list is issued by {did}, not by the credential's "
+                            f"issuer {issuer_id(credential)}")
+        document = status_list_credential(
+            url, _issuer_of_list(self._ctx, issuer), purpose,
+            entry_bits(self._session, issuer.id, purpose, number, row.size,
+                       entry.get("statusListIndex")),
+            row.changed_at)
+        try:
+            return check_entry(entry, document)
+        except IssuerError as exc:
+            return _unknown(exc.message)

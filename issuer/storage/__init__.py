@@ -1,0 +1,7 @@
+"""Persistence: rows, sessions, migrations and the key store."""
+
+# Every table module is imported with the package so the ORM registry and the migrations
+# always see the whole schema.
+from issuer.storage import learning, models
+
+__all__ = ["learning", "models"]

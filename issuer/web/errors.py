@@ -1,0 +1,127 @@
+"""One place where errors become responses: RFC 9457 problem details or a friendly page.
+
+Machines (the JSON API, the VC API, anything asking for JSON) get
+``application/problem+json``; people get an HTML page in plain words. Nothing internal — no
+traceback, no key material — is ever shown.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, Response, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from issuer.core.errors import (
+    ContextError,
+    InputError,
+    IssuerError,
+    SchemaError,
+    UndefinedTermError,
+)
+from issuer.services.errors import Conflict, Invalid, NotFound, PermissionDenied
+
+log = logging.getLogger("issuer.web")
+
+#: URL prefixes that always answer in JSON.
+API_PREFIXES = ("/api/", "/credentials/issue", "/credentials/verify", "/presentations/",
+                "/ims/")
+
+STATUS_OF: list[tuple[type[IssuerError], int]] = [
+    (NotFound, 404),
+    (PermissionDenied, 403),
+    (Conflict, 409),
+    (Invalid, 422),
+    (SchemaError, 422),
+    (UndefinedTermError, 422),
+    (ContextError, 422),
+    (InputError, 400),
+]
+
+TITLES = {
+    400: "Bad request",
+    401: "Not signed in",
+    403: "Not allowed",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Conflict",
+    413: "Request too large",
+    415: "Unsupported media type",
+    422: "Invalid input",
+    429: "Too many requests",
+    500: "Something went wrong",
+}
+
+
+def wants_json() -> bool:
+    if request.path.startswith(API_PREFIXES):
+        return True
+    best = request.accept_mimetypes.best_match(
+        ["text/html", "application/json", "application/problem+json", "application/ld+json",
+         "application/vc+ld+json", "application/vc", "application/did+json"]
+    )
+    return best is not None and best != "text/html"
+
+
+def problem(status: int, detail: str, *, title: str | None = None,
+            **extra: Any) -> Response:
+    body: dict[str, Any] = {
+        "type": "about:blank",
+        "title": title or TITLES.get(status, "Error"),
+        "status": status,
+        "detail": detail,
+    }
+    body.update({k: v for k, v in extra.items() if v is not None})
+    response = jsonify(body)
+    response.status_code = status
+    response.mimetype = "application/problem+json"
+    return response
+
+
+def error_response(status: int, detail: str, **extra: Any) -> Response | tuple[str, int]:
+    if wants_json():
+        return problem(status, detail, **extra)
+    return render_template(
+        "error.html", status=status, title=TITLES.get(status, "Error"), detail=detail
+    ), status
+
+
+def status_for(exc: IssuerError) -> int:
+    for kind, status in STATUS_OF:
+        if isinstance(exc, kind):
+            return status
+    return 400
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(IssuerError)
+    def _issuer_error(exc: IssuerError) -> Any:
+        fields = getattr(exc, "fields", None) or None
+        errors = getattr(exc, "errors", None) or None
+        return error_response(status_for(exc), exc.message, errors=fields or errors)
+
+    @app.errorhandler(CSRFError)
+    def _csrf(exc: CSRFError) -> Any:
+        return error_response(400, "The form expired or did not come from this site. "
+                                   "Go back, reload the page and try again.")
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException) -> Any:
+        status = exc.code or 500
+        detail = {
+            404: "There is nothing at this address.",
+            405: "This address does not accept that method.",
+            413: "The request is larger than this service accepts.",
+        }.get(status, exc.description or TITLES.get(status, "Error"))
+        response = error_response(status, detail)
+        if status == 401 and wants_json():
+            response.headers["WWW-Authenticate"] = 'Bearer realm="issuer"'  # type: ignore[union-attr]
+        return response
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception) -> Any:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return error_response(500, "The service hit an unexpected problem. Nothing was "
+                                   "changed; please try again.")

@@ -1,0 +1,243 @@
+"""``issuer revoke|suspend|reinstate`` and ``issuer verify --status-list``, as a user runs them.
+
+The installed command on a fresh SQLite database; the status lists are the ones the service
+publishes, written to files as a verifier would keep them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from issuer.config import Settings
+from issuer.core.status import Bitstring
+from issuer.services.achievements import create_achievement, get_achievement
+from issuer.services.awards import AwardRequest, Recipient, award
+from issuer.services.context import ServiceContext
+from issuer.services.issuers import did_document, get_issuer
+from issuer.services.status_lists import published_list
+from issuer.storage.db import make_engine, session_factory
+from issuer.storage.keystore import KeyStore
+from issuer.storage.models import Credential, StatusEvent
+
+ISSUER_CMD = str(Path(sys.executable).with_name("issuer"))
+BASE_URL = "http://cli.badges.test"
+
+pytestmark = pytest.mark.db
+
+
+@dataclass
+class Instance:
+    env: dict[str, str]
+    settings: Settings
+    tmp: Path
+
+    def run(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([ISSUER_CMD, *args], env=self.env, capture_output=True,
+                              text=True, timeout=300, check=False)
+
+    def context(self) -> ServiceContext:
+        return ServiceContext(settings=self.settings, keystore=KeyStore(self.settings.keys_dir))
+
+    def session(self) -> Any:
+        engine = make_engine(self.settings.database_url)
+        return session_factory(engine)()
+
+    def award(self, recipient: str) -> Credential:
+        with self.session() as session:
+            issuer = get_issuer(session, "guild")
+            achievement = get_achievement(session, issuer, "peer-scaffolder")
+            row = award(session, self.context(), issuer, achievement,
+                        AwardRequest(recipient=Recipient.parse(recipient)), actor="test")
+            session.commit()
+            return row
+
+    def credential(self, cid: str) -> Credential:
+        with self.session() as session:
+            row = session.get(Credential, cid)
+            assert row is not None
+            return row
+
+    def events(self, cid: str) -> list[tuple[str, str | None, str | None]]:
+        with self.session() as session:
+            return [(e.action, e.reason, e.actor) for e in session.scalars(
+                select(StatusEvent).where(StatusEvent.credential_id == cid)
+                .order_by(StatusEvent.id))]
+
+    def write(self, name: str, document: Any) -> str:
+        path = self.tmp / name
+        path.write_text(document if isinstance(document, str) else json.dumps(document),
+                        encoding="utf-8")
+        return str(path)
+
+    def lists(self) -> list[str]:
+        """The published revocation and suspension lists, saved to files."""
+        with self.session() as session:
+            ctx = self.context()
+            paths = [self.write(f"{purpose}.json",
+                                published_list(session, ctx, "guild", purpose, 1).text)
+                     for purpose in ("revocation", "suspension")]
+            session.commit()
+        return paths
+
+    def did(self) -> str:
+        with self.session() as session:
+            return self.write("did.json", did_document(self.context(),
+                                                       get_issuer(session, "guild")))
+
+
+@pytest.fixture()
+def instance(tmp_path: Path) -> Iterator[Instance]:
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'issuer.db'}", base_url=BASE_URL,
+                        keys_dir=tmp_path / "keys", secret_key="cli-test-secret").validated()
+    env = {**os.environ,
+           "ISSUER_DATABASE_URL": settings.database_url,
+           "ISSUER_KEYS_DIR": str(settings.keys_dir),
+           "ISSUER_BASE_URL": BASE_URL,
+           "ISSUER_SECRET_KEY": "cli-test-secret",
+           "ISSUER_INSTANCE_DIR": str(tmp_path / "instance")}
+    env.pop("ISSUER_KEY_PASSPHRASE", None)
+    inst = Instance(env=env, settings=settings, tmp=tmp_path)
+    assert inst.run("init").returncode == 0
+    created = inst.run("issuers", "create", "--slug", "guild", "--name", "The Guild")
+    assert created.returncode == 0, created.stderr
+    with inst.session() as session:
+        create_achievement(session, inst.context(), get_issuer(session, "guild"), {
+            "name": "Peer Scaffolder", "slug": "peer-scaffolder",
+            "description": "Helped peers learn.", "criteria_narrative": "Two attestations."})
+        session.commit()
+    yield inst
+
+
+# --- revoke, suspend, reinstate ------------------------------------------------------------
+
+
+def test_revoke_is_permanent(instance: Instance) -> None:
+    cid = instance.award("ada@example.org").id
+    result = instance.run("revoke", cid, "--reason", "Plagiarised evidence")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(f"revoked: {BASE_URL}/credentials/{cid}")
+    assert "reason: Plagiarised evidence" in result.stdout
+    row = instance.credential(cid)
+    assert (row.status, row.status_reason) == ("revoked", "Plagiarised evidence")
+    ((action, reason, actor),) = instance.events(cid)
+    assert (action, reason) == ("revoke", "Plagiarised evidence")
+    assert actor is not None and actor.startswith("cli (")
+
+    again = instance.run("reinstate", cid, "--reason", "Changed my mind")
+    assert again.returncode == 1
+    assert "revocation is permanent" in again.stderr
+    assert instance.run("suspend", cid, "--reason", "x").returncode == 1
+    assert instance.credential(cid).status == "revoked"
+    assert len(instance.events(cid)) == 1
+
+
+def test_suspend_and_reinstate_by_address(instance: Instance) -> None:
+    cid = instance.award("ada@example.org").id
+    url = f"{BASE_URL}/credentials/{cid}"
+    assert instance.run("suspend", url, "--reason", "Under review").returncode == 0
+    assert instance.credential(cid).status == "suspended"
+    lifted = instance.run("reinstate", url)
+    assert lifted.returncode == 0, lifted.stderr
+    assert lifted.stdout.startswith("active:")
+    assert instance.credential(cid).status == "active"
+    assert [(a, r) for a, r, _ in instance.events(cid)] == [
+        ("suspend", "Under review"), ("reinstate", None)]
+    assert instance.run("reinstate", cid).returncode == 1  # nothing to lift
+
+
+@pytest.mark.parametrize("args, code, words", [
+    (["revoke", "00000000-0000-4000-8000-000000000000", "--reason", "x"], 1,
+     "no credential"),
+    (["revoke", "not-an-id", "--reason", "x"], 1, "no credential"),
+    (["revoke", "{cid}"], 2, "Missing option '--reason'"),
+    (["suspend", "{cid}", "--reason", "  "], 1, "give a reason"),
+])
+def test_refusals(instance: Instance, args: list[str], code: int, words: str) -> None:
+    cid = instance.award("ada@example.org").id
+    result = instance.run(*[a.format(cid=cid) for a in args])
+    assert result.returncode == code
+    assert words in result.stderr
+    assert instance.credential(cid).status == "active"
+
+
+# --- verify --status-list ------------------------------------------------------------------
+
+
+def verify(instance: Instance, credential: str, *extra: str) -> subprocess.CompletedProcess[str]:
+    return instance.run("verify", credential, "--trust", instance.did(), *extra)
+
+
+def status_line(output: str) -> str:
+    return next(line for line in output.splitlines() if "[status]" in line)
+
+
+def test_verify_with_pinned_status_lists(instance: Instance) -> None:
+    row = instance.award("ada@example.org")
+    credential = instance.write("badge.json", row.document)
+    revocation, suspension = instance.lists()
+    pinned = ("--status-list", revocation, "--status-list", suspension)
+
+    good = verify(instance, credential, *pinned)
+    assert good.returncode == 0, good.stdout
+    assert status_line(good.stdout).startswith("PASS")
+    assert "not revoked" in status_line(good.stdout)
+
+    # Without the lists the status is not known, and said so.
+    unknown = verify(instance, credential)
+    assert unknown.returncode == 0
+    line = status_line(unknown.stdout)
+    assert line.startswith("WARN") and "could not check" in line
+    assert "not revoked" not in unknown.stdout
+
+    assert instance.run("revoke", row.id, "--reason", "Withdrawn").returncode == 0
+    stale = verify(instance, credential, *pinned)
+    assert stale.returncode == 0  # the copies were taken before the revocation
+    revocation, suspension = instance.lists()
+    revoked = verify(instance, credential, "--status-list", revocation,
+                     "--status-list", suspension)
+    assert revoked.returncode == 1, revoked.stdout
+    assert status_line(revoked.stdout).startswith("FAIL")
+    assert "revoked" in status_line(revoked.stdout)
+    assert "INVALID: failed: status" in revoked.stdout
+
+
+def test_a_tampered_status_list_is_not_trusted(instance: Instance) -> None:
+    row = instance.award("ada@example.org")
+    credential = instance.write("badge.json", row.document)
+    assert instance.run("revoke", row.id, "--reason", "Withdrawn").returncode == 0
+    revocation, suspension = instance.lists()
+    document = json.loads(Path(revocation).read_text())
+    bits = Bitstring.decode(document["credentialSubject"]["encodedList"])
+    index = int(json.loads(row.document)["credentialStatus"][0]["statusListIndex"])
+    assert bits.get(index)
+    bits.set(index, False)  # someone "un-revokes" their badge in a copy of the list
+    document["credentialSubject"]["encodedList"] = bits.encode()
+    forged = instance.write("forged.json", document)
+    result = verify(instance, credential, "--status-list", forged, "--status-list", suspension)
+    line = status_line(result.stdout)
+    assert line.startswith("WARN"), line
+    assert "could not check" in result.stdout and "signature" in result.stdout
+    assert "not revoked" not in result.stdout
+
+
+@pytest.mark.parametrize("content, words", [
+    ("not json", "is not valid JSON"),
+    ("[]", "must hold one status list credential"),
+    ('{"type": "BitstringStatusListCredential"}', "has no id"),
+])
+def test_unreadable_status_list_files(instance: Instance, content: str, words: str) -> None:
+    row = instance.award("ada@example.org")
+    credential = instance.write("badge.json", row.document)
+    result = verify(instance, credential, "--status-list", instance.write("bad.json", content))
+    assert result.returncode == 2
+    assert words in result.stderr
