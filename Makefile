@@ -17,9 +17,12 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/issuer serve --init-demo
 
+# Two workers: the machine CI runs on has two cores. A test module runs in one worker.
+PYTEST := $(BIN)/python -m pytest -q -n auto --dist loadscope
+
 test: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -q
+	$(PYTEST)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -36,5 +39,5 @@ clean:
 # The database-backed tests again, on PostgreSQL (ISSUER_TEST_DATABASE_URL must be set).
 test-postgres: $(STAMP)
 	@test -n "$$ISSUER_TEST_DATABASE_URL" || { echo "set ISSUER_TEST_DATABASE_URL"; exit 2; }
-	$(BIN)/python -m pytest -q -m "db or postgres"; rc=$$?; \
+	$(PYTEST) -m "db or postgres"; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "no database-backed tests collected"; rc=0; fi; exit $$rc

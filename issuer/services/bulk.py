@@ -381,6 +381,8 @@ class RowOutcome:
     recipient: str
     credential_id: str | None = None
     error: str | None = None
+    #: ``error`` without the row number, as the job's error list keeps it.
+    message: str | None = None
 
 
 BatchCallback = Callable[[list[RowOutcome]], None]
@@ -420,8 +422,10 @@ def _run(session_factory: sessionmaker[Session], ctx: ServiceContext, job_id: in
         session.commit()
         batch: list[RowOutcome] = []
         for row in rows:
-            batch.append(_issue_row(session, ctx, job, row, actor))
+            issuer, achievement = _job_subjects(session, job)
+            batch.append(_issue_row(session, ctx, job, issuer, achievement, row, actor))
             if len(batch) >= batch_size:
+                _count(job, batch)
                 session.commit()
                 if on_batch is not None:
                     on_batch(batch)
@@ -430,6 +434,7 @@ def _run(session_factory: sessionmaker[Session], ctx: ServiceContext, job_id: in
                 session.expunge_all()
                 job = session.get(BulkJob, job_id)
                 assert job is not None
+        _count(job, batch)
         job.status = DONE
         job.finished_at = ctx.now()
         job.source = None
@@ -444,22 +449,39 @@ def _run(session_factory: sessionmaker[Session], ctx: ServiceContext, job_id: in
         session.close()
 
 
-def _issue_row(session: Session, ctx: ServiceContext, job: BulkJob, row: CsvRow,
-               actor: str | None) -> RowOutcome:
+def _job_subjects(session: Session, job: BulkJob) -> tuple[Issuer, Achievement]:
+    # session.get answers from the identity map within a batch: one read per batch, not row.
     issuer = session.get(Issuer, job.issuer_id)
     achievement = session.get(Achievement, job.achievement_id)
     if issuer is None or achievement is None:
         raise NotFound("the issuer or the achievement no longer exists")
+    return issuer, achievement
+
+
+def _count(job: BulkJob, batch: Sequence[RowOutcome]) -> None:
+    """Add a batch's outcomes to the job just before the batch commits.
+
+    Counting row by row would make every row's flush write the job again; counting here
+    still commits the counters together with the credentials they count.
+    """
+    job.done += sum(1 for o in batch if o.error is None)
+    failed = [o for o in batch if o.error is not None]
+    if failed:
+        job.failed += len(failed)
+        job.errors = [*(job.errors or []),
+                      *(RowError(o.row, o.message or "", o.recipient).to_json(stage="issue")
+                        for o in failed)]
+
+
+def _issue_row(session: Session, ctx: ServiceContext, job: BulkJob, issuer: Issuer,
+               achievement: Achievement, row: CsvRow, actor: str | None) -> RowOutcome:
     try:
         # award() refuses before it adds anything, so a refused row leaves nothing behind.
         credential = award(session, ctx, issuer, achievement, row.award_request(),
                            actor=actor, bulk_job_id=job.id)
     except IssuerError as exc:
-        job.failed += 1
         error = RowError(row.row, exc.message, row.recipient)
-        job.errors = [*(job.errors or []), error.to_json(stage="issue")]
-        return RowOutcome(row.row, row.recipient, error=error.text)
-    job.done += 1
+        return RowOutcome(row.row, row.recipient, error=error.text, message=exc.message)
     return RowOutcome(row.row, row.recipient, credential_id=credential.id)
 
 
