@@ -17,6 +17,7 @@ from typing import Any
 import click
 
 from issuer import config
+from issuer.cli_local_status import combined, local_status_checker
 from issuer.core.baking import image_format
 from issuer.core.dids import did_key_from_public_key, did_key_verification_method_id
 from issuer.core.errors import IssuerError
@@ -179,7 +180,8 @@ def _trusted_documents(paths: tuple[str, ...]) -> list[dict[str, Any]]:
     return docs
 
 
-def _pinned_status(verifier: Verifier, paths: tuple[str, ...]) -> BitstringStatusChecker:
+def _pinned_status(verifier: Verifier, paths: tuple[str, ...]
+                   ) -> tuple[BitstringStatusChecker, frozenset[str]]:
     """Status checks against local copies of status lists (W3C Bitstring Status List §3.2).
 
     Each copy is used for the URL in its ``id`` and must verify like a credential, with the
@@ -200,7 +202,8 @@ def _pinned_status(verifier: Verifier, paths: tuple[str, ...]) -> BitstringStatu
         if list_id in lists:
             raise Unreadable(f"{path}: a status list for {list_id} was already given")
         lists[list_id] = doc
-    return BitstringStatusChecker(lists.get, lambda doc: verifier.verify(doc).valid)
+    checker = BitstringStatusChecker(lists.get, lambda doc: verifier.verify(doc).valid)
+    return checker, frozenset(lists)
 
 
 def build_verifier(trusted: list[dict[str, Any]]) -> Verifier:
@@ -248,8 +251,9 @@ def render_report(report: VerificationReport) -> str:
               type=click.Path(dir_okay=False),
               help="A copy of a status list credential (BitstringStatusListCredential) to "
                    "check revocation and suspension against; it must itself verify, with "
-                   "the same trusted keys. Repeatable. Without one, the status is reported "
-                   "as not checked.")
+                   "the same trusted keys. Repeatable. The lists of the service configured "
+                   "here (ISSUER_DATABASE_URL, ISSUER_BASE_URL) are read from its database; "
+                   "any other list not given is reported as not checked.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.option("--at", "at", default=None, metavar="ISO8601",
               help="Check validity dates as of this moment instead of now.")
@@ -264,10 +268,13 @@ def verify(infile: str, trust: tuple[str, ...], status_lists: tuple[str, ...], a
         except IssuerError as exc:
             raise Unreadable(f"--at: {exc.message}") from None
         verifier = replace(verifier, clock=lambda: moment)
-    if status_lists:
-        verifier = replace(verifier,
-                           status_checker=_pinned_status(verifier, status_lists))
-    report = verifier.verify(data)
+    pinned, pinned_ids = (_pinned_status(verifier, status_lists) if status_lists
+                          else (None, frozenset[str]()))
+    with local_status_checker() as local:
+        checker = combined(local, pinned, pinned_ids)
+        if checker is not None:
+            verifier = replace(verifier, status_checker=checker)
+        report = verifier.verify(data)
     if as_json:
         click.echo(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
     else:

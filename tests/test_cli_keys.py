@@ -14,15 +14,13 @@ import stat
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import select
 
 from issuer.app import create_app, runtime
 from issuer.config import Settings
@@ -39,6 +37,8 @@ BASE_URL = "http://cli.badges.test"
 DID = "did:web:cli.badges.test:issuers:guild"
 JAN = datetime(2025, 1, 10, 10, 0, tzinfo=UTC)
 MAR = datetime(2025, 3, 10, 10, 0, tzinfo=UTC)
+
+pytestmark = pytest.mark.db
 
 
 @dataclass
@@ -110,24 +110,6 @@ class Instance:
             engine.dispose()
 
 
-@pytest.fixture()
-def database_url(tmp_path: Path) -> Iterator[str]:
-    admin_url = os.environ.get("ISSUER_TEST_DATABASE_URL")
-    if not admin_url:
-        yield f"sqlite:///{tmp_path / 'issuer.db'}"
-        return
-    name = f"issuer_cli_keys_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
 def make_instance(tmp_path: Path, database_url: str) -> Instance:
     settings = Settings(database_url=database_url, base_url=BASE_URL,
                         keys_dir=tmp_path / "keys", secret_key="cli-test-secret").validated()
@@ -142,12 +124,12 @@ def make_instance(tmp_path: Path, database_url: str) -> Instance:
 
 
 @pytest.fixture()
-def instance(tmp_path: Path, database_url: str) -> Instance:
-    inst = make_instance(tmp_path, database_url)
+def instance(tmp_path: Path, fresh_database_url: str) -> Instance:
+    inst = make_instance(tmp_path, fresh_database_url)
     assert inst.run("init").returncode == 0
     created = inst.run("issuers", "create", "--slug", "guild", "--name", "The Guild")
     assert created.returncode == 0, created.stderr
-    engine = make_engine(database_url)
+    engine = make_engine(fresh_database_url)
     with session_factory(engine)() as session:
         create_achievement(session, inst.context(), get_issuer(session, "guild"), {
             "name": "Peer Scaffolder", "slug": "peer-scaffolder",
@@ -290,8 +272,8 @@ def test_a_compromise_date_is_never_moved_later(instance: Instance) -> None:
 
 
 def test_a_database_that_is_not_set_up_is_a_clear_error(tmp_path: Path,
-                                                        database_url: str) -> None:
-    bare = make_instance(tmp_path, database_url)
+                                                        fresh_database_url: str) -> None:
+    bare = make_instance(tmp_path, fresh_database_url)
     result = bare.run("keys", "report", "--issuer", "guild")
     assert result.returncode == 2
     assert "is it set up? Run: issuer init" in result.stderr

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.engine import Engine
 
 from issuer.config import Settings
 from issuer.core.status import Bitstring
@@ -40,17 +41,17 @@ class Instance:
     env: dict[str, str]
     settings: Settings
     tmp: Path
+    engine: Engine
 
-    def run(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([ISSUER_CMD, *args], env=self.env, capture_output=True,
-                              text=True, timeout=300, check=False)
+    def run(self, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([ISSUER_CMD, *args], env={**self.env, **env},
+                              capture_output=True, text=True, timeout=300, check=False)
 
     def context(self) -> ServiceContext:
         return ServiceContext(settings=self.settings, keystore=KeyStore(self.settings.keys_dir))
 
     def session(self) -> Any:
-        engine = make_engine(self.settings.database_url)
-        return session_factory(engine)()
+        return session_factory(self.engine)()
 
     def award(self, recipient: str) -> Credential:
         with self.session() as session:
@@ -96,8 +97,8 @@ class Instance:
 
 
 @pytest.fixture()
-def instance(tmp_path: Path) -> Iterator[Instance]:
-    settings = Settings(database_url=f"sqlite:///{tmp_path / 'issuer.db'}", base_url=BASE_URL,
+def instance(tmp_path: Path, fresh_database_url: str) -> Iterator[Instance]:
+    settings = Settings(database_url=fresh_database_url, base_url=BASE_URL,
                         keys_dir=tmp_path / "keys", secret_key="cli-test-secret").validated()
     env = {**os.environ,
            "ISSUER_DATABASE_URL": settings.database_url,
@@ -106,7 +107,8 @@ def instance(tmp_path: Path) -> Iterator[Instance]:
            "ISSUER_SECRET_KEY": "cli-test-secret",
            "ISSUER_INSTANCE_DIR": str(tmp_path / "instance")}
     env.pop("ISSUER_KEY_PASSPHRASE", None)
-    inst = Instance(env=env, settings=settings, tmp=tmp_path)
+    inst = Instance(env=env, settings=settings, tmp=tmp_path,
+                    engine=make_engine(settings.database_url))
     assert inst.run("init").returncode == 0
     created = inst.run("issuers", "create", "--slug", "guild", "--name", "The Guild")
     assert created.returncode == 0, created.stderr
@@ -116,6 +118,7 @@ def instance(tmp_path: Path) -> Iterator[Instance]:
             "description": "Helped peers learn.", "criteria_narrative": "Two attestations."})
         session.commit()
     yield inst
+    inst.engine.dispose()
 
 
 # --- revoke, suspend, reinstate ------------------------------------------------------------
@@ -173,8 +176,9 @@ def test_refusals(instance: Instance, args: list[str], code: int, words: str) ->
 # --- verify --status-list ------------------------------------------------------------------
 
 
-def verify(instance: Instance, credential: str, *extra: str) -> subprocess.CompletedProcess[str]:
-    return instance.run("verify", credential, "--trust", instance.did(), *extra)
+def verify(instance: Instance, credential: str, *extra: str,
+           **env: str) -> subprocess.CompletedProcess[str]:
+    return instance.run("verify", credential, "--trust", instance.did(), *extra, **env)
 
 
 def status_line(output: str) -> str:
@@ -192,9 +196,11 @@ def test_verify_with_pinned_status_lists(instance: Instance) -> None:
     assert status_line(good.stdout).startswith("PASS")
     assert "not revoked" in status_line(good.stdout)
 
-    # Without the lists the status is not known, and said so.
-    unknown = verify(instance, credential)
+    # Away from the service, without the lists, the status is not known, and said so.
+    elsewhere = instance.tmp / "elsewhere" / "issuer.db"
+    unknown = verify(instance, credential, ISSUER_DATABASE_URL=f"sqlite:///{elsewhere}")
     assert unknown.returncode == 0
+    assert not elsewhere.parent.exists()  # verifying creates no database
     line = status_line(unknown.stdout)
     assert line.startswith("WARN") and "could not check" in line
     assert "not revoked" not in unknown.stdout
@@ -209,6 +215,34 @@ def test_verify_with_pinned_status_lists(instance: Instance) -> None:
     assert status_line(revoked.stdout).startswith("FAIL")
     assert "revoked" in status_line(revoked.stdout)
     assert "INVALID: failed: status" in revoked.stdout
+
+
+def test_verify_where_the_service_runs_reads_its_lists(instance: Instance) -> None:
+    """Revoke, then verify: the next check says revoked, with no list copied anywhere."""
+    row = instance.award("ada@example.org")
+    credential = instance.write("badge.json", row.document)
+
+    def status() -> tuple[int, str]:
+        result = verify(instance, credential)
+        assert "Traceback" not in result.stderr
+        return result.returncode, status_line(result.stdout)
+
+    code, line = status()
+    assert code == 0 and line.startswith("PASS") and "not revoked" in line, line
+    assert instance.run("suspend", row.id, "--reason", "Under review").returncode == 0
+    code, line = status()
+    assert code == 1 and line.startswith("FAIL") and "suspended" in line, line
+    assert instance.run("reinstate", row.id).returncode == 0
+    code, line = status()
+    assert code == 0 and line.startswith("PASS"), line
+    assert instance.run("revoke", row.id, "--reason", "Withdrawn").returncode == 0
+    code, line = status()
+    assert code == 1 and line.startswith("FAIL") and "revoked" in line, line
+
+    # Another installation (another address) does not host these lists: not known.
+    other = verify(instance, credential, ISSUER_BASE_URL="http://other.badges.test")
+    line = status_line(other.stdout)
+    assert line.startswith("WARN") and "could not check" in line, line
 
 
 def test_a_tampered_status_list_is_not_trusted(instance: Instance) -> None:

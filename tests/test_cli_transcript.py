@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.engine import Engine
 
 from issuer.config import Settings
 from issuer.services.achievements import create_achievement, get_achievement
@@ -45,6 +46,7 @@ class Instance:
     env: dict[str, str]
     settings: Settings
     tmp: Path
+    engine: Engine
 
     def run(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([ISSUER_CMD, *args], env=self.env, capture_output=True,
@@ -54,7 +56,7 @@ class Instance:
         return ServiceContext(settings=self.settings, keystore=KeyStore(self.settings.keys_dir))
 
     def session(self) -> Any:
-        return session_factory(make_engine(self.settings.database_url))()
+        return session_factory(self.engine)()
 
     def award(self, email: str, credits: float | None = None) -> Credential:
         with self.session() as session:
@@ -75,8 +77,8 @@ class Instance:
 
 
 @pytest.fixture()
-def instance(tmp_path: Path) -> Iterator[Instance]:
-    settings = Settings(database_url=f"sqlite:///{tmp_path / 'issuer.db'}", base_url=BASE_URL,
+def instance(tmp_path: Path, fresh_database_url: str) -> Iterator[Instance]:
+    settings = Settings(database_url=fresh_database_url, base_url=BASE_URL,
                         keys_dir=tmp_path / "keys", secret_key="cli-test-secret").validated()
     env = {**os.environ,
            "ISSUER_DATABASE_URL": settings.database_url,
@@ -85,7 +87,8 @@ def instance(tmp_path: Path) -> Iterator[Instance]:
            "ISSUER_SECRET_KEY": "cli-test-secret",
            "ISSUER_INSTANCE_DIR": str(tmp_path / "instance")}
     env.pop("ISSUER_KEY_PASSPHRASE", None)
-    inst = Instance(env=env, settings=settings, tmp=tmp_path)
+    inst = Instance(env=env, settings=settings, tmp=tmp_path,
+                    engine=make_engine(settings.database_url))
     assert inst.run("init").returncode == 0
     created = inst.run("issuers", "create", "--slug", "guild", "--name", "The Guild")
     assert created.returncode == 0, created.stderr
@@ -95,6 +98,7 @@ def instance(tmp_path: Path) -> Iterator[Instance]:
             "description": "Helped peers learn.", "criteria_narrative": "Two attestations."})
         session.commit()
     yield inst
+    inst.engine.dispose()
 
 
 @pytest.fixture()

@@ -99,6 +99,10 @@ class Check:
         return data
 
 
+#: The status check's answer when no status list can be had (never "not revoked").
+STATUS_NOT_AVAILABLE = ("could not check whether the credential was revoked or suspended "
+                        "(its status list was not available)")
+
 CHECK_TITLES: dict[str, str] = {
     "parse": "Readable credential",
     "context": "Known contexts and terms",
@@ -743,9 +747,7 @@ class Verifier:
                          "the credential carries no status information, so it cannot be "
                          "revoked or suspended through a list")
         if self.status_checker is None:
-            return Check("status", Outcome.WARNING,
-                         "could not check whether the credential was revoked or suspended "
-                         "(its status list was not available)")
+            return Check("status", Outcome.WARNING, STATUS_NOT_AVAILABLE)
         results = []
         for entry in entries:
             if not isinstance(entry, Mapping):

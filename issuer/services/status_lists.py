@@ -393,6 +393,10 @@ class LocalStatusChecker:
         self._ctx = ctx
         self._pattern = _url_pattern(ctx)
 
+    def hosts(self, url: str) -> bool:
+        """Whether ``url`` names a status list of this service."""
+        return self._pattern.match(url) is not None
+
     def __call__(self, entry: Mapping[str, Any],
                  credential: Mapping[str, Any]) -> StatusResult:
         value = entry.get("type")
