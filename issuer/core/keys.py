@@ -19,6 +19,7 @@ import os
 import secrets
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal, cast
 
@@ -100,8 +101,13 @@ _D = -121665 * pow(121666, _P - 2, _P) % _P
 _SQRT_M1 = pow(2, (_P - 1) // 4, _P)
 
 
+@lru_cache(maxsize=4096)
 def _ed25519_encoding_is_valid(raw: bytes) -> bool:
-    """RFC 8032 §5.1.3 point decoding: is ``raw`` a canonical encoding of a curve point?"""
+    """RFC 8032 §5.1.3 point decoding: is ``raw`` a canonical encoding of a curve point?
+
+    Cached: the same few issuer keys are decoded for every credential verified, and the two
+    modular exponentiations here cost more than the signature check itself.
+    """
     y = int.from_bytes(raw, "little")
     sign = y >> 255
     y &= (1 << 255) - 1

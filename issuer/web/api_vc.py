@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -27,15 +27,23 @@ from issuer.core.proofs.data_integrity import (
     sign_document,
 )
 from issuer.core.proofs.registry import SIGNING_SUITES
+from issuer.core.resolve import Resolver
 from issuer.core.safe_mode import issuer_dependent_terms
-from issuer.core.verify import VC_V1, VC_V2, Check, Outcome
+from issuer.core.schema import SchemaRegistry
+from issuer.core.verify import VC_V1, VC_V2, Check, Outcome, Verifier
 from issuer.services.achievements import get_achievement
 from issuer.services.awards import credential_url
 from issuer.services.context import ServiceContext
 from issuer.services.errors import Conflict, Invalid, NotFound
-from issuer.services.issuers import issuer_did, issuer_url, method_id, profile, signing_key
+from issuer.services.issuers import (
+    did_document,
+    issuer_did,
+    issuer_url,
+    method_id,
+    profile,
+    signing_key,
+)
 from issuer.services.status_lists import reserved
-from issuer.services.verification import make_verifier
 from issuer.storage.models import Achievement, Credential, Issuer, SigningKey
 
 OB_CREDENTIAL_TYPES = frozenset({"OpenBadgeCredential", "AchievementCredential",
@@ -192,10 +200,23 @@ def _with_status(document: dict[str, Any], entries: tuple[dict[str, Any], ...]
     return result
 
 
-def _self_check(session: Session, ctx: ServiceContext, signed: dict[str, Any]) -> None:
-    # Only SELF_CHECKS count here, so the status lists (a credential issued a moment ago has
-    # just been given its index) are not read and rebuilt for nothing.
-    report = replace(make_verifier(session, ctx), status_checker=None).verify(signed)
+_NO_SCHEMAS = SchemaRegistry({})
+
+
+def _self_check(ctx: ServiceContext, issuer: Issuer, signed: dict[str, Any]) -> None:
+    """Verify what was just signed as a verifier would, before anything is stored.
+
+    The issuer's DID document is built from the rows already loaded, as
+    ``/issuers/<slug>/did.json`` serves it, rather than looked up again by its DID. The
+    schemas were checked by :func:`prepare` before signing, and what signing adds (the proof
+    and the status entries) is this service's own, so they are not run a second time. Only
+    SELF_CHECKS count: dates and status say nothing about the credential as issued, and a
+    credential issued a moment ago has no status change and no issuance record yet.
+    """
+    verifier = Verifier(loader=ctx.loader, schemas=_NO_SCHEMAS,
+                        resolver=Resolver.with_trusted([did_document(ctx, issuer)]),
+                        clock=ctx.clock, budget=ctx.budget)
+    report = verifier.verify(signed)
     failed = [c for c in report.failed if c.id in SELF_CHECKS]
     if failed:
         errors = [f"{c.id}: {c.message}" for c in failed]
@@ -278,7 +299,7 @@ def _sign_and_store(session: Session, ctx: ServiceContext, issuer: Issuer,
     except IssuerError as exc:
         raise Refused(f"the credential could not be signed: {exc.message}",
                       [exc.message]) from None
-    _self_check(session, ctx, signed)
+    _self_check(ctx, issuer, signed)
     achievement = _achievement_of(session, ctx, issuer, signed)
     subject_achievement = next(
         (s.get("achievement") for s in _list(signed.get("credentialSubject"))

@@ -21,7 +21,7 @@ from issuer.core.proofs.registry import SIGNING_SUITES
 from issuer.core.proofs.vc_jwt import encode_compact, sign_ob_vc_jwt
 from issuer.services.context import ServiceContext
 from issuer.services.issuers import get_issuer, issuer_did, method_id, signing_key
-from issuer.storage.models import Credential
+from issuer.storage.models import Credential, StatusAllocation
 from tests.web.conftest import BASE_URL, World
 
 VC_V2 = "https://www.w3.org/ns/credentials/v2"
@@ -415,3 +415,31 @@ def test_credentials_and_presentations_go_to_their_own_endpoints(
     as_vc = verify_vc(client, vp)
     assert as_vc.status_code == 422
     assert "/presentations/verify" in json.dumps(as_vc.get_json()["errors"])
+
+
+def test_a_signature_that_would_not_verify_is_never_handed_out(
+    client: FlaskClient, world: World, session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The signed credential is verified again before it is stored (fault injected here:
+    a signer whose output does not match what it signed)."""
+    import issuer.web.api_vc as api_vc
+
+    real_sign = api_vc.sign_document
+
+    def faulty_sign(document: dict[str, Any], *args: Any, **kwargs: Any) -> dict[str, Any]:
+        signed = real_sign(document, *args, **kwargs)
+        return {**signed, "name": "Not what was signed"}
+
+    monkeypatch.setattr(api_vc, "sign_document", faulty_sign)
+    def counts() -> tuple[int | None, int | None]:
+        session.expire_all()
+        return (session.scalar(select(func.count()).select_from(Credential)),
+                session.scalar(select(func.count()).select_from(StatusAllocation)))
+
+    before = counts()
+    response = issue(client, world.token, ob_credential())
+    assert response.status_code == 422, response.get_data(as_text=True)
+    body = response.get_json()
+    assert "would not verify" in body["detail"]
+    assert any(e.startswith("proof:") for e in body["errors"])
+    assert counts() == before  # no credential, and its status index given back
