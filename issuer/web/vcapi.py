@@ -18,9 +18,10 @@ from issuer.core.errors import InputError, UndefinedTermError
 from issuer.core.proofs.data_integrity import proofs_of
 from issuer.core.proofs.vc_jwt import decode_compact
 from issuer.core.verify import CHECK_TITLES, Check, Outcome, VerificationReport
+from issuer.services.vc_issue import issue
 from issuer.services.verification import verify
 from issuer.web.api_common import json_body, json_response, token_actor, token_issuer
-from issuer.web.api_vc import issue, result_json
+from issuer.web.api_vc import result_json
 from issuer.web.errors import problem
 
 bp = Blueprint("vcapi", __name__)

@@ -422,7 +422,7 @@ def test_a_signature_that_would_not_verify_is_never_handed_out(
 ) -> None:
     """The signed credential is verified again before it is stored (fault injected here:
     a signer whose output does not match what it signed)."""
-    import issuer.web.api_vc as api_vc
+    import issuer.services.vc_issue as api_vc
 
     real_sign = api_vc.sign_document
 
