@@ -42,6 +42,13 @@ def _print_urls(settings: Settings, demo: Any | None) -> None:
     if demo is not None:
         click.echo(f"  Demo badge:   {base}/credentials/{demo.credential.id}")
         click.echo(f"  Demo issuer:  {base}/issuers/{demo.issuer.slug}")
+        if demo.learner is not None:
+            # The handle is random (a profile must not reveal an email), so say where it is.
+            click.echo(f"  Demo profile: {base}/people/{demo.learner.profile_handle}")
+            where = ("the link shown on " + f"{base}/dev/outbox" if settings.smtp_host is None
+                     else "the link mailed to it")
+            click.echo(f"  Learner page: {base}/learn/ (sign in as {demo.learner.email} "
+                       f"with {where})")
         if demo.admin_password:
             click.echo(f"  Sign in as {demo.admin_email} with password {demo.admin_password}")
     click.echo("")
@@ -67,11 +74,15 @@ def register(main: click.Group) -> None:
     @click.option("--demo", is_flag=True, help="Also create the demo issuer, badge and admin.")
     def init(demo: bool) -> None:
         """Create or upgrade the database (and the demo data)."""
+        from issuer.app import runtime
+
         settings = _settings()
         try:
-            _, info = _init(settings, demo)
+            app, info = _init(settings, demo)
         except IssuerError as exc:
             raise CommandFailed(exc.message) from None
+        # Close the pool's connections now, not at exit: the command may run in-process.
+        runtime(app).engine.dispose()
         click.echo(f"database ready: {settings.database_url.split('@')[-1]}")
         _print_urls(settings, info)
 

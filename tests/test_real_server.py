@@ -7,8 +7,10 @@ database, key store and instance folder, then talks to it over real HTTP.
 from __future__ import annotations
 
 import json
+import sqlite3
 import subprocess
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -35,6 +37,9 @@ def test_the_demo_credential_verifies_from_its_url(server: Server, tmp_path: Pat
     assert status == 200
     credential = json.loads(body)
     assert credential["id"] == url
+    # The badge the demo learner earned through a claim: evidence and two peer attestations.
+    assert [e["type"] for e in credential["evidence"]] == [["Evidence"], ["Evidence"]]
+    assert [e["type"][-1] for e in credential["endorsement"]] == ["EndorsementCredential"] * 2
     status, _, did_doc = server.get("/issuers/demo/did.json", accept="application/json")
     assert status == 200
     (tmp_path / "did.json").write_bytes(did_doc)
@@ -61,6 +66,21 @@ def test_the_demo_credential_page_is_html_for_people(server: Server) -> None:
     assert status == 200
     assert headers["Content-Type"].startswith("text/html")
     assert b"Peer Scaffolder" in body
+
+
+def test_the_demo_learners_public_profile_shows_the_badge(server: Server) -> None:
+    # The profile address is random (profiles cannot be enumerated) and printed nowhere: a
+    # newcomer finds it by signing in as the learner; the test reads it from the database.
+    path = server.env["ISSUER_DATABASE_URL"].removeprefix("sqlite:///")
+    with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
+        (handle,) = db.execute("SELECT profile_handle FROM learners WHERE email = ?",
+                               ("learner@example.org",)).fetchone()
+    status, _, body = server.get(f"/people/{handle}")
+    assert status == 200
+    page = body.decode("utf-8")
+    assert "Demo Learner" in page and "Peer Scaffolder" in page
+    assert printed(server, "Demo badge").removeprefix(server.base) in page
+    assert "learner@example.org" not in page
 
 
 def test_restarting_keeps_the_same_demo(server: Server) -> None:
