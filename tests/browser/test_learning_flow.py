@@ -106,7 +106,8 @@ def _sign_in_staff(page: Any, server: Server) -> None:
 
 
 def _require_two_attestations_and_a_reviewer(page: Any) -> None:
-    """The demo badge has no claim policy yet (no attestations needed): set one."""
+    """Set the claim policy through the admin pages, as an issuer would (the demo starts
+    with one like it; saving it again must keep it)."""
     page.get_by_role("link", name=ISSUER_NAME).click()
     page.get_by_role("link", name=f"Edit {BADGE}").click()
     page.get_by_role("link", name=re.compile("^How learners earn this badge")).click()
