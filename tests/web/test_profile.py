@@ -205,9 +205,31 @@ def test_public_profile_shows_only_chosen_badges_and_never_the_address(
         text = response.get_data(as_text=True)
         assert LEARNER_EMAIL not in text and hidden.id not in text
 
-    # The verify link it gives checks the badge for real.
-    verified = client.get(f"/credentials/{shown.id}/verify")
+    # The verify link it gives checks the badge for real: from the stored bytes, now.
+    link = body["badges"][0]["verify"]
+    assert f'href="{link}"' in html  # the page gives the same link
+    verified = client.get(link.removeprefix(BASE_URL))
     assert verified.status_code == 200
+    assert verified.headers["Cache-Control"] == "no-store"  # a verdict is never replayed
+    report = verified.get_data(as_text=True)
+    assert "<title>Valid badge" in report and "✓</span> Valid" in report
+    assert "Not valid" not in report
+    for check in ("Signature", "Validity period", "Revocation and suspension"):
+        assert f"<strong>{check}</strong>" in report
+    assert "<dd>Peer Scaffolder</dd>" in report and ">Guild Guild</a>" in report
+
+    # Once the issuer revokes it, the same link says so (and the profile no longer lists it).
+    from issuer.services.status import change_status
+
+    change_status(session, ctx, get_issuer(session, "guild"), shown.id, "revoke",
+                  reason="Copied evidence", actor="staff@guild.test")
+    session.commit()
+    revoked = client.get(link.removeprefix(BASE_URL)).get_data(as_text=True)
+    assert "<title>Badge not valid" in revoked and "✗</span> Not valid" in revoked
+    assert "✓</span> Valid" not in revoked
+    assert ("<li><strong>Revocation and suspension:</strong> revoked: the issuer&#39;s status "
+            "list marks this credential as revoked</li>") in revoked
+    assert client.get(f"/people/{learner.handle}").status_code == 404
 
 
 def test_a_nameless_learner_appears_as_a_learner(
