@@ -28,6 +28,8 @@ from issuer.storage.models import BulkJob, Credential
 ISSUER_CMD = str(Path(sys.executable).with_name("issuer"))
 BASE_URL = "http://cli.badges.test"
 
+pytestmark = pytest.mark.db
+
 
 @dataclass
 class Instance:
@@ -97,8 +99,8 @@ class Instance:
 
 
 @pytest.fixture()
-def instance(tmp_path: Path) -> Iterator[Instance]:
-    settings = Settings(database_url=f"sqlite:///{tmp_path / 'issuer.db'}", base_url=BASE_URL,
+def instance(tmp_path: Path, fresh_database_url: str) -> Iterator[Instance]:
+    settings = Settings(database_url=fresh_database_url, base_url=BASE_URL,
                         keys_dir=tmp_path / "keys", secret_key="cli-test-secret").validated()
     env = {**os.environ,
            "ISSUER_DATABASE_URL": settings.database_url,
