@@ -7,15 +7,15 @@ database, key store and instance folder, then talks to it over real HTTP.
 from __future__ import annotations
 
 import json
-import sqlite3
 import subprocess
 from collections.abc import Iterator
-from contextlib import closing
 from pathlib import Path
 
 import pytest
 
 from tests.live_server import ISSUER, Server, live_server, printed
+
+pytestmark = pytest.mark.db  # the server runs on the test database
 
 
 @pytest.fixture(scope="module")
@@ -69,13 +69,8 @@ def test_the_demo_credential_page_is_html_for_people(server: Server) -> None:
 
 
 def test_the_demo_learners_public_profile_shows_the_badge(server: Server) -> None:
-    # The profile address is random (profiles cannot be enumerated) and printed nowhere: a
-    # newcomer finds it by signing in as the learner; the test reads it from the database.
-    path = server.env["ISSUER_DATABASE_URL"].removeprefix("sqlite:///")
-    with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
-        (handle,) = db.execute("SELECT profile_handle FROM learners WHERE email = ?",
-                               ("learner@example.org",)).fetchone()
-    status, _, body = server.get(f"/people/{handle}")
+    # The profile address is random (profiles cannot be enumerated); start-up prints it.
+    status, _, body = server.get(printed(server, "Demo profile").removeprefix(server.base))
     assert status == 200
     page = body.decode("utf-8")
     assert "Demo Learner" in page and "Peer Scaffolder" in page
