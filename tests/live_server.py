@@ -13,13 +13,14 @@ import threading
 import time
 import urllib.error
 import urllib.request
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from tests.databases import new_database
 
 ISSUER = shutil.which("issuer", path=str(Path(sys.executable).parent)) or "issuer"
 
@@ -46,32 +47,9 @@ class Server:
 
 
 @contextmanager
-def database(root: Path) -> Iterator[str]:
-    """A new database: SQLite under ``root``, or on PostgreSQL with ISSUER_TEST_DATABASE_URL
-    (created here and dropped afterwards: the server keeps its state between runs)."""
-    admin_url = os.environ.get("ISSUER_TEST_DATABASE_URL")
-    if not admin_url:
-        yield f"sqlite:///{root / 'issuer.db'}"
-        return
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    name = f"issuer_live_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
-@contextmanager
 def live_server(root: Path) -> Iterator[Server]:
     """Serve a fresh demo installation under ``root`` until the block ends."""
-    with database(root) as url, _serve(root, url) as server:
+    with new_database(root, "live") as url, _serve(root, url) as server:
         yield server
 
 

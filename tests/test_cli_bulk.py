@@ -1,4 +1,4 @@
-"""``issuer award-bulk`` as a user runs it: the installed command on a fresh SQLite database."""
+"""``issuer award-bulk`` as a user runs it: the installed command on a fresh database."""
 
 from __future__ import annotations
 
@@ -7,40 +7,21 @@ import pty
 import re
 import select as io_select
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
-from issuer.config import Settings
-from issuer.services.achievements import create_achievement
-from issuer.services.context import ServiceContext
-from issuer.services.issuers import get_issuer
 from issuer.services.verification import verify
-from issuer.storage.db import make_engine, session_factory
-from issuer.storage.keystore import KeyStore
 from issuer.storage.models import BulkJob, Credential
-
-ISSUER_CMD = str(Path(sys.executable).with_name("issuer"))
-BASE_URL = "http://cli.badges.test"
+from tests.cli_instance import BASE_URL, ISSUER_CMD, CliInstance
 
 pytestmark = pytest.mark.db
 
 
-@dataclass
-class Instance:
-    env: dict[str, str]
-    settings: Settings
-    tmp: Path
-
-    def run(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([ISSUER_CMD, *args], env=self.env, capture_output=True,
-                              text=True, timeout=300, check=False)
-
+class Instance(CliInstance):
     def run_on_a_terminal(self, *args: str) -> subprocess.CompletedProcess[str]:
         """Like :meth:`run`, with stderr on a pseudo-terminal, as a person at a shell has it:
         the progress bar is drawn only there (to a pipe or a file it writes just its label).
@@ -82,47 +63,20 @@ class Instance:
         return str(path)
 
     def credentials(self) -> list[Credential]:
-        engine = make_engine(self.settings.database_url)
-        try:
-            with session_factory(engine)() as session:
-                return list(session.scalars(select(Credential)))
-        finally:
-            engine.dispose()
+        with self.session() as session:
+            return list(session.scalars(select(Credential)))
 
     def jobs(self) -> int:
-        engine = make_engine(self.settings.database_url)
-        try:
-            with session_factory(engine)() as session:
-                return int(session.scalar(select(func.count()).select_from(BulkJob)) or 0)
-        finally:
-            engine.dispose()
+        with self.session() as session:
+            return int(session.scalar(select(func.count()).select_from(BulkJob)) or 0)
 
 
 @pytest.fixture()
 def instance(tmp_path: Path, fresh_database_url: str) -> Iterator[Instance]:
-    settings = Settings(database_url=fresh_database_url, base_url=BASE_URL,
-                        keys_dir=tmp_path / "keys", secret_key="cli-test-secret").validated()
-    env = {**os.environ,
-           "ISSUER_DATABASE_URL": settings.database_url,
-           "ISSUER_KEYS_DIR": str(settings.keys_dir),
-           "ISSUER_BASE_URL": BASE_URL,
-           "ISSUER_SECRET_KEY": "cli-test-secret",
-           "ISSUER_INSTANCE_DIR": str(tmp_path / "instance")}
-    env.pop("ISSUER_KEY_PASSPHRASE", None)
-    inst = Instance(env=env, settings=settings, tmp=tmp_path)
-    assert inst.run("init").returncode == 0
-    created = inst.run("issuers", "create", "--slug", "guild", "--name", "The Guild")
-    assert created.returncode == 0, created.stderr
-    # There is no achievement command; the use case is the same one the web page calls.
-    engine = make_engine(settings.database_url)
-    ctx = ServiceContext(settings=settings, keystore=KeyStore(settings.keys_dir))
-    with session_factory(engine)() as session:
-        create_achievement(session, ctx, get_issuer(session, "guild"), {
-            "name": "Peer Scaffolder", "slug": "peer-scaffolder",
-            "description": "Helped peers learn.", "criteria_narrative": "Two attestations."})
-        session.commit()
-    engine.dispose()
+    inst = Instance.create(tmp_path, fresh_database_url)
+    inst.set_up_guild()
     yield inst
+    inst.close()
 
 
 BAR = re.compile(r"Issuing  \[([#-]+)\]\s+(\d+)%")
@@ -156,7 +110,6 @@ def test_an_invalid_file_issues_nothing_without_the_flag(instance: Instance) -> 
 
 
 def test_with_the_flag_the_valid_rows_are_issued_and_printed(instance: Instance) -> None:
-    settings = instance.settings
     result = instance.run_on_a_terminal("award-bulk", "--issuer", "guild", "--achievement",
                                         "peer-scaffolder", "--issue-valid-rows",
                                         instance.csv(MIXED))
@@ -172,12 +125,9 @@ def test_with_the_flag_the_valid_rows_are_issued_and_printed(instance: Instance)
     # The bar starts empty and is full once both valid rows are issued (the skipped row is
     # not counted in the total).
     assert progress(result.stderr) == [0, 100]
-    engine = make_engine(settings.database_url)
-    ctx = ServiceContext(settings=settings, keystore=KeyStore(settings.keys_dir))
-    with session_factory(engine)() as session:
+    with instance.session() as session:
         for credential in stored.values():
-            assert verify(session, ctx, credential.document).valid
-    engine.dispose()
+            assert verify(session, instance.context(), credential.document).valid
 
 
 def test_a_good_file_is_issued_in_full(instance: Instance) -> None:

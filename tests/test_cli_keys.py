@@ -8,13 +8,12 @@ document taken from ``/issuers/guild/did.json`` of the same service.
 from __future__ import annotations
 
 import json
-import os
 import re
 import stat
 import subprocess
-import sys
 import uuid
-from dataclasses import dataclass, replace
+from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,17 +22,15 @@ import pytest
 from sqlalchemy import select
 
 from issuer.app import create_app, runtime
-from issuer.config import Settings
-from issuer.services.achievements import create_achievement, get_achievement
+from issuer.services.achievements import get_achievement
 from issuer.services.awards import AwardRequest, Recipient, award
 from issuer.services.context import ServiceContext
 from issuer.services.issuers import get_issuer
 from issuer.storage.db import make_engine, session_factory
 from issuer.storage.keystore import KeyStore
 from issuer.storage.models import Credential, SigningKey
+from tests.cli_instance import CliInstance
 
-ISSUER_CMD = str(Path(sys.executable).with_name("issuer"))
-BASE_URL = "http://cli.badges.test"
 DID = "did:web:cli.badges.test:issuers:guild"
 JAN = datetime(2025, 1, 10, 10, 0, tzinfo=UTC)
 MAR = datetime(2025, 3, 10, 10, 0, tzinfo=UTC)
@@ -41,16 +38,7 @@ MAR = datetime(2025, 3, 10, 10, 0, tzinfo=UTC)
 pytestmark = pytest.mark.db
 
 
-@dataclass
-class Instance:
-    env: dict[str, str]
-    settings: Settings
-    tmp: Path
-
-    def run(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([ISSUER_CMD, *args], env=self.env, capture_output=True,
-                              text=True, timeout=300, check=False)
-
+class Instance(CliInstance):
     def context(self, when: datetime | None = None) -> ServiceContext:
         ctx = ServiceContext(settings=self.settings, keystore=KeyStore(self.settings.keys_dir))
         return ctx if when is None else replace(ctx, clock=lambda: when)
@@ -111,32 +99,16 @@ class Instance:
 
 
 def make_instance(tmp_path: Path, database_url: str) -> Instance:
-    settings = Settings(database_url=database_url, base_url=BASE_URL,
-                        keys_dir=tmp_path / "keys", secret_key="cli-test-secret").validated()
-    env = {**os.environ,
-           "ISSUER_DATABASE_URL": settings.database_url,
-           "ISSUER_KEYS_DIR": str(settings.keys_dir),
-           "ISSUER_BASE_URL": BASE_URL,
-           "ISSUER_SECRET_KEY": "cli-test-secret",
-           "ISSUER_INSTANCE_DIR": str(tmp_path / "instance")}
-    env.pop("ISSUER_KEY_PASSPHRASE", None)
-    return Instance(env=env, settings=settings, tmp=tmp_path)
+    instance: Instance = Instance.create(tmp_path, database_url)
+    return instance
 
 
 @pytest.fixture()
-def instance(tmp_path: Path, fresh_database_url: str) -> Instance:
+def instance(tmp_path: Path, fresh_database_url: str) -> Iterator[Instance]:
     inst = make_instance(tmp_path, fresh_database_url)
-    assert inst.run("init").returncode == 0
-    created = inst.run("issuers", "create", "--slug", "guild", "--name", "The Guild")
-    assert created.returncode == 0, created.stderr
-    engine = make_engine(fresh_database_url)
-    with session_factory(engine)() as session:
-        create_achievement(session, inst.context(), get_issuer(session, "guild"), {
-            "name": "Peer Scaffolder", "slug": "peer-scaffolder",
-            "description": "Helped peers learn.", "criteria_narrative": "Two attestations."})
-        session.commit()
-    engine.dispose()
-    return inst
+    inst.set_up_guild()
+    yield inst
+    inst.close()
 
 
 def table(output: str) -> dict[str, list[str]]:

@@ -1,58 +1,32 @@
 """``issuer revoke|suspend|reinstate`` and ``issuer verify --status-list``, as a user runs them.
 
-The installed command on a fresh SQLite database; the status lists are the ones the service
+The installed command on a fresh database; the status lists are the ones the service
 publishes, written to files as a verifier would keep them.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.engine import Engine
 
-from issuer.config import Settings
 from issuer.core.status import Bitstring
-from issuer.services.achievements import create_achievement, get_achievement
+from issuer.services.achievements import get_achievement
 from issuer.services.awards import AwardRequest, Recipient, award
-from issuer.services.context import ServiceContext
 from issuer.services.issuers import did_document, get_issuer
 from issuer.services.status_lists import published_list
-from issuer.storage.db import make_engine, session_factory
-from issuer.storage.keystore import KeyStore
 from issuer.storage.models import Credential, StatusEvent
-
-ISSUER_CMD = str(Path(sys.executable).with_name("issuer"))
-BASE_URL = "http://cli.badges.test"
+from tests.cli_instance import BASE_URL, CliInstance
 
 pytestmark = pytest.mark.db
 
 
-@dataclass
-class Instance:
-    env: dict[str, str]
-    settings: Settings
-    tmp: Path
-    engine: Engine
-
-    def run(self, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([ISSUER_CMD, *args], env={**self.env, **env},
-                              capture_output=True, text=True, timeout=300, check=False)
-
-    def context(self) -> ServiceContext:
-        return ServiceContext(settings=self.settings, keystore=KeyStore(self.settings.keys_dir))
-
-    def session(self) -> Any:
-        return session_factory(self.engine)()
-
+class Instance(CliInstance):
     def award(self, recipient: str) -> Credential:
         with self.session() as session:
             issuer = get_issuer(session, "guild")
@@ -98,27 +72,10 @@ class Instance:
 
 @pytest.fixture()
 def instance(tmp_path: Path, fresh_database_url: str) -> Iterator[Instance]:
-    settings = Settings(database_url=fresh_database_url, base_url=BASE_URL,
-                        keys_dir=tmp_path / "keys", secret_key="cli-test-secret").validated()
-    env = {**os.environ,
-           "ISSUER_DATABASE_URL": settings.database_url,
-           "ISSUER_KEYS_DIR": str(settings.keys_dir),
-           "ISSUER_BASE_URL": BASE_URL,
-           "ISSUER_SECRET_KEY": "cli-test-secret",
-           "ISSUER_INSTANCE_DIR": str(tmp_path / "instance")}
-    env.pop("ISSUER_KEY_PASSPHRASE", None)
-    inst = Instance(env=env, settings=settings, tmp=tmp_path,
-                    engine=make_engine(settings.database_url))
-    assert inst.run("init").returncode == 0
-    created = inst.run("issuers", "create", "--slug", "guild", "--name", "The Guild")
-    assert created.returncode == 0, created.stderr
-    with inst.session() as session:
-        create_achievement(session, inst.context(), get_issuer(session, "guild"), {
-            "name": "Peer Scaffolder", "slug": "peer-scaffolder",
-            "description": "Helped peers learn.", "criteria_narrative": "Two attestations."})
-        session.commit()
+    inst = Instance.create(tmp_path, fresh_database_url)
+    inst.set_up_guild()
     yield inst
-    inst.engine.dispose()
+    inst.close()
 
 
 # --- revoke, suspend, reinstate ------------------------------------------------------------

@@ -6,9 +6,6 @@ the end. Tables are emptied after every test, so tests never see each other's ro
 
 from __future__ import annotations
 
-import os
-import re
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,8 +14,6 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from issuer.app import create_app, runtime
@@ -26,6 +21,7 @@ from issuer.config import Settings
 from issuer.services.context import ServiceContext
 from issuer.storage.db import make_engine, upgrade
 from issuer.storage.models import Base
+from tests.databases import new_database
 
 BASE_URL = "http://badges.test"
 PASSWORD = "correct horse battery staple"
@@ -40,30 +36,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    admin_url = os.environ.get("ISSUER_TEST_DATABASE_URL")
-    if not admin_url:
-        path = tmp_path_factory.mktemp("db") / "issuer.db"
-        url = f"sqlite:///{path}"
+    with new_database(tmp_path_factory.mktemp("db")) as url:
         engine = make_engine(url)
         upgrade(engine)
         engine.dispose()
         yield url
-        return
-    name = f"issuer_test_{uuid.uuid4().hex[:12]}"
-    assert re.fullmatch(r"[a-z0-9_]+", name)
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    engine = make_engine(url)
-    upgrade(engine)
-    engine.dispose()
-    try:
-        yield url
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @pytest.fixture(scope="session")
