@@ -3,6 +3,9 @@
 The same checks and the same use cases as the web page and the API. Exit codes follow the
 ``issuer`` contract: 0 when every row chosen for issuing was issued, 1 when the file has
 problems (nothing is issued) or a row could not be issued, 2 when the file cannot be read.
+Each email recipient is sent their badge link (``--no-email``: nobody is); an email that
+cannot be sent is reported on stderr but does not change the exit code, since the badge is
+issued.
 """
 
 from __future__ import annotations
@@ -32,17 +35,22 @@ def register(main: click.Group) -> None:
                   help="The short name of the badge to award.")
     @click.option("--issue-valid-rows", is_flag=True,
                   help="Issue the rows without problems even if other rows have some.")
+    @click.option("--no-email", "no_email", is_flag=True,
+                  help="Do not email the recipients their badge link.")
     @click.argument("csv_file", metavar="FILE.csv")
     def award_bulk(issuer_slug: str, achievement_slug: str, issue_valid_rows: bool,
-                   csv_file: str) -> None:
+                   no_email: bool, csv_file: str) -> None:
         """Award a badge to everyone in a CSV file (columns: recipient, name,
         evidence_url, evidence_name, evidence_narrative, narrative, valid_until).
 
-        Prints one line per credential, ``recipient<TAB>url``; progress goes to stderr.
+        Each recipient with an email address is emailed their badge link (with the
+        ISSUER_SMTP_* settings) unless --no-email is given. Prints one line per credential,
+        ``recipient<TAB>url``; progress and the emails' outcome go to stderr.
         """
         from issuer.app import create_app, runtime
         from issuer.config import ConfigError, Settings
         from issuer.services.achievements import get_achievement
+        from issuer.services.award_mail import job_mail_counts
         from issuer.services.awards import credential_url
         from issuer.services.bulk import (
             DONE,
@@ -91,13 +99,17 @@ def register(main: click.Group) -> None:
                 bar.update(len(batch))
 
             status = run_job(rt.sessions, ctx, job_id, rows, actor="cli", batch_size=20,
-                             on_batch=on_batch)
+                             on_batch=on_batch, notify=not no_email)
         for outcome in issued:
             click.echo(f"{outcome.recipient}\t{credential_url(ctx, outcome.credential_id or '')}")
         for outcome in failed:
             click.echo(outcome.error or f"row {outcome.row}: not issued", err=True)
         if parsed.errors:
             click.echo(f"{len(parsed.errors)} row(s) with problems were skipped", err=True)
+        with transaction(rt.sessions) as session:
+            mail = job_mail_counts(session, ctx, job_id)
+        for line in _mail_lines(mail, emailed=not no_email):
+            click.echo(line, err=True)
         if status != DONE:
             with transaction(rt.sessions) as session:
                 job = session.get(BulkJob, job_id)
@@ -105,3 +117,24 @@ def register(main: click.Group) -> None:
             raise _Refused(message or "the bulk award stopped")
         if failed:
             raise _Refused(f"{len(failed)} row(s) could not be issued")
+
+
+def _mail_lines(counts: dict[str, int], *, emailed: bool) -> list[str]:
+    """What became of the recipients' emails, in words for stderr."""
+    lines = []
+    if counts["sent"]:
+        lines.append(f"{counts['sent']} recipient(s) were emailed their badge link")
+    if counts["failed"]:
+        lines.append(f"{counts['failed']} email(s) could not be sent (the badges are issued; "
+                     "send those people their link yourself)")
+    if counts["held"]:
+        lines.append(f"{counts['held']} email(s) wait in the outbox: no SMTP server is "
+                     "configured (ISSUER_SMTP_HOST)")
+    if counts["queued"]:
+        lines.append(f"{counts['queued']} email(s) are still waiting to be sent")
+    if counts["none"] and not emailed:
+        lines.append(f"{counts['none']} recipient(s) were not emailed (--no-email)")
+    if counts["no_address"]:
+        lines.append(f"{counts['no_address']} recipient(s) are DIDs and get no email: send "
+                     "them their link yourself")
+    return lines

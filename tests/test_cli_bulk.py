@@ -12,11 +12,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
 
 from issuer.services.verification import verify
 from issuer.storage.models import BulkJob, Credential
 from tests.cli_instance import BASE_URL, ISSUER_CMD, CliInstance
+from tests.web.test_mail import SmtpSink, body_of, free_port
 
 pytestmark = pytest.mark.db
 
@@ -158,3 +160,36 @@ def test_an_unreadable_file_is_exit_2(instance: Instance) -> None:
                           "peer-scaffolder", str(instance.tmp / "missing.csv"))
     assert result.returncode == 2
     assert "cannot read" in result.stderr
+
+
+def test_recipients_are_emailed_their_link_unless_told_not_to(instance: Instance) -> None:
+    sink = SmtpSink(port=free_port())
+    controller = Controller(sink, hostname="127.0.0.1", port=sink.port)
+    controller.start()
+    try:
+        smtp = {"ISSUER_SMTP_HOST": "127.0.0.1", "ISSUER_SMTP_PORT": str(sink.port),
+                "ISSUER_MAIL_FROM": "Badges <badges@cli.badges.test>"}
+        people = instance.csv("recipient,name\nada@example.org,Ada\ndid:example:grace,Grace\n")
+        result = instance.run("award-bulk", "--issuer", "guild", "--achievement",
+                              "peer-scaffolder", people, **smtp)
+        assert result.returncode == 0, result.stderr
+        links = dict(line.split("\t") for line in result.stdout.splitlines())
+        (message,) = sink.to("ada@example.org")
+        assert links["ada@example.org"] in body_of(message)
+        assert "1 recipient(s) were emailed their badge link" in result.stderr
+        assert "1 recipient(s) are DIDs and get no email" in result.stderr
+
+        quiet = instance.run("award-bulk", "--issuer", "guild", "--achievement",
+                             "peer-scaffolder", "--no-email", people, **smtp)
+        assert quiet.returncode == 0, quiet.stderr
+        assert "1 recipient(s) were not emailed (--no-email)" in quiet.stderr
+        assert len(sink.messages) == 1
+    finally:
+        controller.stop()
+
+    # With the mail server gone the badges are still issued, and stderr says what to do.
+    down = instance.run("award-bulk", "--issuer", "guild", "--achievement", "peer-scaffolder",
+                        people, **smtp)
+    assert down.returncode == 0, down.stderr
+    assert "1 email(s) could not be sent (the badges are issued" in down.stderr
+    assert len(instance.credentials()) == 6

@@ -3,6 +3,11 @@
 Nothing is issued from a file with problems unless the person chooses to issue only its
 valid rows. Issuing runs in batches that each commit, so progress is visible while it runs,
 memory stays flat, and a crash leaves every finished batch issued and the job marked failed.
+
+Each recipient with an email address is sent the "badge awarded" mail (unless the caller
+chooses not to): queued with their credential, in the batch's transaction, and delivered by
+a thread of its own (``mail.BatchDelivery``) once the batch has committed, so SMTP never
+slows issuing down and a mail that fails never fails a row.
 """
 
 from __future__ import annotations
@@ -22,9 +27,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from issuer.core.credentials import normalize_email
 from issuer.core.errors import IssuerError
+from issuer.services.award_mail import queue_award_mail
 from issuer.services.awards import AwardRequest, EvidenceItem, Recipient, award
 from issuer.services.context import ServiceContext
 from issuer.services.errors import Conflict, Invalid, NotFound
+from issuer.services.mail import BatchDelivery, take_queued
 from issuer.storage.models import Achievement, BulkJob, Credential, Issuer
 
 log = logging.getLogger("issuer.bulk")
@@ -390,15 +397,21 @@ BatchCallback = Callable[[list[RowOutcome]], None]
 
 def run_job(session_factory: sessionmaker[Session], ctx: ServiceContext, job_id: int,
             rows: Sequence[CsvRow], *, actor: str | None = None,
-            batch_size: int = BATCH_SIZE, on_batch: BatchCallback | None = None) -> str:
+            batch_size: int = BATCH_SIZE, on_batch: BatchCallback | None = None,
+            notify: bool = True) -> str:
     """Issue ``rows`` for a pending job with sessions of its own; returns the final status.
 
     Each batch commits the credentials together with the job's counters, so what the job
     says is what was stored. ``on_batch`` hears about each batch once it is committed.
+    With ``notify``, every email recipient is sent their credential's link: delivered in
+    the background batch by batch, and finished (sent or marked failed) when this returns.
     Never raises: a crash marks the job failed with a message.
     """
+    mailer = BatchDelivery(session_factory, ctx, name=f"bulk-mail-{job_id}") if notify \
+        else None
     try:
-        return _run(session_factory, ctx, job_id, rows, actor, max(1, batch_size), on_batch)
+        return _run(session_factory, ctx, job_id, rows, actor, max(1, batch_size), on_batch,
+                    mailer)
     except Exception as exc:  # whatever happens, the job must not stay "running"
         log.exception("bulk award %s stopped", job_id)
         detail = exc.message if isinstance(exc, IssuerError) else "an unexpected error"
@@ -406,11 +419,24 @@ def run_job(session_factory: sessionmaker[Session], ctx: ServiceContext, job_id:
                      f"The bulk award stopped: {detail}. Rows issued before that are kept; "
                      "the rest were not issued.")
         return FAILED
+    finally:
+        if mailer is not None:
+            report = mailer.close()
+            log.info("bulk award %s: mail %d sent, %d failed, %d held in the outbox", job_id,
+                     report.sent, report.failed, report.held)
+
+
+def _commit(session: Session, mailer: BatchDelivery | None) -> None:
+    """Commit the batch, then hand its mail (committed now) to the mailer."""
+    queued = take_queued(session)  # taken before COMMIT: nobody else delivers these
+    session.commit()
+    if mailer is not None:
+        mailer.submit(queued)
 
 
 def _run(session_factory: sessionmaker[Session], ctx: ServiceContext, job_id: int,
          rows: Sequence[CsvRow], actor: str | None, batch_size: int,
-         on_batch: BatchCallback | None) -> str:
+         on_batch: BatchCallback | None, mailer: BatchDelivery | None) -> str:
     session = session_factory()
     try:
         job = session.get(BulkJob, job_id)
@@ -423,10 +449,11 @@ def _run(session_factory: sessionmaker[Session], ctx: ServiceContext, job_id: in
         batch: list[RowOutcome] = []
         for row in rows:
             issuer, achievement = _job_subjects(session, job)
-            batch.append(_issue_row(session, ctx, job, issuer, achievement, row, actor))
+            batch.append(_issue_row(session, ctx, job, issuer, achievement, row, actor,
+                                    notify=mailer is not None))
             if len(batch) >= batch_size:
                 _count(job, batch)
-                session.commit()
+                _commit(session, mailer)
                 if on_batch is not None:
                     on_batch(batch)
                 batch = []
@@ -438,7 +465,7 @@ def _run(session_factory: sessionmaker[Session], ctx: ServiceContext, job_id: in
         job.status = DONE
         job.finished_at = ctx.now()
         job.source = None
-        session.commit()
+        _commit(session, mailer)
         if batch and on_batch is not None:
             on_batch(batch)
         return DONE
@@ -474,7 +501,8 @@ def _count(job: BulkJob, batch: Sequence[RowOutcome]) -> None:
 
 
 def _issue_row(session: Session, ctx: ServiceContext, job: BulkJob, issuer: Issuer,
-               achievement: Achievement, row: CsvRow, actor: str | None) -> RowOutcome:
+               achievement: Achievement, row: CsvRow, actor: str | None, *,
+               notify: bool) -> RowOutcome:
     try:
         # award() refuses before it adds anything, so a refused row leaves nothing behind.
         credential = award(session, ctx, issuer, achievement, row.award_request(),
@@ -482,6 +510,8 @@ def _issue_row(session: Session, ctx: ServiceContext, job: BulkJob, issuer: Issu
     except IssuerError as exc:
         error = RowError(row.row, exc.message, row.recipient)
         return RowOutcome(row.row, row.recipient, error=error.text, message=exc.message)
+    if notify:
+        queue_award_mail(session, ctx, credential, issuer_name=issuer.name)
     return RowOutcome(row.row, row.recipient, credential_id=credential.id)
 
 
@@ -505,11 +535,11 @@ def _mark_failed(session_factory: sessionmaker[Session], ctx: ServiceContext, jo
 
 def start_in_background(session_factory: sessionmaker[Session], ctx: ServiceContext,
                         job_id: int, rows: Sequence[CsvRow], *,
-                        actor: str | None = None) -> threading.Thread:
+                        actor: str | None = None, notify: bool = True) -> threading.Thread:
     """Run the job in a thread of its own, so the web request can answer at once."""
     thread = threading.Thread(
         target=run_job, args=(session_factory, ctx, job_id, list(rows)),
-        kwargs={"actor": actor}, name=f"bulk-award-{job_id}", daemon=True,
+        kwargs={"actor": actor, "notify": notify}, name=f"bulk-award-{job_id}", daemon=True,
     )
     thread.start()
     return thread

@@ -6,14 +6,19 @@ transaction as the change it reports, and delivered only after that transaction 
 
 Texts live in ``templates/mail/<kind>.txt``; ``render_mail`` turns one into a subject and a
 plain-text body (the first line of a template is ``Subject: …``).
+
+Many messages at once (a bulk award) go through ``BatchDelivery``: a thread of its own that
+sends each committed batch over one SMTP connection while the caller goes on issuing.
 """
 
 from __future__ import annotations
 
 import logging
+import queue
 import re
 import smtplib
 import ssl
+import threading
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime
@@ -30,7 +35,7 @@ from jinja2 import (
     select_autoescape,
 )
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from issuer.config import TEMPLATES_DIR, Settings
 from issuer.services.context import ServiceContext
@@ -43,6 +48,9 @@ log = logging.getLogger("issuer.mail")
 SMTP_TIMEOUT = 10
 #: Key in ``Session.info`` listing the messages queued in the session's transaction.
 QUEUED_KEY = "issuer.mail.queued"
+#: ``BatchDelivery`` stops trying to reach the SMTP server after this many failed
+#: connections in a row; the rest of its messages are marked failed without waiting on it.
+MAX_CONNECT_FAILURES = 3
 
 _KIND = re.compile(r"^[a-z][a-z0-9_]{0,47}$")
 _ADDRESS = re.compile(r"^[^@\s]+@[^@\s]+$")
@@ -50,11 +58,12 @@ _SPACE = re.compile(r"\s+")
 
 
 def send_mail(session: Session, ctx: ServiceContext, *, to: str, subject: str, body: str,
-              kind: str) -> MailMessage:
+              kind: str, credential_id: str | None = None) -> MailMessage:
     """Queue a plain-text message; the caller commits, then calls ``deliver_pending``.
 
     In a web request, queued messages are delivered automatically once the request's
     transaction commits, and dropped if it rolls back (``issuer.web.learner_auth``).
+    ``credential_id`` names the credential the message is about, if any.
     """
     to = to.strip()
     if not _ADDRESS.match(to) or len(to) > 320:
@@ -62,7 +71,7 @@ def send_mail(session: Session, ctx: ServiceContext, *, to: str, subject: str, b
     # Subjects often carry names typed by users; a line break there would forge headers.
     subject = _SPACE.sub(" ", subject).strip()[:300]
     message = MailMessage(to_address=to, subject=subject, body=body, kind=kind[:48],
-                          created_at=ctx.now())
+                          created_at=ctx.now(), credential_id=credential_id)
     session.add(message)
     session.flush()
     session.info.setdefault(QUEUED_KEY, []).append(message.id)
@@ -175,6 +184,149 @@ def deliver_pending(session_factory: Callable[[], Session], ctx: ServiceContext,
     return report
 
 
+class BatchDelivery:
+    """Deliver committed messages batch by batch from a thread of its own (bulk awards).
+
+    The caller submits the ids of each batch once its transaction has committed and goes
+    on at once; ``close`` waits until everything submitted has been dealt with. One SMTP
+    connection serves every batch; each batch is claimed with one UPDATE and its failures are
+    recorded with one commit, so ten thousand messages cost a few hundred commits, not tens
+    of thousands. After ``MAX_CONNECT_FAILURES`` failed connections in a row the server is
+    taken to be down: the remaining messages are marked failed (to be retried with
+    ``deliver_pending(retry_failed=True)``) instead of each waiting ``SMTP_TIMEOUT``.
+    Like ``deliver_pending``, a message is sent at most once.
+    """
+
+    def __init__(self, session_factory: sessionmaker[Session] | Callable[[], Session],
+                 ctx: ServiceContext, *, name: str = "mail-delivery") -> None:
+        self._factory = session_factory
+        self._ctx = ctx
+        self._name = name
+        self._queue: queue.SimpleQueue[list[int] | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._connection: smtplib.SMTP | None = None
+        self._connect_failures = 0
+        self._given_up: str | None = None
+        self.report = DeliveryReport()
+
+    def submit(self, ids: Collection[int]) -> None:
+        """Hand over the ids of committed messages; returns at once."""
+        if not ids:
+            return
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._work, name=self._name, daemon=True)
+            self._thread.start()
+        self._queue.put(list(ids))
+
+    def close(self, timeout: float | None = None) -> DeliveryReport:
+        """Wait (at most ``timeout`` seconds) until every submitted message was dealt with."""
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join(timeout)
+            if self._thread.is_alive():
+                log.warning("%s: still delivering after %s s", self._name, timeout)
+        return self.report
+
+    def __enter__(self) -> BatchDelivery:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def _work(self) -> None:
+        session = self._factory()
+        try:
+            while (ids := self._queue.get()) is not None:
+                try:
+                    self._deliver(session, ids)
+                except Exception:  # the database, most likely; the next batch tries again
+                    session.rollback()
+                    log.exception("%s: a batch of %d messages was not delivered",
+                                  self._name, len(ids))
+        finally:
+            _close(self._connection)
+            self._connection = None
+            session.close()
+
+    def _deliver(self, session: Session, ids: list[int]) -> None:
+        settings = self._ctx.settings
+        query = (select(MailMessage)
+                 .where(MailMessage.id.in_(ids), MailMessage.sent_at.is_(None),
+                        MailMessage.error.is_(None))
+                 .order_by(MailMessage.id))
+        messages = [_Outgoing(m.id, m.to_address, m.subject, m.body, m.created_at)
+                    for m in session.scalars(query)]
+        session.rollback()
+        if not messages:
+            return
+        if not settings.smtp_host:
+            log.info("%s: %d messages held in the outbox (no SMTP server configured)",
+                     self._name, len(messages))
+            self.report.held += len(messages)
+            return
+        claimed = _claim_many(session, self._ctx, [m.id for m in messages])
+        failures: dict[int, str] = {}
+        for message in messages:
+            if message.id not in claimed:
+                continue  # somebody else is delivering it
+            error = self._send(message)
+            if error is None:
+                self.report.sent += 1
+            else:
+                failures[message.id] = error
+        if failures:
+            self.report.failed += len(failures)
+            _fail_many(session, failures)
+        log.info("%s: %d sent, %d not sent", self._name,
+                 len(claimed) - len(failures), len(failures))
+
+    def _send(self, message: _Outgoing) -> str | None:
+        """Send one message; the error text when it was not sent."""
+        settings = self._ctx.settings
+        for _attempt in range(2):
+            if self._given_up is not None:
+                return self._given_up
+            reused = self._connection is not None
+            if self._connection is None:
+                error = self._connect()
+                if error is not None:
+                    return error
+            assert self._connection is not None
+            try:
+                self._connection.send_message(_email(settings, message))
+            except smtplib.SMTPServerDisconnected as exc:
+                _close(self._connection)
+                self._connection = None
+                if reused:
+                    continue  # closed while idle between batches: once more, reconnected
+                error = _error_text(exc)
+            except (OSError, ValueError) as exc:  # smtplib's errors are OSErrors
+                _close(self._connection)
+                self._connection = None
+                error = _error_text(exc)
+            else:
+                self._connect_failures = 0
+                return None
+            log.warning("mail %s not sent: %s", message.id, error)
+            return error
+        return "SMTPServerDisconnected: the server closed the connection twice"
+
+    def _connect(self) -> str | None:
+        try:
+            self._connection = _connect(self._ctx.settings)
+        except (OSError, ValueError) as exc:
+            self._connect_failures += 1
+            error = _error_text(exc)
+            log.warning("%s: cannot reach the SMTP server: %s", self._name, error)
+            if self._connect_failures >= MAX_CONNECT_FAILURES:
+                self._given_up = (f"not tried: the SMTP server could not be reached "
+                                  f"({error})")[:1000]
+                log.warning("%s: giving up on the SMTP server; the remaining messages "
+                            "are marked failed", self._name)
+            return error
+        return None
+
+
 @dataclass(frozen=True)
 class _Outgoing:
     id: int
@@ -195,8 +347,38 @@ def _claim(session: Session, ctx: ServiceContext, message_id: int) -> bool:
     return bool(getattr(result, "rowcount", 0) == 1)
 
 
+def _claim_many(session: Session, ctx: ServiceContext, ids: list[int]) -> set[int]:
+    """Claim unsent messages with one UPDATE; the ids this worker may send."""
+    if not session.get_bind().dialect.update_returning:
+        return {i for i in ids if _claim(session, ctx, i)}
+    claimed = session.scalars(
+        update(MailMessage)
+        .where(MailMessage.id.in_(ids), MailMessage.sent_at.is_(None))
+        .values(sent_at=ctx.now(), error=None)
+        .returning(MailMessage.id)
+        .execution_options(synchronize_session=False)
+    ).all()
+    session.commit()
+    return set(claimed)
+
+
+def _fail_many(session: Session, failures: dict[int, str]) -> None:
+    for message_id, error in failures.items():
+        session.execute(
+            update(MailMessage).where(MailMessage.id == message_id)
+            .values(sent_at=None, error=error)
+            .execution_options(synchronize_session=False)
+        )
+    session.commit()
+
+
+def _error_text(exc: BaseException) -> str:
+    # smtplib's errors carry the server's reply, never the password sent with LOGIN.
+    return f"{type(exc).__name__}: {exc}"[:1000]
+
+
 def _fail(session: Session, message_id: int, exc: BaseException) -> None:
-    error = f"{type(exc).__name__}: {exc}"[:1000]
+    error = _error_text(exc)
     log.warning("mail %s not sent: %s", message_id, error)
     session.execute(
         update(MailMessage).where(MailMessage.id == message_id)
@@ -248,4 +430,5 @@ def _email(settings: Settings, message: _Outgoing) -> EmailMessage:
     return email
 
 
-__all__ = ["DeliveryReport", "deliver_pending", "render_mail", "send_mail", "take_queued"]
+__all__ = ["BatchDelivery", "DeliveryReport", "deliver_pending", "render_mail", "send_mail",
+           "take_queued"]

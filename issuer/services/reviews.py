@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from issuer.services import audit
 from issuer.services.achievements import achievement_id
+from issuer.services.award_mail import queue_award_mail
 from issuer.services.awards import AwardRequest, EvidenceItem, Recipient, award, credential_url
 from issuer.services.context import ServiceContext
 from issuer.services.endorsements import sign_endorsement
@@ -257,12 +258,8 @@ def _mail_decision(session: Session, ctx: ServiceContext, claim: Claim, status: 
 
 
 def _mail_award(session: Session, ctx: ServiceContext, claim: Claim, row: Credential) -> None:
-    subject, body = render_mail(
-        "badge_awarded", achievement_name=claim.achievement.name,
-        issuer_name=claim.issuer.name, credential_link=credential_url(ctx, row.id),
-        profile_link=f"{ctx.base}/learn/badges")
-    send_mail(session, ctx, to=claim.learner.email, subject=subject, body=body,
-              kind="badge_awarded")
+    queue_award_mail(session, ctx, row, issuer_name=claim.issuer.name,
+                     profile_link=f"{ctx.base}/learn/badges")
 
 
 def _decide(session: Session, ctx: ServiceContext, claim: Claim, reviewer_email: str,

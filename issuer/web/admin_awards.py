@@ -1,4 +1,9 @@
-"""Awarding one badge, the confirmation page with its link, and the list of credentials."""
+"""Awarding one badge, the confirmation page with its link, and the list of credentials.
+
+An award to an email address sends the recipient the badge link (unless staff untick
+"Email the recipient"): queued with the credential, delivered right after the commit, and
+its outcome shown on the credential's page, which can also send it (again).
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from issuer.app import db, services
 from issuer.core.errors import InputError
 from issuer.services.achievements import list_achievements
+from issuer.services.award_mail import AwardMail, award_mail, queue_award_mail
 from issuer.services.awards import (
     AwardRequest,
     EvidenceItem,
@@ -24,6 +30,7 @@ from issuer.services.status import credential_status, status_events
 from issuer.storage.models import Achievement, Credential, Issuer
 from issuer.web.admin_common import PAGE_SIZE, member_issuer, staff
 from issuer.web.admin_forms import Form, row_name, row_names
+from issuer.web.learner_auth import deliver_after_commit
 from issuer.web.security import login_required
 
 FIELDS = ("achievement", "recipient", "recipient_name", "valid_until", "narrative")
@@ -31,6 +38,9 @@ EVIDENCE_KEYS = ("url", "name", "narrative")
 EVIDENCE_ROWS = 3
 TEXT_LIMIT = 5000
 MAX_PAGE = 100_000
+#: The "Email the recipient" checkbox; the form sends "no" from a hidden field before it, so
+#: a form without the field at all (an older page, a script) emails as the default does.
+EMAIL_FIELD = "email_recipient"
 
 
 def end_of_day(text: str) -> datetime:
@@ -72,6 +82,20 @@ def _valid_until(form: Form) -> datetime | None:
     return moment
 
 
+def email_wanted(form: Form | None = None) -> bool:
+    """Whether the posted form asks to email the recipient (ticked, or the field absent)."""
+    values = request.form.getlist(EMAIL_FIELD)
+    wanted = not values or "yes" in values
+    if form is not None:
+        form.values[EMAIL_FIELD] = "yes" if wanted else "no"
+    return wanted
+
+
+def flash_mail(mail: AwardMail) -> None:
+    category = {"sent": "success", "failed": "error"}.get(mail.state, "info")
+    flash(mail.sentence(), category)
+
+
 def _chosen(form: Form, achievements: Sequence[Achievement]) -> Achievement | None:
     slug = form.get("achievement")
     for achievement in achievements:
@@ -102,18 +126,24 @@ def _award(issuer: Issuer, achievements: Sequence[Achievement]) -> Any:
     valid_until = _valid_until(form)
     evidence = _evidence(form)
     narrative = _limited(form, "narrative")
+    notify = email_wanted(form)
     if form.valid and achievement is not None and recipient is not None:
         try:
             row = award(db(), services(), issuer, achievement,
                         AwardRequest(recipient=recipient, evidence=evidence,
                                      narrative=narrative, valid_until=valid_until),
                         actor=staff().email)
+            if notify:
+                queue_award_mail(db(), services(), row, issuer_name=issuer.name)
             db().commit()
         except Invalid as exc:
             form.absorb(exc)
         else:
             who = recipient.name or recipient.email or recipient.did
             flash(f"“{achievement.name}” awarded to {who}.", "success")
+            # Sent now, after the commit, so the next page can tell how it went.
+            deliver_after_commit()
+            flash_mail(award_mail(db(), services(), row))
             return redirect(url_for("admin.credential", slug=issuer.slug, cid=row.id))
     db().rollback()  # nothing of a failed award is kept
     return _render(issuer, form, achievements, 422)
@@ -143,15 +173,38 @@ def render_credential(issuer: Issuer, row: Credential, form: Form | None = None,
     page = render_template(
         "admin/credential.html", issuer=issuer, credential=row,
         state=credential_status(db(), services(), row), events=status_events(db(), row),
-        status_form=form or Form(), status_action=action)
+        status_form=form or Form(), status_action=action,
+        mail=award_mail(db(), services(), row))
     return page, status
 
 
 @login_required
 def credential(slug: str, cid: str) -> Any:
+    """The credential's page; its one form (POST) emails the recipient the badge link."""
     issuer = member_issuer(slug)
     row = _own_credential(issuer, cid)
+    if request.method == "POST":
+        return _email_credential(issuer, row)
     return render_credential(issuer, row)
+
+
+def _email_credential(issuer: Issuer, row: Credential) -> Any:
+    """Email the recipient their badge link: again, or for the first time."""
+    target = url_for("admin.credential", slug=issuer.slug, cid=row.id)
+    if credential_status(db(), services(), row).state != "active":
+        flash("This badge is not active, so its link is not emailed.", "error")
+        return redirect(target)
+    if not award_mail(db(), services(), row).can_send:
+        flash_mail(award_mail(db(), services(), row))
+        return redirect(target)
+    if queue_award_mail(db(), services(), row, issuer_name=issuer.name) is None:
+        db().rollback()
+        flash_mail(award_mail(db(), services(), row))
+        return redirect(target)
+    db().commit()
+    deliver_after_commit()
+    flash_mail(award_mail(db(), services(), row))
+    return redirect(target)
 
 
 def _page() -> int:
@@ -180,4 +233,4 @@ def register(bp: Blueprint) -> None:
     bp.add_url_rule("/issuers/<slug>/award", view_func=award_one, methods=["GET", "POST"])
     bp.add_url_rule("/issuers/<slug>/credentials", view_func=credentials)
     bp.add_url_rule("/issuers/<slug>/credentials/<cid>", view_func=credential,
-                    endpoint="credential")
+                    endpoint="credential", methods=["GET", "POST"])

@@ -25,6 +25,7 @@ from issuer.services.achievements import (
     store_image,
     update_achievement,
 )
+from issuer.services.award_mail import award_mail, queue_award_mail
 from issuer.services.awards import (
     AwardRequest,
     EvidenceItem,
@@ -54,6 +55,7 @@ from issuer.web.api_repr import (
     credential_summary,
     issuer_json,
 )
+from issuer.web.learner_auth import deliver_after_commit
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)  # bearer tokens, not cookies: there is no cross-site form to forge
@@ -170,15 +172,24 @@ def award_request(body: dict[str, Any]) -> AwardRequest:
 
 @bp.post("/awards")
 def award_one() -> ResponseReturnValue:
-    """Issue one OB 3.0 AchievementCredential; nothing is stored if any step fails."""
+    """Issue one OB 3.0 AchievementCredential; nothing is stored if any step fails.
+
+    An email recipient is sent the credential's link (unless ``"notify": false``) once the
+    award has committed; ``email`` in the answer says how that went. A mail that fails
+    leaves the credential issued.
+    """
     ctx = services()
     issuer = token_issuer()
     body = json_body("award")
     found = _achievement_named(issuer, body["achievement"])
     row = award(db(), ctx, issuer, found, award_request(body), actor=token_actor())
+    if body.get("notify", True):
+        queue_award_mail(db(), ctx, row, issuer_name=issuer.name)
     url = credential_url(ctx, row.id)
     result = {"id": row.id, "url": url, "credential": json.loads(row.document)}
     db().commit()
+    deliver_after_commit()
+    result["email"] = award_mail(db(), ctx, row).to_json()
     return json_response(result, 201, headers={"Location": url})
 
 

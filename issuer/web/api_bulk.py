@@ -2,6 +2,8 @@
 
 The file is checked as a whole before anything is issued. With problems in some rows, the
 answer is 422 and nothing is issued, unless the caller passes ``issue_valid_rows=true``.
+Every email recipient is sent their credential's link unless the caller passes
+``notify=false``; the job's status says, per credential and in total, how that went.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from flask.typing import ResponseReturnValue
 
 from issuer.app import db, runtime, services
 from issuer.services.achievements import get_achievement
+from issuer.services.award_mail import award_mails, job_mail_counts
 from issuer.services.awards import credential_url
 from issuer.services.bulk import (
     PENDING,
@@ -56,11 +59,15 @@ def job_json(ctx: ServiceContext, job: BulkJob, *, details: bool = False) -> dic
     if job.message:
         body["message"] = job.message
     if details:
+        credentials = job_credentials(db(), job)
+        mails = award_mails(db(), ctx, credentials, bulk_job_id=job.id)
         body["errors"] = list(job.errors or [])
+        body["email"] = job_mail_counts(db(), ctx, job.id)
         body["credentials"] = [
             {"id": c.id, "url": credential_url(ctx, c.id),
-             "recipient": c.recipient_email or c.recipient_did}
-            for c in job_credentials(db(), job)
+             "recipient": c.recipient_email or c.recipient_did,
+             "email": mails[c.id].state}
+            for c in credentials
         ]
     return body
 
@@ -91,6 +98,7 @@ def bulk_start() -> ResponseReturnValue:
                       {"achievement": "required"})
     achievement = get_achievement(db(), issuer, slug)
     issue_valid_rows = query_flag("issue_valid_rows")
+    notify = query_flag("notify", default=True)
     data, filename = _upload()
     parsed = parse_csv(data, today=ctx.now().date(),
                        max_bytes=ctx.settings.max_content_length)
@@ -104,7 +112,8 @@ def bulk_start() -> ResponseReturnValue:
     body = {"job": job_json(ctx, job), "url": _job_url(job)}
     db().commit()
     # Started only after the commit: the job's own sessions must be able to see it.
-    start_in_background(runtime().sessions, ctx, job.id, rows, actor=token_actor())
+    start_in_background(runtime().sessions, ctx, job.id, rows, actor=token_actor(),
+                        notify=notify)
     return json_response(body, 202, headers={"Location": body["url"]})
 
 

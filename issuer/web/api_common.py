@@ -195,9 +195,11 @@ def query_int(name: str, default: int, *, lowest: int, highest: int) -> int:
     return value
 
 
-def query_flag(name: str) -> bool:
+def query_flag(name: str, default: bool = False) -> bool:
     raw = (request.args.get(name) or "").strip().lower()
-    if raw in ("", "false", "0", "no"):
+    if raw == "":
+        return default
+    if raw in ("false", "0", "no"):
         return False
     if raw in ("true", "1", "yes"):
         return True

@@ -1,12 +1,13 @@
 """Staff pages for awarding a badge to many people from a spreadsheet (CSV).
 
 Upload → preview (every problem in plain words, nothing issued yet) → confirm → a status
-page that refreshes itself while the job runs. The uploaded file waits on the job row, not
-in the session cookie.
+page that refreshes itself while the job runs, and while the recipients' emails are still
+being sent. The uploaded file waits on the job row, not in the session cookie.
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
@@ -14,6 +15,7 @@ from flask.typing import ResponseReturnValue
 
 from issuer.app import db, runtime, services
 from issuer.services.achievements import get_achievement, list_achievements
+from issuer.services.award_mail import award_mails, job_mail_counts
 from issuer.services.awards import credential_url
 from issuer.services.bulk import (
     COLUMNS,
@@ -34,11 +36,15 @@ from issuer.services.errors import Conflict, Invalid, NotFound
 from issuer.services.issuers import get_issuer
 from issuer.services.users import require_member
 from issuer.storage.models import Achievement, BulkJob, Issuer
+from issuer.web.admin_awards import email_wanted
 from issuer.web.security import current_user, login_required
 
 bp = Blueprint("bulk_pages", __name__, url_prefix="/admin/issuers/<slug>/bulk")
 
 PREVIEW_ROWS = 50
+#: The status page keeps refreshing while emails wait to be sent, but not for ever (a
+#: process that stopped would leave them waiting).
+MAIL_REFRESH = timedelta(minutes=15)
 MAX_ERRORS_SHOWN = 200
 SAMPLE_CSV = (
     "recipient,name,evidence_url,evidence_name,evidence_narrative,narrative,valid_until\r\n"
@@ -139,11 +145,16 @@ def job(slug: str, job_id: int) -> ResponseReturnValue:
         return render_template(
             "bulk/preview.html", issuer=issuer, job=found, badge=badge, parsed=parsed,
             shown=parsed.rows[:PREVIEW_ROWS], errors=parsed.errors[:MAX_ERRORS_SHOWN])
-    issued = [(c, credential_url(ctx, c.id)) for c in job_credentials(db(), found)] \
-        if found.status in FINISHED else []
+    finished = found.status in FINISHED
+    credentials = job_credentials(db(), found) if finished else []
+    mails = award_mails(db(), ctx, credentials, bulk_job_id=found.id) if credentials else {}
+    issued = [(c, credential_url(ctx, c.id), mails[c.id]) for c in credentials]
+    counts = job_mail_counts(db(), ctx, found.id) if found.status != PREVIEW else {}
+    mailing = (finished and counts.get("queued", 0) > 0 and found.finished_at is not None
+               and ctx.now() - found.finished_at < MAIL_REFRESH)
     return render_template(
         "bulk/status.html", issuer=issuer, job=found, badge=badge, issued=issued,
-        running=found.status not in FINISHED,
+        running=not finished, mailing=mailing, mail_counts=counts,
         skipped=[e for e in found.errors or [] if e.get("stage") == "validation"],
         failures=[e for e in found.errors or [] if e.get("stage") != "validation"])
 
@@ -174,7 +185,7 @@ def confirm(slug: str, job_id: int) -> ResponseReturnValue:
     db().commit()
     user = current_user()
     start_in_background(runtime().sessions, ctx, found.id, rows,
-                        actor=user.email if user else None)
+                        actor=user.email if user else None, notify=email_wanted())
     return redirect(target, code=303)
 
 
