@@ -98,8 +98,11 @@ def register(main: click.Group) -> None:
                     (issued if outcome.credential_id else failed).append(outcome)
                 bar.update(len(batch))
 
+            def on_mailing(count: int) -> None:
+                click.echo(f"\nEmailing {count} recipient(s) their badge link…", err=True)
+
             status = run_job(rt.sessions, ctx, job_id, rows, actor="cli", batch_size=20,
-                             on_batch=on_batch, notify=not no_email)
+                             on_batch=on_batch, notify=not no_email, on_mailing=on_mailing)
         for outcome in issued:
             click.echo(f"{outcome.recipient}\t{credential_url(ctx, outcome.credential_id or '')}")
         for outcome in failed:

@@ -5,9 +5,9 @@ valid rows. Issuing runs in batches that each commit, so progress is visible whi
 memory stays flat, and a crash leaves every finished batch issued and the job marked failed.
 
 Each recipient with an email address is sent the "badge awarded" mail (unless the caller
-chooses not to): queued with their credential, in the batch's transaction, and delivered by
-a thread of its own (``mail.BatchDelivery``) once the batch has committed, so SMTP never
-slows issuing down and a mail that fails never fails a row.
+chooses not to): queued with their credential, in the batch's transaction, and delivered
+(``mail.BatchDelivery``) once every row is issued and the job is done, so SMTP never slows
+issuing down and a mail that fails never fails a row.
 """
 
 from __future__ import annotations
@@ -398,13 +398,14 @@ BatchCallback = Callable[[list[RowOutcome]], None]
 def run_job(session_factory: sessionmaker[Session], ctx: ServiceContext, job_id: int,
             rows: Sequence[CsvRow], *, actor: str | None = None,
             batch_size: int = BATCH_SIZE, on_batch: BatchCallback | None = None,
-            notify: bool = True) -> str:
+            notify: bool = True, on_mailing: Callable[[int], None] | None = None) -> str:
     """Issue ``rows`` for a pending job with sessions of its own; returns the final status.
 
     Each batch commits the credentials together with the job's counters, so what the job
     says is what was stored. ``on_batch`` hears about each batch once it is committed.
-    With ``notify``, every email recipient is sent their credential's link: delivered in
-    the background batch by batch, and finished (sent or marked failed) when this returns.
+    With ``notify``, every email recipient is sent their credential's link once the job is
+    done (its status says so meanwhile): sent, or marked failed, when this returns.
+    ``on_mailing`` hears how many messages are about to be sent, before they are.
     Never raises: a crash marks the job failed with a message.
     """
     mailer = BatchDelivery(session_factory, ctx, name=f"bulk-mail-{job_id}") if notify \
@@ -420,7 +421,12 @@ def run_job(session_factory: sessionmaker[Session], ctx: ServiceContext, job_id:
                      "the rest were not issued.")
         return FAILED
     finally:
-        if mailer is not None:
+        if mailer is not None and mailer.pending:
+            if on_mailing is not None:
+                try:
+                    on_mailing(mailer.pending)
+                except Exception:  # a progress display must not keep the mail from going
+                    log.exception("bulk award %s: on_mailing failed", job_id)
             report = mailer.close()
             log.info("bulk award %s: mail %d sent, %d failed, %d held in the outbox", job_id,
                      report.sent, report.failed, report.held)

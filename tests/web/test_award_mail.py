@@ -233,7 +233,14 @@ def bulk(client: FlaskClient, world: World, query: str = "") -> dict[str, Any]:
     started = client.post(f"/api/v1/bulk?achievement={world.achievement_slug}{query}",
                           data=PEOPLE, content_type="text/csv", headers=auth(world.token))
     assert started.status_code == 202, started.get_json()
-    job: dict[str, Any] = wait_for(client, world.token, started.headers["Location"])["job"]
+    url = started.headers["Location"]
+    job: dict[str, Any] = wait_for(client, world.token, url)["job"]
+    # The job is done once every badge is issued; the mail goes out after that.
+    deadline = time.monotonic() + 60
+    while job["email"]["queued"]:
+        assert time.monotonic() < deadline, job["email"]
+        time.sleep(0.1)
+        job = client.get(url, headers=auth(world.token)).get_json()["job"]
     return job
 
 
@@ -301,3 +308,34 @@ def test_the_bulk_pages_show_the_emails_and_can_skip_them(
     assert quiet.count("Not emailed") == 5
     assert len(smtp_server.messages) == 5
 
+
+
+def test_a_bulk_award_is_done_before_its_mail_goes_out(
+        app: Any, world: World, session: Session, ctx: ServiceContext,
+        smtp_server: SmtpSink) -> None:
+    from issuer.app import runtime
+    from issuer.services.achievements import get_achievement
+    from issuer.services.bulk import PENDING, create_job, parse_csv, rows_to_issue, run_job
+    from issuer.storage.models import BulkJob
+
+    issuer = get_issuer(session, world.issuer_slug)
+    achievement = get_achievement(session, issuer, world.achievement_slug)
+    rows = rows_to_issue(parse_csv(PEOPLE, today=ctx.now().date()), False)
+    job_id = create_job(session, ctx, issuer, achievement, status=PENDING, total=len(rows),
+                        actor="test").id
+    session.commit()
+    seen: list[tuple[int, str, int, int]] = []
+
+    def on_mailing(count: int) -> None:
+        with runtime(app).sessions() as other:
+            job = other.get(BulkJob, job_id)
+            assert job is not None
+            sent = other.scalar(select(func.count()).select_from(MailMessage)
+                                .where(MailMessage.sent_at.is_not(None)))
+            seen.append((count, job.status, job.done, int(sent or 0)))
+        assert smtp_server.messages == []
+
+    assert run_job(runtime(app).sessions, ctx, job_id, rows, batch_size=2,
+                   on_mailing=on_mailing) == "done"
+    assert seen == [(5, "done", 6, 0)]  # every badge issued, no mail sent yet
+    assert len(smtp_server.messages) == 5  # and all of it sent when run_job returns
