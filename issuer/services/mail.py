@@ -33,7 +33,7 @@ from jinja2 import (
     select_autoescape,
 )
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from issuer.config import TEMPLATES_DIR, Settings
 from issuer.services.context import ServiceContext
@@ -144,14 +144,7 @@ def deliver_pending(session_factory: Callable[[], Session], ctx: ServiceContext,
     if ids is not None and not ids:
         return report
     with session_factory() as session:
-        query = select(MailMessage).where(MailMessage.sent_at.is_(None))
-        if not retry_failed:
-            query = query.where(MailMessage.error.is_(None))
-        if ids is not None:
-            query = query.where(MailMessage.id.in_(list(ids)))
-        messages = [_Outgoing(m.id, m.to_address, m.subject, m.body, m.created_at)
-                    for m in session.scalars(query.order_by(MailMessage.id))]
-        session.rollback()
+        messages = _unsent(session, ids, retry_failed=retry_failed)
         if not settings.smtp_host:
             for message in messages:
                 log.info("mail to %s: %s (held in the outbox: no SMTP server configured)",
@@ -199,7 +192,7 @@ class BatchDelivery:
 
     CHUNK = 100
 
-    def __init__(self, session_factory: sessionmaker[Session] | Callable[[], Session],
+    def __init__(self, session_factory: Callable[[], Session],
                  ctx: ServiceContext, *, name: str = "mail-delivery") -> None:
         self._factory = session_factory
         self._ctx = ctx
@@ -240,21 +233,9 @@ class BatchDelivery:
             session.close()
         return self.report
 
-    def __enter__(self) -> BatchDelivery:
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.close()
-
     def _deliver(self, session: Session, ids: list[int]) -> None:
         settings = self._ctx.settings
-        query = (select(MailMessage)
-                 .where(MailMessage.id.in_(ids), MailMessage.sent_at.is_(None),
-                        MailMessage.error.is_(None))
-                 .order_by(MailMessage.id))
-        messages = [_Outgoing(m.id, m.to_address, m.subject, m.body, m.created_at)
-                    for m in session.scalars(query)]
-        session.rollback()
+        messages = _unsent(session, ids)
         if not messages:
             return
         if not settings.smtp_host:
@@ -334,6 +315,21 @@ class _Outgoing:
     created_at: datetime
 
 
+def _unsent(session: Session, ids: Collection[int] | None, *,
+            retry_failed: bool = False) -> list[_Outgoing]:
+    """The committed, unsent messages among ``ids`` (all, when None), oldest first; the read
+    ends its transaction, so no lock is held while sending."""
+    query = select(MailMessage).where(MailMessage.sent_at.is_(None))
+    if not retry_failed:
+        query = query.where(MailMessage.error.is_(None))
+    if ids is not None:
+        query = query.where(MailMessage.id.in_(list(ids)))
+    messages = [_Outgoing(m.id, m.to_address, m.subject, m.body, m.created_at)
+                for m in session.scalars(query.order_by(MailMessage.id))]
+    session.rollback()
+    return messages
+
+
 def _claim(session: Session, ctx: ServiceContext, message_id: int) -> bool:
     result = session.execute(
         update(MailMessage)
@@ -361,6 +357,7 @@ def _claim_many(session: Session, ctx: ServiceContext, ids: list[int]) -> set[in
 
 
 def _fail_many(session: Session, failures: dict[int, str]) -> None:
+    """Clear the claims of messages that were not sent and store why, in one commit."""
     for message_id, error in failures.items():
         session.execute(
             update(MailMessage).where(MailMessage.id == message_id)
@@ -378,12 +375,7 @@ def _error_text(exc: BaseException) -> str:
 def _fail(session: Session, message_id: int, exc: BaseException) -> None:
     error = _error_text(exc)
     log.warning("mail %s not sent: %s", message_id, error)
-    session.execute(
-        update(MailMessage).where(MailMessage.id == message_id)
-        .values(sent_at=None, error=error)
-        .execution_options(synchronize_session=False)
-    )
-    session.commit()
+    _fail_many(session, {message_id: error})
 
 
 def _close(connection: smtplib.SMTP | None) -> None:

@@ -194,8 +194,9 @@ def _email_credential(issuer: Issuer, row: Credential) -> Any:
     if credential_status(db(), services(), row).state != "active":
         flash("This badge is not active, so its link is not emailed.", "error")
         return redirect(target)
-    if not award_mail(db(), services(), row).can_send:
-        flash_mail(award_mail(db(), services(), row))
+    current = award_mail(db(), services(), row)
+    if not current.can_send:
+        flash_mail(current)
         return redirect(target)
     if queue_award_mail(db(), services(), row, issuer_name=issuer.name) is None:
         db().rollback()
