@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from issuer.services.awards import credential_url
 from issuer.services.context import ServiceContext
 from issuer.services.errors import Invalid
-from issuer.services.mail import render_mail, send_mail
+from issuer.services.mail import DeliveryReport, render_mail, send_mail
 from issuer.storage.learning import MailMessage
 from issuer.storage.models import Credential
 
@@ -137,6 +137,22 @@ def award_mail(session: Session, ctx: ServiceContext, credential: Credential) ->
     return _state(ctx, message) if message is not None else _without_mail(credential)
 
 
+def delivered_mail(ctx: ServiceContext, credential: Credential, message: MailMessage | None,
+                   report: DeliveryReport) -> AwardMail:
+    """The state of the mail just queued for ``credential`` (``message``, None if none was)
+    once ``report``'s delivery is over: what ``award_mail`` would read back, without the
+    read. A message the delivery did not send or fail was not this worker's to send."""
+    if message is None:
+        return _without_mail(credential)
+    if message.id in report.sent_at:
+        return AwardMail("sent", message.to_address, report.sent_at[message.id])
+    if message.id in report.errors:
+        return AwardMail("failed", message.to_address, message.created_at,
+                         report.errors[message.id])
+    held = not ctx.settings.smtp_host
+    return AwardMail("held" if held else "queued", message.to_address, message.created_at)
+
+
 def award_mails(session: Session, ctx: ServiceContext,
                 credentials: Iterable[Credential], *,
                 bulk_job_id: int | None = None) -> dict[str, AwardMail]:
@@ -189,5 +205,5 @@ def job_mail_counts(session: Session, ctx: ServiceContext, bulk_job_id: int) -> 
             "no_address": no_address}
 
 
-__all__ = ["KIND", "STATES", "AwardMail", "award_mail", "award_mails", "job_mail_counts",
-           "queue_award_mail"]
+__all__ = ["KIND", "STATES", "AwardMail", "award_mail", "award_mails", "delivered_mail",
+           "job_mail_counts", "queue_award_mail"]

@@ -437,7 +437,9 @@ def _commit(session: Session, mailer: BatchDelivery | None) -> None:
     queued = take_queued(session)  # taken before COMMIT: nobody else delivers these
     session.commit()
     if mailer is not None:
-        mailer.submit(queued)
+        # Only the ids: the mailer reads the texts back a chunk at a time, so memory stays
+        # flat however many recipients there are.
+        mailer.submit([message.id for message in queued])
 
 
 def _run(session_factory: sessionmaker[Session], ctx: ServiceContext, job_id: int,

@@ -17,8 +17,8 @@ import logging
 import re
 import smtplib
 import ssl
-from collections.abc import Callable, Collection
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid, parseaddr
@@ -72,7 +72,9 @@ def send_mail(session: Session, ctx: ServiceContext, *, to: str, subject: str, b
                           created_at=ctx.now(), credential_id=credential_id)
     session.add(message)
     session.flush()
-    session.info.setdefault(QUEUED_KEY, []).append(message.id)
+    # Kept whole: the deliverer sends this copy after the commit instead of reading it back.
+    session.info.setdefault(QUEUED_KEY, []).append(
+        Outgoing(message.id, to, subject, body, message.created_at))
     return message
 
 
@@ -112,9 +114,20 @@ def render_mail(kind: str, **variables: Any) -> tuple[str, str]:
     return _SPACE.sub(" ", str(subject)).strip(), str(module).strip("\n") + "\n"
 
 
-def take_queued(session: Session) -> list[int]:
-    """The ids of messages queued in ``session`` since the last call, and forget them."""
-    queued: list[int] = session.info.pop(QUEUED_KEY, [])
+@dataclass(frozen=True)
+class Outgoing:
+    """A stored message as the deliverer needs it."""
+
+    id: int
+    to: str
+    subject: str
+    body: str
+    created_at: datetime
+
+
+def take_queued(session: Session) -> list[Outgoing]:
+    """The messages queued in ``session`` since the last call, and forget them."""
+    queued: list[Outgoing] = session.info.pop(QUEUED_KEY, [])
     return queued
 
 
@@ -124,6 +137,10 @@ class DeliveryReport:
     failed: int = 0
     #: Left in the outbox because no SMTP server is configured.
     held: int = 0
+    #: When each message sent by this delivery was sent, by message id.
+    sent_at: dict[int, datetime] = field(default_factory=dict)
+    #: Why each message that failed was not sent, by message id.
+    errors: dict[int, str] = field(default_factory=dict)
 
 
 def deliver_pending(session_factory: Callable[[], Session], ctx: ServiceContext, *,
@@ -131,30 +148,43 @@ def deliver_pending(session_factory: Callable[[], Session], ctx: ServiceContext,
                     retry_failed: bool = False) -> DeliveryReport:
     """Send committed, unsent messages (all of them, or only ``ids``) and record the outcome.
 
+    Failed messages are tried again only with ``retry_failed``; see ``deliver`` for how
+    each one is claimed, sent and recorded.
+    """
+    if ids is not None and not ids:
+        return DeliveryReport()
+    with session_factory() as session:
+        messages = _unsent(session, ids, retry_failed=retry_failed)
+    return deliver(session_factory, ctx, messages)
+
+
+def deliver(session_factory: Callable[[], Session], ctx: ServiceContext,
+            messages: Sequence[Outgoing]) -> DeliveryReport:
+    """Send ``messages``, committed and taken from ``take_queued``, and record the outcome.
+
     Each message is first claimed with one conditional UPDATE (``sent_at`` set where it was
     empty), so two workers delivering at once never send the same message twice; a worker
     that dies between claim and send loses that message rather than sending it twice. A
-    failure clears the claim and stores the error; failed messages are tried again only with
-    ``retry_failed``. Without ``smtp_host`` nothing is sent: the log names the recipient and
-    the subject (never the body, which may hold a sign-in link) and the message waits on the
-    outbox page.
+    failure clears the claim and stores the error. Without ``smtp_host`` nothing is sent
+    and the database is not touched: the log names the recipient and the subject (never the
+    body, which may hold a sign-in link) and the message waits on the outbox page.
     """
     settings = ctx.settings
     report = DeliveryReport()
-    if ids is not None and not ids:
+    if not messages:
+        return report
+    if not settings.smtp_host:
+        for message in messages:
+            log.info("mail to %s: %s (held in the outbox: no SMTP server configured)",
+                     message.to, message.subject)
+        report.held = len(messages)
         return report
     with session_factory() as session:
-        messages = _unsent(session, ids, retry_failed=retry_failed)
-        if not settings.smtp_host:
-            for message in messages:
-                log.info("mail to %s: %s (held in the outbox: no SMTP server configured)",
-                         message.to, message.subject)
-            report.held = len(messages)
-            return report
         connection: smtplib.SMTP | None = None
         try:
             for message in messages:
-                if not _claim(session, ctx, message.id):
+                claimed_at = _claim(session, ctx, message.id)
+                if claimed_at is None:
                     continue
                 try:
                     if connection is None:
@@ -165,11 +195,12 @@ def deliver_pending(session_factory: Callable[[], Session], ctx: ServiceContext,
                     # was left in.
                     _close(connection)
                     connection = None
-                    _fail(session, message.id, exc)
+                    report.errors[message.id] = _fail(session, message.id, exc)
                     report.failed += 1
                 else:
                     log.info("mail to %s: %s (sent)", message.to, message.subject)
                     report.sent += 1
+                    report.sent_at[message.id] = claimed_at
         finally:
             _close(connection)
     return report
@@ -259,7 +290,7 @@ class BatchDelivery:
         log.info("%s: %d sent, %d not sent", self._name,
                  len(claimed) - len(failures), len(failures))
 
-    def _send(self, message: _Outgoing) -> str | None:
+    def _send(self, message: Outgoing) -> str | None:
         """Send one message; the error text when it was not sent."""
         settings = self._ctx.settings
         for _attempt in range(2):
@@ -306,17 +337,8 @@ class BatchDelivery:
         return None
 
 
-@dataclass(frozen=True)
-class _Outgoing:
-    id: int
-    to: str
-    subject: str
-    body: str
-    created_at: datetime
-
-
 def _unsent(session: Session, ids: Collection[int] | None, *,
-            retry_failed: bool = False) -> list[_Outgoing]:
+            retry_failed: bool = False) -> list[Outgoing]:
     """The committed, unsent messages among ``ids`` (all, when None), oldest first; the read
     ends its transaction, so no lock is held while sending."""
     query = select(MailMessage).where(MailMessage.sent_at.is_(None))
@@ -324,27 +346,30 @@ def _unsent(session: Session, ids: Collection[int] | None, *,
         query = query.where(MailMessage.error.is_(None))
     if ids is not None:
         query = query.where(MailMessage.id.in_(list(ids)))
-    messages = [_Outgoing(m.id, m.to_address, m.subject, m.body, m.created_at)
+    messages = [Outgoing(m.id, m.to_address, m.subject, m.body, m.created_at)
                 for m in session.scalars(query.order_by(MailMessage.id))]
     session.rollback()
     return messages
 
 
-def _claim(session: Session, ctx: ServiceContext, message_id: int) -> bool:
+def _claim(session: Session, ctx: ServiceContext, message_id: int) -> datetime | None:
+    """Claim one unsent message: the time written as its ``sent_at``, None if it was not
+    free (sent already, or being sent by another worker)."""
+    now = ctx.now()
     result = session.execute(
         update(MailMessage)
         .where(MailMessage.id == message_id, MailMessage.sent_at.is_(None))
-        .values(sent_at=ctx.now(), error=None)
+        .values(sent_at=now, error=None)
         .execution_options(synchronize_session=False)
     )
     session.commit()
-    return bool(getattr(result, "rowcount", 0) == 1)
+    return now if getattr(result, "rowcount", 0) == 1 else None
 
 
 def _claim_many(session: Session, ctx: ServiceContext, ids: list[int]) -> set[int]:
     """Claim unsent messages with one UPDATE; the ids this worker may send."""
     if not session.get_bind().dialect.update_returning:
-        return {i for i in ids if _claim(session, ctx, i)}
+        return {i for i in ids if _claim(session, ctx, i) is not None}
     claimed = session.scalars(
         update(MailMessage)
         .where(MailMessage.id.in_(ids), MailMessage.sent_at.is_(None))
@@ -372,10 +397,11 @@ def _error_text(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"[:1000]
 
 
-def _fail(session: Session, message_id: int, exc: BaseException) -> None:
+def _fail(session: Session, message_id: int, exc: BaseException) -> str:
     error = _error_text(exc)
     log.warning("mail %s not sent: %s", message_id, error)
     _fail_many(session, {message_id: error})
+    return error
 
 
 def _close(connection: smtplib.SMTP | None) -> None:
@@ -407,7 +433,7 @@ def _connect(settings: Settings) -> smtplib.SMTP:
     return connection
 
 
-def _email(settings: Settings, message: _Outgoing) -> EmailMessage:
+def _email(settings: Settings, message: Outgoing) -> EmailMessage:
     email = EmailMessage()
     email["From"] = settings.mail_from
     email["To"] = message.to
@@ -420,5 +446,5 @@ def _email(settings: Settings, message: _Outgoing) -> EmailMessage:
     return email
 
 
-__all__ = ["BatchDelivery", "DeliveryReport", "deliver_pending", "render_mail", "send_mail",
-           "take_queued"]
+__all__ = ["BatchDelivery", "DeliveryReport", "Outgoing", "deliver", "deliver_pending",
+           "render_mail", "send_mail", "take_queued"]

@@ -16,7 +16,12 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from issuer.app import db, services
 from issuer.core.errors import InputError
 from issuer.services.achievements import list_achievements
-from issuer.services.award_mail import AwardMail, award_mail, queue_award_mail
+from issuer.services.award_mail import (
+    AwardMail,
+    award_mail,
+    delivered_mail,
+    queue_award_mail,
+)
 from issuer.services.awards import (
     AwardRequest,
     EvidenceItem,
@@ -133,8 +138,8 @@ def _award(issuer: Issuer, achievements: Sequence[Achievement]) -> Any:
                         AwardRequest(recipient=recipient, evidence=evidence,
                                      narrative=narrative, valid_until=valid_until),
                         actor=staff().email)
-            if notify:
-                queue_award_mail(db(), services(), row, issuer_name=issuer.name)
+            message = (queue_award_mail(db(), services(), row, issuer_name=issuer.name)
+                       if notify else None)
             db().commit()
         except Invalid as exc:
             form.absorb(exc)
@@ -142,8 +147,7 @@ def _award(issuer: Issuer, achievements: Sequence[Achievement]) -> Any:
             who = recipient.name or recipient.email or recipient.did
             flash(f"“{achievement.name}” awarded to {who}.", "success")
             # Sent now, after the commit, so the next page can tell how it went.
-            deliver_after_commit()
-            flash_mail(award_mail(db(), services(), row))
+            flash_mail(delivered_mail(services(), row, message, deliver_after_commit()))
             return redirect(url_for("admin.credential", slug=issuer.slug, cid=row.id))
     db().rollback()  # nothing of a failed award is kept
     return _render(issuer, form, achievements, 422)
@@ -198,13 +202,13 @@ def _email_credential(issuer: Issuer, row: Credential) -> Any:
     if not current.can_send:
         flash_mail(current)
         return redirect(target)
-    if queue_award_mail(db(), services(), row, issuer_name=issuer.name) is None:
+    message = queue_award_mail(db(), services(), row, issuer_name=issuer.name)
+    if message is None:
         db().rollback()
         flash_mail(award_mail(db(), services(), row))
         return redirect(target)
     db().commit()
-    deliver_after_commit()
-    flash_mail(award_mail(db(), services(), row))
+    flash_mail(delivered_mail(services(), row, message, deliver_after_commit()))
     return redirect(target)
 
 

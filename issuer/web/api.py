@@ -25,7 +25,7 @@ from issuer.services.achievements import (
     store_image,
     update_achievement,
 )
-from issuer.services.award_mail import award_mail, queue_award_mail
+from issuer.services.award_mail import delivered_mail, queue_award_mail
 from issuer.services.awards import (
     AwardRequest,
     EvidenceItem,
@@ -183,13 +183,13 @@ def award_one() -> ResponseReturnValue:
     body = json_body("award")
     found = _achievement_named(issuer, body["achievement"])
     row = award(db(), ctx, issuer, found, award_request(body), actor=token_actor())
-    if body.get("notify", True):
-        queue_award_mail(db(), ctx, row, issuer_name=issuer.name)
+    message = (queue_award_mail(db(), ctx, row, issuer_name=issuer.name)
+               if body.get("notify", True) else None)
     url = credential_url(ctx, row.id)
     result = {"id": row.id, "url": url, "credential": json.loads(row.document)}
     db().commit()
-    deliver_after_commit()
-    result["email"] = award_mail(db(), ctx, row).to_json()
+    report = deliver_after_commit()
+    result["email"] = delivered_mail(ctx, row, message, report).to_json()
     return json_response(result, 201, headers={"Location": url})
 
 

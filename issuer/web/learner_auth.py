@@ -44,7 +44,7 @@ from issuer.services.learners import (
     complete_sign_in,
     request_sign_in,
 )
-from issuer.services.mail import QUEUED_KEY, deliver_pending, take_queued
+from issuer.services.mail import QUEUED_KEY, DeliveryReport, deliver, take_queued
 from issuer.storage.learning import MailMessage
 from issuer.web.admin_common import safe_next
 from issuer.web.learner_session import current_learner, sign_in, sign_out
@@ -73,30 +73,30 @@ def _setup(state: BlueprintSetupState) -> None:
 
 
 def _committed(session: Session) -> None:
-    ids = take_queued(session)
-    if ids:
-        session.info.setdefault(COMMITTED_KEY, []).extend(ids)
+    queued = take_queued(session)
+    if queued:
+        session.info.setdefault(COMMITTED_KEY, []).extend(queued)
 
 
 def _rolled_back(session: Session) -> None:
     session.info.pop(QUEUED_KEY, None)
 
 
-def deliver_after_commit(app: Flask | None = None) -> int:
-    """Deliver the mail of this request's committed transactions now; returns how many.
+def deliver_after_commit(app: Flask | None = None) -> DeliveryReport:
+    """Deliver the mail of this request's committed transactions now; returns what became
+    of it.
 
     Views need not call it: the same happens when the request ends. It is for a view that
-    wants mail out before it does something slow.
+    wants mail out before it answers, or before it does something slow.
     """
     session: Session | None = g.get("db_session")
     if session is None:
-        return 0
-    ids: list[int] = session.info.pop(COMMITTED_KEY, [])
-    if not ids:
-        return 0
+        return DeliveryReport()
+    queued = session.info.pop(COMMITTED_KEY, [])
+    if not queued:
+        return DeliveryReport()
     rt = runtime(app)
-    report = deliver_pending(rt.sessions, rt.services, ids=ids)
-    return report.sent + report.held
+    return deliver(rt.sessions, rt.services, queued)
 
 
 def _deliver_at_teardown(exc: BaseException | None) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -11,6 +13,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from issuer.app import runtime
 from issuer.services.context import ServiceContext
 from issuer.services.issuers import get_issuer, issuer_did
 from issuer.services.tokens import list_tokens, revoke_token
@@ -85,6 +88,33 @@ def test_token_use_is_recorded_only_when_the_request_succeeds(
     assert last_used() is None
     assert client.get("/api/v1/issuer", headers=auth(world.token)).status_code == 200
     assert last_used() is not None
+
+
+def test_token_use_is_recorded_to_the_minute_not_on_every_request(
+        app: Flask, client: FlaskClient, world: World, session: Session) -> None:
+    # One row written per request would make every request with the token queue on it.
+    moment = [datetime(2026, 5, 4, 9, 0, tzinfo=UTC)]
+    rt = runtime(app)
+    rt.services = replace(rt.services, clock=lambda: moment[0])
+
+    def last_used() -> Any:
+        session.expire_all()
+        issuer = get_issuer(session, world.issuer_slug)
+        return session.scalar(select(ApiToken.last_used_at)
+                              .where(ApiToken.issuer_id == issuer.id))
+
+    def use() -> None:
+        assert client.get("/api/v1/issuer", headers=auth(world.token)).status_code == 200
+
+    use()
+    assert last_used() == moment[0]
+    first = moment[0]
+    moment[0] = first + timedelta(seconds=59)
+    use()
+    assert last_used() == first
+    moment[0] = first + timedelta(minutes=1)
+    use()
+    assert last_used() == first + timedelta(minutes=1)
 
 
 def test_the_issuer_is_the_tokens_own(client: FlaskClient, world: World,

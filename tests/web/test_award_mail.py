@@ -222,6 +222,27 @@ def test_without_a_mail_server_the_api_says_the_mail_is_held(
     runtime(held).engine.dispose()
 
 
+def test_what_the_api_says_of_the_mail_is_what_the_credential_records(
+        world: World, settings: Settings, session: Session, ctx: ServiceContext,
+        smtp_server: SmtpSink) -> None:
+    # The answer is made from the delivery just done, not read back: both must agree.
+    from issuer.app import create_app, runtime
+    from issuer.services.award_mail import award_mail
+
+    working = create_app(settings, TESTING=True)
+    down = create_app(replace(settings, smtp_port=free_port()), TESTING=True)
+    sent = api_award(working.test_client(), world).get_json()
+    failed = api_award(down.test_client(), world).get_json()
+    assert sent["email"]["status"] == "sent" and failed["email"]["status"] == "failed"
+    assert "could not be sent. The badge is issued" in failed["email"]["message"]
+    for answer in (sent, failed):
+        row = session.get(Credential, answer["id"])
+        assert row is not None
+        assert award_mail(session, ctx, row).to_json() == answer["email"]
+    for app in (working, down):
+        runtime(app).engine.dispose()
+
+
 # --- bulk award -----------------------------------------------------------------------------
 
 
