@@ -24,6 +24,8 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 INSTANCE_DIR = PROJECT_ROOT / "instance"
 TEMPLATES_DIR = PROJECT_ROOT / "templates"
 STATIC_DIR = PROJECT_ROOT / "static"
+#: A mail server limits the connections one client may hold; past a few, more gain nothing.
+MAX_SMTP_CONNECTIONS = 16
 
 
 class ConfigError(InputError):
@@ -100,6 +102,8 @@ class Settings:
     smtp_starttls: bool = False
     #: TLS from the first byte (port 465); excludes ``smtp_starttls``.
     smtp_ssl: bool = False
+    #: Connections a bulk award sends its mail over at once.
+    smtp_connections: int = 4
     mail_from: str = "badges@localhost"
 
     @property
@@ -117,7 +121,8 @@ class Settings:
                 continue
             values[name] = raw
         try:
-            for name in ("max_content_length", "max_image_bytes", "smtp_port"):
+            for name in ("max_content_length", "max_image_bytes", "smtp_port",
+                         "smtp_connections"):
                 if name in values:
                     values[name] = int(str(values[name]))
         except ValueError:
@@ -148,6 +153,9 @@ class Settings:
                               "starts encrypted (port 465), STARTTLS upgrades (port 587)")
         if (self.smtp_user is None) != (self.smtp_password is None):
             raise ConfigError("ISSUER_SMTP_USER and ISSUER_SMTP_PASSWORD go together")
+        if not 1 <= self.smtp_connections <= MAX_SMTP_CONNECTIONS:
+            raise ConfigError(f"ISSUER_SMTP_CONNECTIONS must be from 1 to "
+                              f"{MAX_SMTP_CONNECTIONS}, not {self.smtp_connections}")
         secret = self.secret_key or _dev_secret_key(self.instance_dir)
         secure = self.secure_cookies or parts.scheme == "https"
         return Settings(**{**{f.name: getattr(self, f.name) for f in fields(self)},

@@ -154,12 +154,14 @@ def award(
     actor: str | None = None,
     credential_id: str | None = None,
     bulk_job_id: int | None = None,
+    flush: bool = True,
 ) -> Credential:
     """Issue one AchievementCredential signed with eddsa-rdfc-2022 (OB 3.0 §8.3).
 
     It carries revocation and suspension entries (W3C Bitstring Status List §2.1), taken
     in the same transaction before signing. Nothing is stored unless signing succeeds (a
-    refused award gives its status index back); the caller commits.
+    refused award gives its status index back); the caller commits. With ``flush=False``
+    the row is written by the caller's next flush (a bulk award writes a batch at once).
     """
     if achievement.issuer_id != issuer.id:
         raise NotFound("that achievement belongs to another issuer")
@@ -198,7 +200,8 @@ def award(
             status_allocation_id=slot.allocation_id,
         )
         session.add(row)
-        session.flush()
+        if flush:
+            session.flush()
     return row
 
 

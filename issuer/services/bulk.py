@@ -434,6 +434,7 @@ def run_job(session_factory: sessionmaker[Session], ctx: ServiceContext, job_id:
 
 def _commit(session: Session, mailer: BatchDelivery | None) -> None:
     """Commit the batch, then hand its mail (committed now) to the mailer."""
+    session.flush()
     queued = take_queued(session)  # taken before COMMIT: nobody else delivers these
     session.commit()
     if mailer is not None:
@@ -455,21 +456,22 @@ def _run(session_factory: sessionmaker[Session], ctx: ServiceContext, job_id: in
         job.status = RUNNING
         session.commit()
         batch: list[RowOutcome] = []
+        issued: list[Credential] = []
         for row in rows:
             issuer, achievement = _job_subjects(session, job)
             batch.append(_issue_row(session, ctx, job, issuer, achievement, row, actor,
-                                    notify=mailer is not None))
+                                    issued))
             if len(batch) >= batch_size:
-                _count(job, batch)
+                _finish_batch(session, ctx, job, batch, issued, mailer)
                 _commit(session, mailer)
                 if on_batch is not None:
                     on_batch(batch)
-                batch = []
+                batch, issued = [], []
                 # Issued credentials are not needed again: keep the session small.
                 session.expunge_all()
                 job = session.get(BulkJob, job_id)
                 assert job is not None
-        _count(job, batch)
+        _finish_batch(session, ctx, job, batch, issued, mailer)
         job.status = DONE
         job.finished_at = ctx.now()
         job.source = None
@@ -509,18 +511,32 @@ def _count(job: BulkJob, batch: Sequence[RowOutcome]) -> None:
 
 
 def _issue_row(session: Session, ctx: ServiceContext, job: BulkJob, issuer: Issuer,
-               achievement: Achievement, row: CsvRow, actor: str | None, *,
-               notify: bool) -> RowOutcome:
+               achievement: Achievement, row: CsvRow, actor: str | None,
+               issued: list[Credential]) -> RowOutcome:
     try:
         # award() refuses before it adds anything, so a refused row leaves nothing behind.
+        # The batch's credentials are written together, by one flush (_finish_batch).
         credential = award(session, ctx, issuer, achievement, row.award_request(),
-                           actor=actor, bulk_job_id=job.id)
+                           actor=actor, bulk_job_id=job.id, flush=False)
     except IssuerError as exc:
         error = RowError(row.row, exc.message, row.recipient)
         return RowOutcome(row.row, row.recipient, error=error.text, message=exc.message)
-    if notify:
-        queue_award_mail(session, ctx, credential, issuer_name=issuer.name)
+    issued.append(credential)
     return RowOutcome(row.row, row.recipient, credential_id=credential.id)
+
+
+def _finish_batch(session: Session, ctx: ServiceContext, job: BulkJob,
+                  batch: Sequence[RowOutcome], issued: Sequence[Credential],
+                  mailer: BatchDelivery | None) -> None:
+    """Write the batch's credentials, then queue their mail and count the outcomes; the
+    caller commits. The credentials go first: each message names its credential."""
+    session.flush()
+    if mailer is not None:
+        issuer = session.get(Issuer, job.issuer_id)
+        name = issuer.name if issuer is not None else ""
+        for credential in issued:
+            queue_award_mail(session, ctx, credential, issuer_name=name)
+    _count(job, batch)
 
 
 def _mark_failed(session_factory: sessionmaker[Session], ctx: ServiceContext, job_id: int,

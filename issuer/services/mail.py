@@ -17,11 +17,17 @@ import logging
 import re
 import smtplib
 import ssl
+import threading
 from collections.abc import Callable, Collection, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
+from email.charset import QP, Charset
+from email.header import Header
 from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid, parseaddr
+from email.mime.text import MIMEText
+from email.policy import compat32
+from email.utils import format_datetime, formataddr, make_msgid, parseaddr
 from functools import lru_cache
 from typing import Any
 
@@ -71,10 +77,9 @@ def send_mail(session: Session, ctx: ServiceContext, *, to: str, subject: str, b
     message = MailMessage(to_address=to, subject=subject, body=body, kind=kind[:48],
                           created_at=ctx.now(), credential_id=credential_id)
     session.add(message)
-    session.flush()
-    # Kept whole: the deliverer sends this copy after the commit instead of reading it back.
-    session.info.setdefault(QUEUED_KEY, []).append(
-        Outgoing(message.id, to, subject, body, message.created_at))
+    # Not flushed here: the commit writes it (many at once in a bulk award). The deliverer
+    # sends this copy after the commit instead of reading it back.
+    session.info.setdefault(QUEUED_KEY, []).append(message)
     return message
 
 
@@ -126,9 +131,14 @@ class Outgoing:
 
 
 def take_queued(session: Session) -> list[Outgoing]:
-    """The messages queued in ``session`` since the last call, and forget them."""
-    queued: list[Outgoing] = session.info.pop(QUEUED_KEY, [])
-    return queued
+    """The messages queued in ``session`` since the last call, and forget them.
+
+    Call it once they are written: after the commit, or after a flush just before it. A
+    message that was never written (it has no id) is not one to deliver.
+    """
+    queued: list[MailMessage] = session.info.pop(QUEUED_KEY, [])
+    return [Outgoing(m.id, m.to_address, m.subject, m.body, m.created_at)
+            for m in queued if m.id is not None]
 
 
 @dataclass
@@ -189,7 +199,7 @@ def deliver(session_factory: Callable[[], Session], ctx: ServiceContext,
                 try:
                     if connection is None:
                         connection = _connect(settings)
-                    connection.send_message(_email(settings, message))
+                    _transmit(connection, settings, message)
                 except (OSError, ValueError) as exc:  # smtplib's errors are OSErrors
                     # Start the next message on a fresh connection, whatever state this one
                     # was left in.
@@ -207,29 +217,34 @@ def deliver(session_factory: Callable[[], Session], ctx: ServiceContext,
 
 
 class BatchDelivery:
-    """Deliver many committed messages over one SMTP connection (bulk awards).
+    """Deliver many committed messages over a few SMTP connections at once (bulk awards).
 
     The caller submits the ids of each batch once its transaction has committed; ``close``
-    then sends them all, in chunks of ``CHUNK``, in the caller's thread. Sending waits until
-    the issuing is over on purpose: a mail thread running beside it would hold the GIL
-    while the issuing thread waits on the database, and slow issuing down two- or
-    threefold, while the badges are what the person is waiting for. Each chunk is claimed
-    with one UPDATE and its failures recorded with one commit. After
-    ``MAX_CONNECT_FAILURES`` failed connections in a row the server is taken to be down: the
-    remaining messages are marked failed (to be retried with
-    ``deliver_pending(retry_failed=True)``) instead of each waiting ``SMTP_TIMEOUT``. Like
-    ``deliver_pending``, a message is sent at most once.
+    then sends them all, in chunks of ``CHUNK``. Sending waits until the issuing is over on
+    purpose: a mail thread running beside it would hold the GIL while the issuing thread
+    waits on the database, and slow issuing down two- or threefold, while the badges are
+    what the person is waiting for. Each chunk is claimed with one UPDATE, sent over
+    ``connections`` connections in parallel (most of a message's time is spent waiting for
+    the server's replies), and its failures recorded with one commit; the database is used
+    from the caller's thread only. After ``MAX_CONNECT_FAILURES`` failed connections in a
+    row the server is taken to be down: the remaining messages are marked failed (to be
+    retried with ``deliver_pending(retry_failed=True)``) instead of each waiting
+    ``SMTP_TIMEOUT``. Like ``deliver_pending``, a message is sent at most once.
     """
 
     CHUNK = 100
 
     def __init__(self, session_factory: Callable[[], Session],
-                 ctx: ServiceContext, *, name: str = "mail-delivery") -> None:
+                 ctx: ServiceContext, *, name: str = "mail-delivery",
+                 connections: int | None = None) -> None:
         self._factory = session_factory
         self._ctx = ctx
         self._name = name
+        self._connections = max(1, connections or ctx.settings.smtp_connections)
         self._ids: list[int] = []
-        self._connection: smtplib.SMTP | None = None
+        self._local = threading.local()
+        self._open: list[smtplib.SMTP] = []
+        self._lock = threading.Lock()
         self._connect_failures = 0
         self._given_up: str | None = None
         self.report = DeliveryReport()
@@ -249,22 +264,26 @@ class BatchDelivery:
         if not ids:
             return self.report
         session = self._factory()
+        senders = ThreadPoolExecutor(max_workers=self._connections,
+                                     thread_name_prefix=self._name)
         try:
             for start in range(0, len(ids), self.CHUNK):
                 chunk = ids[start:start + self.CHUNK]
                 try:
-                    self._deliver(session, chunk)
+                    self._deliver(session, senders, chunk)
                 except Exception:  # the database, most likely; the next chunk tries again
                     session.rollback()
                     log.exception("%s: a batch of %d messages was not delivered",
                                   self._name, len(chunk))
         finally:
-            _close(self._connection)
-            self._connection = None
+            senders.shutdown(wait=True)
+            for connection in self._open:
+                _close(connection)
+            self._open.clear()
             session.close()
         return self.report
 
-    def _deliver(self, session: Session, ids: list[int]) -> None:
+    def _deliver(self, session: Session, senders: ThreadPoolExecutor, ids: list[int]) -> None:
         settings = self._ctx.settings
         messages = _unsent(session, ids)
         if not messages:
@@ -275,11 +294,9 @@ class BatchDelivery:
             self.report.held += len(messages)
             return
         claimed = _claim_many(session, self._ctx, [m.id for m in messages])
+        mine = [message for message in messages if message.id in claimed]
         failures: dict[int, str] = {}
-        for message in messages:
-            if message.id not in claimed:
-                continue  # somebody else is delivering it
-            error = self._send(message)
+        for message, error in zip(mine, senders.map(self._send, mine), strict=True):
             if error is None:
                 self.report.sent += 1
             else:
@@ -288,53 +305,64 @@ class BatchDelivery:
             self.report.failed += len(failures)
             _fail_many(session, failures)
         log.info("%s: %d sent, %d not sent", self._name,
-                 len(claimed) - len(failures), len(failures))
+                 len(mine) - len(failures), len(failures))
 
     def _send(self, message: Outgoing) -> str | None:
-        """Send one message; the error text when it was not sent."""
+        """Send one message on this thread's connection; the error text when not sent."""
         settings = self._ctx.settings
         for _attempt in range(2):
             if self._given_up is not None:
                 return self._given_up
-            reused = self._connection is not None
-            if self._connection is None:
-                error = self._connect()
-                if error is not None:
+            connection: smtplib.SMTP | None = getattr(self._local, "connection", None)
+            reused = connection is not None
+            if connection is None:
+                connection, error = self._connect()
+                if connection is None:
                     return error
-            assert self._connection is not None
             try:
-                self._connection.send_message(_email(settings, message))
+                _transmit(connection, settings, message)
             except smtplib.SMTPServerDisconnected as exc:
-                _close(self._connection)
-                self._connection = None
+                self._drop(connection)
                 if reused:
                     continue  # closed while idle between batches: once more, reconnected
                 error = _error_text(exc)
             except (OSError, ValueError) as exc:  # smtplib's errors are OSErrors
-                _close(self._connection)
-                self._connection = None
+                self._drop(connection)
                 error = _error_text(exc)
             else:
-                self._connect_failures = 0
+                with self._lock:
+                    self._connect_failures = 0
                 return None
             log.warning("mail %s not sent: %s", message.id, error)
             return error
         return "SMTPServerDisconnected: the server closed the connection twice"
 
-    def _connect(self) -> str | None:
+    def _connect(self) -> tuple[smtplib.SMTP | None, str]:
         try:
-            self._connection = _connect(self._ctx.settings)
+            connection = _connect(self._ctx.settings)
         except (OSError, ValueError) as exc:
-            self._connect_failures += 1
             error = _error_text(exc)
+            with self._lock:
+                self._connect_failures += 1
+                if self._connect_failures >= MAX_CONNECT_FAILURES and self._given_up is None:
+                    self._given_up = (f"not tried: the SMTP server could not be reached "
+                                      f"({error})")[:1000]
+                    log.warning("%s: giving up on the SMTP server; the remaining messages "
+                                "are marked failed", self._name)
             log.warning("%s: cannot reach the SMTP server: %s", self._name, error)
-            if self._connect_failures >= MAX_CONNECT_FAILURES:
-                self._given_up = (f"not tried: the SMTP server could not be reached "
-                                  f"({error})")[:1000]
-                log.warning("%s: giving up on the SMTP server; the remaining messages "
-                            "are marked failed", self._name)
-            return error
-        return None
+            return None, error
+        self._local.connection = connection
+        with self._lock:
+            self._open.append(connection)
+        return connection, ""
+
+    def _drop(self, connection: smtplib.SMTP) -> None:
+        """Forget a connection left in an unknown state; the next message opens a new one."""
+        _close(connection)
+        self._local.connection = None
+        with self._lock:
+            if connection in self._open:
+                self._open.remove(connection)
 
 
 def _unsent(session: Session, ids: Collection[int] | None, *,
@@ -431,6 +459,44 @@ def _connect(settings: Settings) -> smtplib.SMTP:
         connection.close()
         raise
     return connection
+
+
+def _transmit(connection: smtplib.SMTP, settings: Settings, message: Outgoing) -> None:
+    """Send one message (RFC 5322 headers, RFC 2045 body) over an open connection."""
+    sender = parseaddr(settings.mail_from)[1]
+    if not (sender + message.to).isascii():
+        # An internationalised address needs SMTPUTF8 (RFC 6531): the full email API
+        # knows how to ask the server for it.
+        connection.send_message(_email(settings, message))
+        return
+    connection.sendmail(sender, [message.to], _plain_bytes(settings, message))
+
+
+#: The legacy (compat32) API with CRLF line ends: for a plain-text message it builds the
+#: same headers and body as ``EmailMessage`` in a fifth of the time, which counts when a
+#: bulk award sends ten thousand of them.
+_SMTP_POLICY = compat32.clone(linesep="\r\n")
+_UTF8_QP = Charset("utf-8")
+_UTF8_QP.body_encoding = QP
+_MAX_LINE = 998  # RFC 5322 §2.1.1
+
+
+def _plain_bytes(settings: Settings, message: Outgoing) -> bytes:
+    body = message.body
+    long_lines = any(len(line) > _MAX_LINE for line in body.splitlines())
+    if body.isascii() and not long_lines:
+        mime = MIMEText(body, "plain", "us-ascii")
+    else:
+        mime = MIMEText(body, "plain", _UTF8_QP)  # quoted-printable: lines of 76 at most
+    name, address = parseaddr(settings.mail_from)
+    mime["From"] = formataddr((name, address), charset="utf-8")
+    mime["To"] = message.to
+    mime["Subject"] = (message.subject if message.subject.isascii()
+                       else Header(message.subject, "utf-8"))
+    mime["Date"] = format_datetime(message.created_at)
+    mime["Message-ID"] = make_msgid(domain=address.rpartition("@")[2] or None)
+    mime["Auto-Submitted"] = "auto-generated"  # RFC 3834: no out-of-office replies
+    return mime.as_bytes(policy=_SMTP_POLICY)
 
 
 def _email(settings: Settings, message: Outgoing) -> EmailMessage:

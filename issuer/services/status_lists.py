@@ -34,9 +34,10 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Integer, delete, literal, select
+from sqlalchemy import Integer, bindparam, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -177,19 +178,33 @@ def _take_in_newest_list(session: Session, issuer: Issuer, index: int,
     """Take ``index`` in the issuer's newest list in one statement (the common case): the
     allocation id and the list number, or None when there is no list yet, the list is
     smaller or the index is taken. Uniqueness is the same UNIQUE constraint's."""
+    stmt = _take_statement(session.get_bind().dialect.name)
+    # Rows the caller has not flushed yet (a bulk award's batch) cannot bear on it.
+    with session.no_autoflush:
+        row = session.execute(stmt, {"issuer_id": issuer.id, "list_index": index,
+                                     "allocated_at": now}).first()
+    return (int(row.id), int(row.list_number)) if row is not None else None
+
+
+@cache
+def _take_statement(dialect: str) -> Any:
+    # Built once: it runs for every credential issued, and putting the statement together
+    # cost more than running it.
     newest = (select(StatusList.number, StatusList.size)
-              .where(StatusList.issuer_id == issuer.id, StatusList.purpose == PURPOSES[0])
+              .where(StatusList.issuer_id == bindparam("issuer_id", type_=Integer),
+                     StatusList.purpose == PURPOSES[0])
               .order_by(StatusList.number.desc()).limit(1).subquery())
+    index = bindparam("list_index", type_=Integer)
     source = select(
-        literal(issuer.id, Integer), newest.c.number, literal(index, Integer),
-        literal(now, StatusAllocation.__table__.c.allocated_at.type),
+        bindparam("issuer_id", type_=Integer), newest.c.number, index,
+        bindparam("allocated_at", type_=StatusAllocation.__table__.c.allocated_at.type),
     ).where(newest.c.size > index)
-    stmt = (_insert(session)(StatusAllocation)
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    table = StatusAllocation.__table__  # a Core statement: its parameters are not rows
+    return (insert(table)
             .from_select(["issuer_id", "list_number", "list_index", "allocated_at"], source)
             .on_conflict_do_nothing(index_elements=["issuer_id", "list_number", "list_index"])
-            .returning(StatusAllocation.id, StatusAllocation.list_number))
-    row = session.execute(stmt).first()
-    return (int(row.id), int(row.list_number)) if row is not None else None
+            .returning(table.c.id, table.c.list_number))
 
 
 def _list_size(session: Session, issuer: Issuer, number: int) -> int:

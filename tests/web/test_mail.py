@@ -25,7 +25,13 @@ from issuer.app import create_app, db, runtime, services
 from issuer.config import ConfigError, Settings
 from issuer.services.context import ServiceContext
 from issuer.services.errors import Invalid
-from issuer.services.mail import deliver_pending, render_mail, send_mail
+from issuer.services.mail import (
+    BatchDelivery,
+    deliver_pending,
+    render_mail,
+    send_mail,
+    take_queued,
+)
 from issuer.storage.learning import MailMessage
 from issuer.storage.models import Base
 
@@ -39,12 +45,15 @@ class SmtpSink:
     port: int = 0
     messages: list[EmailMessage] = field(default_factory=list)
     envelopes: list[tuple[str, list[str]]] = field(default_factory=list)
+    #: The client's address and port of each message: one port per connection.
+    peers: list[Any] = field(default_factory=list)
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         parsed = message_from_bytes(envelope.content, policy=policy.default)
         assert isinstance(parsed, EmailMessage)
         self.messages.append(parsed)
         self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
+        self.peers.append(tuple(session.peer))
         return "250 Message accepted for delivery"
 
     def to(self, address: str) -> list[EmailMessage]:
@@ -224,6 +233,61 @@ def test_delivery_over_smtp_sends_each_committed_message_once(
     assert again.sent == 0 and len(smtp_server.messages) == 2
 
 
+def test_names_and_texts_in_any_script_arrive_intact(
+        settings: Settings, smtp_server: SmtpSink, app: Flask, session: Session,
+        ctx: ServiceContext) -> None:
+    smtp_ctx = replace(ctx, settings=replace(with_smtp(settings, smtp_server),
+                                             mail_from="Gilde der Übersetzer <b@badges.test>"))
+    long_line = "Évaluation " + "x" * 1200
+    subject = "Zoë, you have been awarded “Ąčęė 認定 Mentor” — well done " * 2
+    send_mail(session, smtp_ctx, to="zoe@example.org", subject=subject,
+              body=f"Liebe Zoë,\n{long_line}\nhttps://badges.test/c/1\n", kind="test")
+    send_mail(session, smtp_ctx, to="plain@example.org", subject="Plain",
+              body="x" * 1500 + "\n", kind="test")
+    session.commit()
+
+    assert deliver_pending(runtime(app).sessions, smtp_ctx).sent == 2
+    first, second = smtp_server.messages
+    assert first["Subject"] == subject.strip()
+    assert first["From"].addresses[0].display_name == "Gilde der Übersetzer"
+    assert first["From"].addresses[0].addr_spec == "b@badges.test"
+    assert body_of(first) == f"Liebe Zoë,\n{long_line}\nhttps://badges.test/c/1\n"
+    assert body_of(second) == "x" * 1500 + "\n"
+    for received in (first, second):
+        assert received["Auto-Submitted"] == "auto-generated"
+        assert received["Date"].datetime is not None
+        # RFC 5322 §2.1.1: no line of the message on the wire is longer than 998 characters.
+        assert max(len(line) for line in received.as_string().splitlines()) <= 998
+    assert smtp_server.envelopes[0] == ("b@badges.test", ["zoe@example.org"])
+
+
+def test_a_batch_goes_out_over_several_connections_each_message_once(
+        settings: Settings, smtp_server: SmtpSink, app: Flask, session: Session,
+        ctx: ServiceContext) -> None:
+    smtp_ctx = replace(ctx, settings=with_smtp(settings, smtp_server, smtp_connections=3))
+    count = 2 * BatchDelivery.CHUNK + 17  # three chunks, the last one short
+    for n in range(count):
+        send_mail(session, smtp_ctx, to=f"p{n}@example.org", subject=f"Number {n}",
+                  body=f"Body {n}\n", kind="test")
+    session.flush()
+    ids = [message.id for message in take_queued(session)]
+    session.commit()
+
+    mailer = BatchDelivery(runtime(app).sessions, smtp_ctx)
+    mailer.submit(ids[:150])
+    mailer.submit(ids[150:] + ids[:10])  # ten twice: still sent once
+    report = mailer.close()
+    assert (report.sent, report.failed) == (count, 0)
+    received = sorted(str(m["To"]) for m in smtp_server.messages)
+    assert received == sorted(f"p{n}@example.org" for n in range(count))
+    for message in smtp_server.messages:
+        assert body_of(message) == f"Body {str(message['Subject']).split()[-1]}\n"
+    assert 1 < len(set(smtp_server.peers)) <= 3
+    session.expire_all()
+    assert all(row.sent_at is not None and row.error is None
+               for row in session.scalars(select(MailMessage)))
+
+
 def test_a_failure_is_recorded_and_can_be_retried(
         settings: Settings, smtp_server: SmtpSink, app: Flask, session: Session,
         ctx: ServiceContext) -> None:
@@ -362,10 +426,11 @@ def test_smtp_settings_come_from_the_environment(tmp_path: Any) -> None:
         "ISSUER_SMTP_HOST": "mail.example.org", "ISSUER_SMTP_PORT": "587",
         "ISSUER_SMTP_USER": "badges", "ISSUER_SMTP_PASSWORD": "hunter2",
         "ISSUER_SMTP_STARTTLS": "true", "ISSUER_SECRET_KEY": "k",
-        "ISSUER_INSTANCE_DIR": str(tmp_path),
+        "ISSUER_INSTANCE_DIR": str(tmp_path), "ISSUER_SMTP_CONNECTIONS": "2",
     })
     assert (settings.smtp_host, settings.smtp_port, settings.smtp_user) == (
         "mail.example.org", 587, "badges")
+    assert settings.smtp_connections == 2
     assert settings.smtp_starttls is True and settings.smtp_ssl is False
     assert settings.smtp_password == "hunter2" and "hunter2" not in repr(settings)
 
@@ -374,6 +439,9 @@ def test_smtp_settings_come_from_the_environment(tmp_path: Any) -> None:
     ({"ISSUER_SMTP_SSL": "1", "ISSUER_SMTP_STARTTLS": "1"}, "not both"),
     ({"ISSUER_SMTP_USER": "badges"}, "go together"),
     ({"ISSUER_SMTP_PORT": "twenty-five"}, "whole number"),
+    ({"ISSUER_SMTP_CONNECTIONS": "0"}, "from 1 to 16"),
+    ({"ISSUER_SMTP_CONNECTIONS": "500"}, "from 1 to 16"),
+    ({"ISSUER_SMTP_CONNECTIONS": "many"}, "whole number"),
 ])
 def test_contradictory_smtp_settings_are_refused(env: dict[str, str], words: str,
                                                  tmp_path: Any) -> None:
