@@ -53,6 +53,7 @@ def register(main: click.Group) -> None:
         from issuer.services.award_mail import job_mail_counts
         from issuer.services.awards import credential_url
         from issuer.services.bulk import (
+            BATCH_SIZE,
             DONE,
             PENDING,
             RowOutcome,
@@ -101,7 +102,7 @@ def register(main: click.Group) -> None:
             def on_mailing(count: int) -> None:
                 click.echo(f"\nEmailing {count} recipient(s) their badge link…", err=True)
 
-            status = run_job(rt.sessions, ctx, job_id, rows, actor="cli", batch_size=20,
+            status = run_job(rt.sessions, ctx, job_id, rows, actor="cli", batch_size=BATCH_SIZE,
                              on_batch=on_batch, notify=not no_email, on_mailing=on_mailing)
         for outcome in issued:
             click.echo(f"{outcome.recipient}\t{credential_url(ctx, outcome.credential_id or '')}")

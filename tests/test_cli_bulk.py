@@ -15,6 +15,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
 
+from issuer.services.bulk import BATCH_SIZE
 from issuer.services.verification import verify
 from issuer.storage.models import BulkJob, Credential
 from tests.cli_instance import BASE_URL, ISSUER_CMD, CliInstance
@@ -133,14 +134,15 @@ def test_with_the_flag_the_valid_rows_are_issued_and_printed(instance: Instance)
 
 
 def test_a_good_file_is_issued_in_full(instance: Instance) -> None:
-    rows = "".join(f"p{i}@example.org,Person {i}\n" for i in range(25))
+    rows = "".join(f"p{i}@example.org,Person {i}\n" for i in range(80))
     result = instance.run_on_a_terminal("award-bulk", "--issuer", "guild", "--achievement",
                                         "peer-scaffolder",
                                         instance.csv("recipient,name\n" + rows))
     assert result.returncode == 0, result.stderr
-    assert len(result.stdout.splitlines()) == 25 == len(instance.credentials())
-    # Issued in batches of 20: the bar moves to 20 of 25 (80%), then to the end.
-    assert progress(result.stderr) == [0, 80, 100]
+    assert len(result.stdout.splitlines()) == 80 == len(instance.credentials())
+    # Issued in batches of 50: the bar moves to 50 of 80 (62%), then to the end.
+    assert BATCH_SIZE == 50
+    assert progress(result.stderr) == [0, 62, 100]
 
 
 @pytest.mark.parametrize("args, code, words", [

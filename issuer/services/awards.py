@@ -24,14 +24,15 @@ from issuer.core.credentials import (
     normalize_email,
 )
 from issuer.core.errors import InputError, IssuerError
+from issuer.core.keys import PrivateKey
 from issuer.core.proofs.data_integrity import SuiteContext, sign_document
 from issuer.core.proofs.registry import SIGNING_SUITES
 from issuer.services.achievements import achievement_builder
 from issuer.services.context import ServiceContext
 from issuer.services.errors import Invalid, NotFound
 from issuer.services.issuers import method_id, profile, signing_key
-from issuer.services.status_lists import reserved
-from issuer.storage.models import Achievement, Credential, Issuer
+from issuer.services.status_lists import Slot, reserved
+from issuer.storage.models import Achievement, Credential, Issuer, SigningKey
 
 EMAIL = re.compile(r"^[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+$")
 DID = re.compile(r"^did:[a-z0-9]+:[A-Za-z0-9._:%-]+$")
@@ -155,6 +156,7 @@ def award(
     credential_id: str | None = None,
     bulk_job_id: int | None = None,
     flush: bool = True,
+    slot: Slot | None = None,
 ) -> Credential:
     """Issue one AchievementCredential signed with eddsa-rdfc-2022 (OB 3.0 §8.3).
 
@@ -162,6 +164,8 @@ def award(
     in the same transaction before signing. Nothing is stored unless signing succeeds (a
     refused award gives its status index back); the caller commits. With ``flush=False``
     the row is written by the caller's next flush (a bulk award writes a batch at once).
+    ``slot`` is a status index the caller allocated already (a bulk award allocates a
+    batch's at once); if the award is refused, the slot stays unused and the caller's.
     """
     if achievement.issuer_id != issuer.id:
         raise NotFound("that achievement belongs to another issuer")
@@ -170,38 +174,52 @@ def award(
         raise Invalid("the expiry date must be in the future", {"valid_until": "in the past"})
     credential_id = credential_id or str(uuid.uuid4())
     key_row, key = signing_key(ctx, issuer)
-    with reserved(session, ctx, issuer) as slot:
-        document = build_credential(ctx, issuer, achievement, request, credential_id, now,
-                                    slot.entries)
-        try:
-            signed = sign_document(
-                document, SIGNING_SUITES["eddsa-rdfc-2022"], key,
-                verification_method=method_id(ctx, key_row),
-                ctx=SuiteContext(loader=ctx.loader, budget=ctx.budget),
-                created=now,
-            )
-        except IssuerError as exc:
-            raise Invalid(f"the credential could not be signed: {exc.message}") from None
-        row = Credential(
-            id=credential_id,
-            issuer_id=issuer.id,
-            achievement_id=achievement.id,
-            signing_key_id=key_row.id,
-            recipient_name=request.recipient.name,
-            recipient_email=request.recipient.email,
-            recipient_did=request.recipient.did,
-            achievement_name=achievement.name,
-            proof_format="eddsa-rdfc-2022",
-            document=json.dumps(signed, ensure_ascii=False, separators=(",", ":")),
-            issued_at=now,
-            valid_until=request.valid_until,
-            bulk_job_id=bulk_job_id,
-            created_by=actor,
-            status_allocation_id=slot.allocation_id,
+    if slot is not None:
+        return _issue(session, ctx, issuer, achievement, request, slot, key_row, key,
+                      credential_id=credential_id, now=now, actor=actor,
+                      bulk_job_id=bulk_job_id, flush=flush)
+    with reserved(session, ctx, issuer) as reserved_slot:
+        return _issue(session, ctx, issuer, achievement, request, reserved_slot, key_row,
+                      key, credential_id=credential_id, now=now, actor=actor,
+                      bulk_job_id=bulk_job_id, flush=flush)
+
+
+def _issue(session: Session, ctx: ServiceContext, issuer: Issuer, achievement: Achievement,
+           request: AwardRequest, slot: Slot, key_row: SigningKey, key: PrivateKey, *,
+           credential_id: str, now: datetime, actor: str | None, bulk_job_id: int | None,
+           flush: bool) -> Credential:
+    """Build, sign and add the credential that holds ``slot``'s status entries."""
+    document = build_credential(ctx, issuer, achievement, request, credential_id, now,
+                                slot.entries)
+    try:
+        signed = sign_document(
+            document, SIGNING_SUITES["eddsa-rdfc-2022"], key,
+            verification_method=method_id(ctx, key_row),
+            ctx=SuiteContext(loader=ctx.loader, budget=ctx.budget),
+            created=now,
         )
-        session.add(row)
-        if flush:
-            session.flush()
+    except IssuerError as exc:
+        raise Invalid(f"the credential could not be signed: {exc.message}") from None
+    row = Credential(
+        id=credential_id,
+        issuer_id=issuer.id,
+        achievement_id=achievement.id,
+        signing_key_id=key_row.id,
+        recipient_name=request.recipient.name,
+        recipient_email=request.recipient.email,
+        recipient_did=request.recipient.did,
+        achievement_name=achievement.name,
+        proof_format="eddsa-rdfc-2022",
+        document=json.dumps(signed, ensure_ascii=False, separators=(",", ":")),
+        issued_at=now,
+        valid_until=request.valid_until,
+        bulk_job_id=bulk_job_id,
+        created_by=actor,
+        status_allocation_id=slot.allocation_id,
+    )
+    session.add(row)
+    if flush:
+        session.flush()
     return row
 
 

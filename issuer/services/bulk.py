@@ -32,6 +32,7 @@ from issuer.services.awards import AwardRequest, EvidenceItem, Recipient, award
 from issuer.services.context import ServiceContext
 from issuer.services.errors import Conflict, Invalid, NotFound
 from issuer.services.mail import BatchDelivery, take_queued
+from issuer.services.status_lists import Slot, allocate_many, release_many
 from issuer.storage.models import Achievement, BulkJob, Credential, Issuer
 
 log = logging.getLogger("issuer.bulk")
@@ -457,20 +458,27 @@ def _run(session_factory: sessionmaker[Session], ctx: ServiceContext, job_id: in
         session.commit()
         batch: list[RowOutcome] = []
         issued: list[Credential] = []
-        for row in rows:
+        slots: list[Slot] = []
+        for position, row in enumerate(rows):
             issuer, achievement = _job_subjects(session, job)
+            if not batch:
+                # The batch's status indexes in one statement rather than one per row.
+                slots = allocate_many(session, ctx, issuer,
+                                      min(batch_size, len(rows) - position))
             batch.append(_issue_row(session, ctx, job, issuer, achievement, row, actor,
-                                    issued))
+                                    issued, slots))
             if len(batch) >= batch_size:
+                release_many(session, slots)  # those of refused rows
                 _finish_batch(session, ctx, job, batch, issued, mailer)
                 _commit(session, mailer)
                 if on_batch is not None:
                     on_batch(batch)
-                batch, issued = [], []
+                batch, issued, slots = [], [], []
                 # Issued credentials are not needed again: keep the session small.
                 session.expunge_all()
                 job = session.get(BulkJob, job_id)
                 assert job is not None
+        release_many(session, slots)
         _finish_batch(session, ctx, job, batch, issued, mailer)
         job.status = DONE
         job.finished_at = ctx.now()
@@ -512,13 +520,16 @@ def _count(job: BulkJob, batch: Sequence[RowOutcome]) -> None:
 
 def _issue_row(session: Session, ctx: ServiceContext, job: BulkJob, issuer: Issuer,
                achievement: Achievement, row: CsvRow, actor: str | None,
-               issued: list[Credential]) -> RowOutcome:
+               issued: list[Credential], slots: list[Slot]) -> RowOutcome:
+    slot = slots.pop() if slots else None  # None: award() allocates one itself
     try:
         # award() refuses before it adds anything, so a refused row leaves nothing behind.
         # The batch's credentials are written together, by one flush (_finish_batch).
         credential = award(session, ctx, issuer, achievement, row.award_request(),
-                           actor=actor, bulk_job_id=job.id, flush=False)
+                           actor=actor, bulk_job_id=job.id, flush=False, slot=slot)
     except IssuerError as exc:
+        if slot is not None:
+            slots.append(slot)  # unused: the next row takes it
         error = RowError(row.row, exc.message, row.recipient)
         return RowOutcome(row.row, row.recipient, error=error.text, message=exc.message)
     issued.append(credential)

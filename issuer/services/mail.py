@@ -172,10 +172,12 @@ def deliver(session_factory: Callable[[], Session], ctx: ServiceContext,
             messages: Sequence[Outgoing]) -> DeliveryReport:
     """Send ``messages``, committed and taken from ``take_queued``, and record the outcome.
 
-    Each message is first claimed with one conditional UPDATE (``sent_at`` set where it was
-    empty), so two workers delivering at once never send the same message twice; a worker
-    that dies between claim and send loses that message rather than sending it twice. A
-    failure clears the claim and stores the error. Without ``smtp_host`` nothing is sent
+    Each message is first claimed with one conditional UPDATE (``claimed_at`` set where it
+    and ``sent_at`` were empty), so two workers delivering at once never send the same
+    message twice, and ``sent_at`` is written once the server has taken it: a message is
+    never shown as sent before it is. A worker that dies between claim and record leaves
+    the message claimed (shown as waiting) rather than sending it twice. A failure clears
+    the claim and stores the error. Without ``smtp_host`` nothing is sent
     and the database is not touched: the log names the recipient and the subject (never the
     body, which may hold a sign-in link) and the message waits on the outbox page.
     """
@@ -210,7 +212,7 @@ def deliver(session_factory: Callable[[], Session], ctx: ServiceContext,
                 else:
                     log.info("mail to %s: %s (sent)", message.to, message.subject)
                     report.sent += 1
-                    report.sent_at[message.id] = claimed_at
+                    report.sent_at[message.id] = _mark_sent(session, ctx, [message.id])
         finally:
             _close(connection)
     return report
@@ -296,14 +298,16 @@ class BatchDelivery:
         claimed = _claim_many(session, self._ctx, [m.id for m in messages])
         mine = [message for message in messages if message.id in claimed]
         failures: dict[int, str] = {}
+        sent: list[int] = []
         for message, error in zip(mine, senders.map(self._send, mine), strict=True):
             if error is None:
-                self.report.sent += 1
+                sent.append(message.id)
             else:
                 failures[message.id] = error
-        if failures:
-            self.report.failed += len(failures)
-            _fail_many(session, failures)
+        _mark_sent(session, self._ctx, sent, commit=False)
+        _fail_many(session, failures)
+        self.report.sent += len(sent)
+        self.report.failed += len(failures)
         log.info("%s: %d sent, %d not sent", self._name,
                  len(mine) - len(failures), len(failures))
 
@@ -369,7 +373,8 @@ def _unsent(session: Session, ids: Collection[int] | None, *,
             retry_failed: bool = False) -> list[Outgoing]:
     """The committed, unsent messages among ``ids`` (all, when None), oldest first; the read
     ends its transaction, so no lock is held while sending."""
-    query = select(MailMessage).where(MailMessage.sent_at.is_(None))
+    query = select(MailMessage).where(MailMessage.sent_at.is_(None),
+                                      MailMessage.claimed_at.is_(None))
     if not retry_failed:
         query = query.where(MailMessage.error.is_(None))
     if ids is not None:
@@ -380,14 +385,18 @@ def _unsent(session: Session, ids: Collection[int] | None, *,
     return messages
 
 
+def _free(ids: Collection[int]) -> Any:
+    return (MailMessage.id.in_(list(ids)), MailMessage.sent_at.is_(None),
+            MailMessage.claimed_at.is_(None))
+
+
 def _claim(session: Session, ctx: ServiceContext, message_id: int) -> datetime | None:
-    """Claim one unsent message: the time written as its ``sent_at``, None if it was not
-    free (sent already, or being sent by another worker)."""
+    """Claim one unsent message: the time of the claim, None if it was not free (sent
+    already, or being sent by another worker)."""
     now = ctx.now()
     result = session.execute(
-        update(MailMessage)
-        .where(MailMessage.id == message_id, MailMessage.sent_at.is_(None))
-        .values(sent_at=now, error=None)
+        update(MailMessage).where(*_free([message_id]))
+        .values(claimed_at=now, error=None)
         .execution_options(synchronize_session=False)
     )
     session.commit()
@@ -399,9 +408,8 @@ def _claim_many(session: Session, ctx: ServiceContext, ids: list[int]) -> set[in
     if not session.get_bind().dialect.update_returning:
         return {i for i in ids if _claim(session, ctx, i) is not None}
     claimed = session.scalars(
-        update(MailMessage)
-        .where(MailMessage.id.in_(ids), MailMessage.sent_at.is_(None))
-        .values(sent_at=ctx.now(), error=None)
+        update(MailMessage).where(*_free(ids))
+        .values(claimed_at=ctx.now(), error=None)
         .returning(MailMessage.id)
         .execution_options(synchronize_session=False)
     ).all()
@@ -409,12 +417,27 @@ def _claim_many(session: Session, ctx: ServiceContext, ids: list[int]) -> set[in
     return set(claimed)
 
 
+def _mark_sent(session: Session, ctx: ServiceContext, ids: list[int], *,
+               commit: bool = True) -> datetime:
+    """Record claimed messages as sent now; returns the time written."""
+    now = ctx.now()
+    if ids:
+        session.execute(
+            update(MailMessage).where(MailMessage.id.in_(ids))
+            .values(sent_at=now, claimed_at=None)
+            .execution_options(synchronize_session=False)
+        )
+    if commit:
+        session.commit()
+    return now
+
+
 def _fail_many(session: Session, failures: dict[int, str]) -> None:
-    """Clear the claims of messages that were not sent and store why, in one commit."""
+    """Clear the claims of messages that were not sent and store why, and commit."""
     for message_id, error in failures.items():
         session.execute(
             update(MailMessage).where(MailMessage.id == message_id)
-            .values(sent_at=None, error=error)
+            .values(claimed_at=None, error=error)
             .execution_options(synchronize_session=False)
         )
     session.commit()

@@ -91,6 +91,9 @@ class MailMessage(Base):
     kind: Mapped[str] = mapped_column(String(48))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: Set while a worker sends it (``issuer.services.mail``): only one worker sends a
+    #: message, and ``sent_at`` is written once the server has taken it.
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     error: Mapped[str | None] = mapped_column(Text)
     #: The credential a "badge awarded" message announces, so its page can say whether the
     #: recipient was told.

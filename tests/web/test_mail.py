@@ -27,6 +27,7 @@ from issuer.services.context import ServiceContext
 from issuer.services.errors import Invalid
 from issuer.services.mail import (
     BatchDelivery,
+    deliver,
     deliver_pending,
     render_mail,
     send_mail,
@@ -286,6 +287,44 @@ def test_a_batch_goes_out_over_several_connections_each_message_once(
     session.expire_all()
     assert all(row.sent_at is not None and row.error is None
                for row in session.scalars(select(MailMessage)))
+
+
+def test_a_message_is_shown_as_sent_only_once_the_server_has_taken_it(
+        settings: Settings, app: Flask, session: Session, ctx: ServiceContext) -> None:
+    rt = runtime(app)
+    seen: list[tuple[Any, Any]] = []
+
+    class Watching(SmtpSink):
+        async def handle_DATA(self, server: Any, smtp: Any, envelope: Any) -> str:
+            # While the server holds the message, the outbox says it is being sent.
+            with rt.sessions() as other:
+                row = other.scalars(select(MailMessage).where(
+                    MailMessage.to_address == envelope.rcpt_tos[0])).one()
+                seen.append((row.sent_at, row.claimed_at))
+            return await super().handle_DATA(server, smtp, envelope)
+
+    sink = Watching(port=free_port())
+    controller = Controller(sink, hostname="127.0.0.1", port=sink.port)
+    controller.start()
+    try:
+        smtp_ctx = replace(ctx, settings=with_smtp(settings, sink))
+        for n in range(3):
+            send_mail(session, smtp_ctx, to=f"p{n}@example.org", subject="S", body="B",
+                      kind="test")
+        session.flush()
+        queued = take_queued(session)
+        session.commit()
+        mailer = BatchDelivery(rt.sessions, smtp_ctx)
+        mailer.submit([queued[0].id, queued[1].id])
+        assert mailer.close().sent == 2
+        assert deliver(rt.sessions, smtp_ctx, queued[2:]).sent == 1
+    finally:
+        controller.stop()
+    assert len(seen) == 3
+    assert all(sent_at is None and claimed_at is not None for sent_at, claimed_at in seen)
+    session.expire_all()
+    for row in session.scalars(select(MailMessage)):
+        assert row.sent_at is not None and row.claimed_at is None and row.error is None
 
 
 def test_a_failure_is_recorded_and_can_be_retried(

@@ -459,3 +459,60 @@ def test_migration_0003_goes_down_and_up_and_keeps_credentials_active(
             conn.execute(text("DELETE FROM credentials WHERE achievement_name = 'Old'"))
             conn.execute(text("DELETE FROM issuers WHERE slug = 'before'"))
         engine.dispose()
+
+
+# --- a bulk award's batches ----------------------------------------------------------------
+
+
+def test_a_batch_takes_its_indexes_at_once_and_drawn_taken_ones_are_left_out(
+        session: Session, ctx: ServiceContext, world: World,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    first = issue(session, ctx)
+    taken = index_of(first)
+    free = [i for i in (11, 22, 33, 44) if i != taken][:3]
+    draws = iter([taken, *free])
+    monkeypatch.setattr(status_lists, "draw_index", lambda size: next(draws))
+    issuer = get_issuer(session, "guild")
+    slots = status_lists.allocate_many(session, ctx, issuer, 4)
+    assert sorted(slot.index for slot in slots) == sorted(free)  # the taken one is not
+    assert {slot.number for slot in slots} == {1}
+    assert slots[0].entries == status_lists.status_entries(ctx, "guild", 1, slots[0].index)
+    session.commit()
+    assert allocations(session) == 4
+    status_lists.release_many(session, slots[1:])
+    session.commit()
+    assert allocations(session) == 2
+    assert status_lists.allocate_many(session, ctx, get_issuer(session, "other"), 5) == []
+
+
+def test_a_bulk_award_keeps_one_index_per_credential_when_rows_are_refused(
+        app: Flask, session: Session, ctx: ServiceContext, world: World) -> None:
+    from datetime import date
+
+    from issuer.services.bulk import PENDING, create_job, parse_csv, rows_to_issue, run_job
+
+    issue(session, ctx)  # the lists exist, so batches take their indexes at once
+    # Read as of 2020, the 2021 expiry dates pass the file's check and are refused when
+    # issuing: a refused row's index goes to the next row, or back at the batch's end.
+    lines = [f"p{i}@example.org,2021-06-01" if i in (1, 4, 5) else f"p{i}@example.org,"
+             for i in range(8)]
+    parsed = parse_csv(("recipient,valid_until\n" + "\n".join(lines) + "\n").encode(),
+                       today=date(2020, 1, 1))
+    rows = rows_to_issue(parsed, False)
+    issuer = get_issuer(session, "guild")
+    achievement = get_achievement(session, issuer, "peer-scaffolder")
+    job = create_job(session, ctx, issuer, achievement, status=PENDING, total=len(rows),
+                     actor="test")
+    session.commit()
+    assert run_job(runtime(app).sessions, ctx, job.id, rows, batch_size=3,
+                   notify=False) == "done"
+    session.expire_all()
+    issued = session.scalars(select(Credential).where(Credential.bulk_job_id == job.id)).all()
+    assert sorted(c.recipient_email or "" for c in issued) == [
+        f"p{i}@example.org" for i in (0, 2, 3, 6, 7)]
+    assert allocations(session) == len(issued) + 1  # and the one issued first
+    for row in issued:
+        stored = session.get(StatusAllocation, row.status_allocation_id)
+        assert stored is not None and stored.list_index == index_of(row)
+        assert verify(session, ctx, row.document).valid
+    assert len({index_of(row) for row in issued}) == len(issued)
