@@ -875,9 +875,18 @@ def _unsignable_values(node: Any, path: str = "") -> list[str]:
     found: list[str] = []
     if isinstance(node, Mapping):
         for key, value in node.items():
-            if key == "@context" or (key == "proof" and not path):
-                # A context may map a term to null on purpose, and the proof set is not part
-                # of the signed data (the proof check looks at it).
+            if key == "@context":
+                continue  # a context may map a term to null on purpose
+            if key == "proof" and not path:
+                # Each proof's options, all but its value, are signed as its configuration
+                # (VC Data Integrity §4.2 step 2): JSON-LD drops the same things there.
+                proofs = value if isinstance(value, list) else [value]
+                for i, proof in enumerate(proofs):
+                    if isinstance(proof, Mapping):
+                        where = f"proof[{i}]" if isinstance(value, list) else "proof"
+                        options = {k: v for k, v in proof.items() if k != "proofValue"}
+                        found.extend(f"{where}.{part}"
+                                     for part in _unsignable_values(options, ""))
                 continue
             where = f"{path}.{key}" if path else str(key)
             if value is None or value == []:

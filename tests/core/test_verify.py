@@ -313,3 +313,25 @@ def test_report_serialises() -> None:
     data = _report_json(verifier().verify(signed))
     assert data["valid"] is True
     assert {c["outcome"] for c in data["checks"]} <= {"passed", "failed", "skipped", "warning"}
+
+
+@pytest.mark.parametrize(("where", "value"), [
+    ("credentialSubject", None), ("credentialSubject", []),
+    ("proof", None), ("proof", []), ("proof", [None]), ("proof", ["x", "x"]),
+])
+def test_what_a_signature_would_not_cover_is_refused_in_the_proof_too(
+        where: str, value: Any) -> None:
+    # JSON-LD drops nulls, empty lists and repeats before canonicalizing the document and
+    # the proof's options alike: the signature would still verify with them added.
+    signed, _ = signed_badge()
+    tampered = copy.deepcopy(signed)
+    target = tampered["proof"][0] if where == "proof" else tampered[where]
+    target["iss"] = value
+    report = verifier().verify(tampered)
+    assert not report.valid
+    (context,) = [c for c in report.checks if c.id == "context"]
+    assert context.outcome is Outcome.FAILED
+    assert "a signature does not cover" in context.message
+    assert any(d.startswith(f"{'proof[0]' if where == 'proof' else where}.iss")
+               for d in context.details)
+    assert verifier().verify(signed).valid
