@@ -158,3 +158,30 @@ def test_public_canonicalize_uses_the_bundled_contexts() -> None:
     assert public_canonicalize(_json(f"{folder}/unsigned.json")) == _text(
         f"{folder}/document-canon.txt"
     )
+
+
+def test_a_signed_document_shares_nothing_with_the_one_given(loader: ContextLoader) -> None:
+    unsigned = _json("w3c-vc-di-eddsa/unsigned.json")
+    config = _json("w3c-vc-di-eddsa/eddsa-rdfc-2022/proofConfigDataInt.json")
+    options = {k: v for k, v in config.items() if k != "@context"}
+    signed = _sign_as_configured(unsigned, options, _key_for(config), loader)
+    before = json.dumps(signed, sort_keys=True)
+    # Whatever the caller does to its document afterwards, the signed copy stays as signed.
+    unsigned["@context"].append("https://example.org/changed")
+    unsigned["credentialSubject"]["changed"] = True
+    unsigned["issuer"] = "did:example:changed"
+    assert json.dumps(signed, sort_keys=True) == before
+
+
+def test_json_copy_is_a_deep_copy() -> None:
+    from issuer.core.proofs.data_integrity import json_copy
+
+    nested = {"a": [1, 2.5, True, None, "s", {"b": []}], "c": {"d": {"e": "f"}},
+              "t": ([1],)}
+    copied = json_copy(nested)
+    assert copied == nested
+    copied["a"][5]["b"].append(1)
+    copied["c"]["d"]["e"] = "changed"
+    copied["t"][0].append(2)  # not JSON: deep-copied the slow way, still a copy
+    assert nested == {"a": [1, 2.5, True, None, "s", {"b": []}], "c": {"d": {"e": "f"}},
+                      "t": ([1],)}

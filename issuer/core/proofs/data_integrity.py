@@ -96,8 +96,25 @@ def proofs_of(document: Mapping[str, Any]) -> list[Mapping[str, Any]]:
 
 
 def without_proof(document: Mapping[str, Any]) -> dict[str, Any]:
-    unsecured = {k: copy.deepcopy(v) for k, v in document.items() if k != "proof"}
-    return unsecured
+    """A copy of ``document`` without its proof, which nothing done to it later reaches."""
+    return {k: json_copy(v) for k, v in document.items() if k != "proof"}
+
+
+def json_copy(value: Any) -> Any:
+    """A deep copy of JSON data (dicts, lists and scalars): what ``copy.deepcopy`` does for
+    it, in a fraction of the time (signing copies every credential twice). Anything else
+    inside is deep-copied as before."""
+    kind = type(value)
+    if kind is dict:
+        return {k: v if type(v) is str else json_copy(v) for k, v in value.items()}
+    if kind is list:
+        return [v if type(v) is str else json_copy(v) for v in value]
+    if kind in _SCALARS:
+        return value
+    return copy.deepcopy(value)
+
+
+_SCALARS = frozenset({str, int, float, bool, type(None)})
 
 
 def sign_document(
