@@ -26,6 +26,7 @@ from issuer.config import ConfigError, Settings
 from issuer.services.context import ServiceContext
 from issuer.services.errors import Invalid
 from issuer.services.mail import (
+    MAX_CONNECT_FAILURES,
     BatchDelivery,
     deliver,
     deliver_pending,
@@ -325,6 +326,30 @@ def test_a_message_is_shown_as_sent_only_once_the_server_has_taken_it(
     session.expire_all()
     for row in session.scalars(select(MailMessage)):
         assert row.sent_at is not None and row.claimed_at is None and row.error is None
+
+
+def test_with_the_server_down_a_batch_gives_up_after_a_few_tries_on_every_connection(
+        settings: Settings, app: Flask, session: Session, ctx: ServiceContext) -> None:
+    connections = 4
+    down = replace(ctx, settings=replace(settings, smtp_host="127.0.0.1",
+                                         smtp_port=free_port(),
+                                         smtp_connections=connections))
+    for n in range(40):
+        send_mail(session, down, to=f"p{n}@example.org", subject="S", body="B", kind="test")
+    session.flush()
+    ids = [message.id for message in take_queued(session)]
+    session.commit()
+    mailer = BatchDelivery(runtime(app).sessions, down)
+    mailer.submit(ids)
+    report = mailer.close()
+    assert (report.sent, report.failed) == (0, 40)
+    session.expire_all()
+    rows = list(session.scalars(select(MailMessage)))
+    assert all(row.sent_at is None and row.claimed_at is None and row.error for row in rows)
+    tried = [row for row in rows if "not tried" not in (row.error or "")]
+    # Tries already under way on the other connections finish; nothing starts after that.
+    assert MAX_CONNECT_FAILURES <= len(tried) <= MAX_CONNECT_FAILURES + connections - 1
+    assert all("ConnectionRefusedError" in (row.error or "") for row in tried)
 
 
 def test_a_failure_is_recorded_and_can_be_retried(
