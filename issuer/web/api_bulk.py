@@ -59,10 +59,12 @@ def job_json(ctx: ServiceContext, job: BulkJob, *, details: bool = False) -> dic
     if job.message:
         body["message"] = job.message
     if details:
+        # Counts first: mail only moves on (waiting → sent or failed), so once the counts
+        # show nothing waiting, the states read after them show nothing waiting either.
+        body["email"] = job_mail_counts(db(), ctx, job.id)
         credentials = job_credentials(db(), job)
         mails = award_mails(db(), ctx, credentials, bulk_job_id=job.id)
         body["errors"] = list(job.errors or [])
-        body["email"] = job_mail_counts(db(), ctx, job.id)
         body["credentials"] = [
             {"id": c.id, "url": credential_url(ctx, c.id),
              "recipient": c.recipient_email or c.recipient_did,

@@ -146,10 +146,12 @@ def job(slug: str, job_id: int) -> ResponseReturnValue:
             "bulk/preview.html", issuer=issuer, job=found, badge=badge, parsed=parsed,
             shown=parsed.rows[:PREVIEW_ROWS], errors=parsed.errors[:MAX_ERRORS_SHOWN])
     finished = found.status in FINISHED
+    # Counts before states, so a page whose counts show nothing waiting shows no waiting
+    # row either (mail only moves on from waiting).
+    counts = job_mail_counts(db(), ctx, found.id)
     credentials = job_credentials(db(), found) if finished else []
     mails = award_mails(db(), ctx, credentials, bulk_job_id=found.id) if credentials else {}
     issued = [(c, credential_url(ctx, c.id), mails[c.id]) for c in credentials]
-    counts = job_mail_counts(db(), ctx, found.id) if found.status != PREVIEW else {}
     mailing = (finished and counts.get("queued", 0) > 0 and found.finished_at is not None
                and ctx.now() - found.finished_at < MAIL_REFRESH)
     return render_template(
