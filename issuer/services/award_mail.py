@@ -149,8 +149,7 @@ def delivered_mail(ctx: ServiceContext, credential: Credential, message: MailMes
     if message.id in report.errors:
         return AwardMail("failed", message.to_address, message.created_at,
                          report.errors[message.id])
-    held = not ctx.settings.smtp_host
-    return AwardMail("held" if held else "queued", message.to_address, message.created_at)
+    return _state(ctx, message)  # as queued: neither sent nor failed in this copy
 
 
 def award_mails(session: Session, ctx: ServiceContext,

@@ -6,6 +6,7 @@ import json
 import re
 import uuid
 from collections.abc import Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -174,13 +175,10 @@ def award(
         raise Invalid("the expiry date must be in the future", {"valid_until": "in the past"})
     credential_id = credential_id or str(uuid.uuid4())
     key_row, key = signing_key(ctx, issuer)
-    if slot is not None:
-        return _issue(session, ctx, issuer, achievement, request, slot, key_row, key,
+    given = nullcontext(slot) if slot is not None else reserved(session, ctx, issuer)
+    with given as taken:
+        return _issue(session, ctx, issuer, achievement, request, taken, key_row, key,
                       credential_id=credential_id, now=now, actor=actor,
-                      bulk_job_id=bulk_job_id, flush=flush)
-    with reserved(session, ctx, issuer) as reserved_slot:
-        return _issue(session, ctx, issuer, achievement, request, reserved_slot, key_row,
-                      key, credential_id=credential_id, now=now, actor=actor,
                       bulk_job_id=bulk_job_id, flush=flush)
 
 

@@ -468,8 +468,7 @@ def _run(session_factory: sessionmaker[Session], ctx: ServiceContext, job_id: in
             batch.append(_issue_row(session, ctx, job, issuer, achievement, row, actor,
                                     issued, slots))
             if len(batch) >= batch_size:
-                release_many(session, slots)  # those of refused rows
-                _finish_batch(session, ctx, job, batch, issued, mailer)
+                _finish_batch(session, ctx, job, batch, issued, slots, mailer)
                 _commit(session, mailer)
                 if on_batch is not None:
                     on_batch(batch)
@@ -478,8 +477,7 @@ def _run(session_factory: sessionmaker[Session], ctx: ServiceContext, job_id: in
                 session.expunge_all()
                 job = session.get(BulkJob, job_id)
                 assert job is not None
-        release_many(session, slots)
-        _finish_batch(session, ctx, job, batch, issued, mailer)
+        _finish_batch(session, ctx, job, batch, issued, slots, mailer)
         job.status = DONE
         job.finished_at = ctx.now()
         job.source = None
@@ -538,9 +536,11 @@ def _issue_row(session: Session, ctx: ServiceContext, job: BulkJob, issuer: Issu
 
 def _finish_batch(session: Session, ctx: ServiceContext, job: BulkJob,
                   batch: Sequence[RowOutcome], issued: Sequence[Credential],
-                  mailer: BatchDelivery | None) -> None:
-    """Write the batch's credentials, then queue their mail and count the outcomes; the
-    caller commits. The credentials go first: each message names its credential."""
+                  unused: Sequence[Slot], mailer: BatchDelivery | None) -> None:
+    """Give back the status indexes of refused rows, write the batch's credentials, then
+    queue their mail and count the outcomes; the caller commits. The credentials go first:
+    each message names its credential."""
+    release_many(session, unused)
     session.flush()
     if mailer is not None:
         issuer = session.get(Issuer, job.issuer_id)

@@ -129,6 +129,11 @@ class Outgoing:
     body: str
     created_at: datetime
 
+    @classmethod
+    def of(cls, message: MailMessage) -> Outgoing:
+        return cls(message.id, message.to_address, message.subject, message.body,
+                   message.created_at)
+
 
 def take_queued(session: Session) -> list[Outgoing]:
     """The messages queued in ``session`` since the last call, and forget them.
@@ -137,8 +142,7 @@ def take_queued(session: Session) -> list[Outgoing]:
     message that was never written (it has no id) is not one to deliver.
     """
     queued: list[MailMessage] = session.info.pop(QUEUED_KEY, [])
-    return [Outgoing(m.id, m.to_address, m.subject, m.body, m.created_at)
-            for m in queued if m.id is not None]
+    return [Outgoing.of(m) for m in queued if m.id is not None]
 
 
 @dataclass
@@ -177,9 +181,9 @@ def deliver(session_factory: Callable[[], Session], ctx: ServiceContext,
     message twice, and ``sent_at`` is written once the server has taken it: a message is
     never shown as sent before it is. A worker that dies between claim and record leaves
     the message claimed (shown as waiting) rather than sending it twice. A failure clears
-    the claim and stores the error. Without ``smtp_host`` nothing is sent
-    and the database is not touched: the log names the recipient and the subject (never the
-    body, which may hold a sign-in link) and the message waits on the outbox page.
+    the claim and stores the error. Without ``smtp_host`` nothing is sent and the database
+    is not touched: the log names the recipient and the subject (never the body, which may
+    hold a sign-in link) and the message waits on the outbox page.
     """
     settings = ctx.settings
     report = DeliveryReport()
@@ -195,8 +199,7 @@ def deliver(session_factory: Callable[[], Session], ctx: ServiceContext,
         connection: smtplib.SMTP | None = None
         try:
             for message in messages:
-                claimed_at = _claim(session, ctx, message.id)
-                if claimed_at is None:
+                if not _claim(session, ctx, message.id):
                     continue
                 try:
                     if connection is None:
@@ -373,40 +376,36 @@ def _unsent(session: Session, ids: Collection[int] | None, *,
             retry_failed: bool = False) -> list[Outgoing]:
     """The committed, unsent messages among ``ids`` (all, when None), oldest first; the read
     ends its transaction, so no lock is held while sending."""
-    query = select(MailMessage).where(MailMessage.sent_at.is_(None),
-                                      MailMessage.claimed_at.is_(None))
+    query = select(MailMessage).where(*_free(ids))
     if not retry_failed:
         query = query.where(MailMessage.error.is_(None))
-    if ids is not None:
-        query = query.where(MailMessage.id.in_(list(ids)))
-    messages = [Outgoing(m.id, m.to_address, m.subject, m.body, m.created_at)
-                for m in session.scalars(query.order_by(MailMessage.id))]
+    messages = [Outgoing.of(m) for m in session.scalars(query.order_by(MailMessage.id))]
     session.rollback()
     return messages
 
 
-def _free(ids: Collection[int]) -> Any:
-    return (MailMessage.id.in_(list(ids)), MailMessage.sent_at.is_(None),
-            MailMessage.claimed_at.is_(None))
+def _free(ids: Collection[int] | None) -> tuple[Any, ...]:
+    """Messages neither sent nor being sent (among ``ids``, unless None)."""
+    free = (MailMessage.sent_at.is_(None), MailMessage.claimed_at.is_(None))
+    return free if ids is None else (MailMessage.id.in_(list(ids)), *free)
 
 
-def _claim(session: Session, ctx: ServiceContext, message_id: int) -> datetime | None:
-    """Claim one unsent message: the time of the claim, None if it was not free (sent
-    already, or being sent by another worker)."""
-    now = ctx.now()
+def _claim(session: Session, ctx: ServiceContext, message_id: int) -> bool:
+    """Claim one unsent message; False if it was not free (sent already, or being sent by
+    another worker)."""
     result = session.execute(
         update(MailMessage).where(*_free([message_id]))
-        .values(claimed_at=now, error=None)
+        .values(claimed_at=ctx.now(), error=None)
         .execution_options(synchronize_session=False)
     )
     session.commit()
-    return now if getattr(result, "rowcount", 0) == 1 else None
+    return bool(getattr(result, "rowcount", 0) == 1)
 
 
 def _claim_many(session: Session, ctx: ServiceContext, ids: list[int]) -> set[int]:
     """Claim unsent messages with one UPDATE; the ids this worker may send."""
     if not session.get_bind().dialect.update_returning:
-        return {i for i in ids if _claim(session, ctx, i) is not None}
+        return {i for i in ids if _claim(session, ctx, i)}
     claimed = session.scalars(
         update(MailMessage).where(*_free(ids))
         .values(claimed_at=ctx.now(), error=None)
@@ -486,13 +485,13 @@ def _connect(settings: Settings) -> smtplib.SMTP:
 
 def _transmit(connection: smtplib.SMTP, settings: Settings, message: Outgoing) -> None:
     """Send one message (RFC 5322 headers, RFC 2045 body) over an open connection."""
-    sender = parseaddr(settings.mail_from)[1]
+    name, sender = parseaddr(settings.mail_from)
     if not (sender + message.to).isascii():
         # An internationalised address needs SMTPUTF8 (RFC 6531): the full email API
         # knows how to ask the server for it.
         connection.send_message(_email(settings, message))
         return
-    connection.sendmail(sender, [message.to], _plain_bytes(settings, message))
+    connection.sendmail(sender, [message.to], _plain_bytes(name, sender, message))
 
 
 #: The legacy (compat32) API with CRLF line ends: for a plain-text message it builds the
@@ -504,14 +503,13 @@ _UTF8_QP.body_encoding = QP
 _MAX_LINE = 998  # RFC 5322 §2.1.1
 
 
-def _plain_bytes(settings: Settings, message: Outgoing) -> bytes:
+def _plain_bytes(name: str, address: str, message: Outgoing) -> bytes:
     body = message.body
     long_lines = any(len(line) > _MAX_LINE for line in body.splitlines())
     if body.isascii() and not long_lines:
         mime = MIMEText(body, "plain", "us-ascii")
     else:
         mime = MIMEText(body, "plain", _UTF8_QP)  # quoted-printable: lines of 76 at most
-    name, address = parseaddr(settings.mail_from)
     mime["From"] = formataddr((name, address), charset="utf-8")
     mime["To"] = message.to
     mime["Subject"] = (message.subject if message.subject.isascii()

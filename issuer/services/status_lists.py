@@ -111,7 +111,10 @@ class Slot:
 
 def _insert(session: Session) -> Any:
     """The dialect's INSERT, which has ``on_conflict_do_nothing``."""
-    name = session.get_bind().dialect.name
+    return _insert_for(session.get_bind().dialect.name)
+
+
+def _insert_for(name: str) -> Any:
     if name == "postgresql":
         return postgresql.insert
     if name == "sqlite":
@@ -199,9 +202,8 @@ def _take_statement(dialect: str) -> Any:
         bindparam("issuer_id", type_=Integer), newest.c.number, index,
         bindparam("allocated_at", type_=StatusAllocation.__table__.c.allocated_at.type),
     ).where(newest.c.size > index)
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     table = StatusAllocation.__table__  # a Core statement: its parameters are not rows
-    return (insert(table)
+    return (_insert_for(dialect)(table)
             .from_select(["issuer_id", "list_number", "list_index", "allocated_at"], source)
             .on_conflict_do_nothing(index_elements=["issuer_id", "list_number", "list_index"])
             .returning(table.c.id, table.c.list_number))
@@ -237,10 +239,7 @@ def allocate(session: Session, ctx: ServiceContext, issuer: Issuer) -> Slot:
         return Slot(allocation_id, number, index,
                     status_entries(ctx, issuer.slug, number, index))
     # No list yet, or the index was taken: look at the newest list and draw again.
-    current = session.execute(
-        select(StatusList.number, StatusList.size)
-        .where(StatusList.issuer_id == issuer.id, StatusList.purpose == PURPOSES[0])
-        .order_by(StatusList.number.desc()).limit(1)).first()
+    current = _newest_list(session, issuer)
     untried: int | None = None
     if current is None:
         number = 1
@@ -275,10 +274,7 @@ def allocate_many(session: Session, ctx: ServiceContext, issuer: Issuer,
     if count <= 0:
         return []
     with session.no_autoflush:
-        current = session.execute(
-            select(StatusList.number, StatusList.size)
-            .where(StatusList.issuer_id == issuer.id, StatusList.purpose == PURPOSES[0])
-            .order_by(StatusList.number.desc()).limit(1)).first()
+        current = _newest_list(session, issuer)
         if current is None:
             return []
         number, size = int(current.number), int(current.size or LIST_SIZE)
@@ -297,6 +293,14 @@ def allocate_many(session: Session, ctx: ServiceContext, issuer: Issuer,
     return [Slot(int(row.id), number, int(row.list_index),
                  status_entries(ctx, issuer.slug, number, int(row.list_index)))
             for row in taken]
+
+
+def _newest_list(session: Session, issuer: Issuer) -> Any:
+    """The number and size of the issuer's newest (revocation) list, or None."""
+    return session.execute(
+        select(StatusList.number, StatusList.size)
+        .where(StatusList.issuer_id == issuer.id, StatusList.purpose == PURPOSES[0])
+        .order_by(StatusList.number.desc()).limit(1)).first()
 
 
 def release(session: Session, slot: Slot) -> None:
