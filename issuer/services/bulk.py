@@ -537,11 +537,10 @@ def _issue_row(session: Session, ctx: ServiceContext, job: BulkJob, issuer: Issu
 def _finish_batch(session: Session, ctx: ServiceContext, job: BulkJob,
                   batch: Sequence[RowOutcome], issued: Sequence[Credential],
                   unused: Sequence[Slot], mailer: BatchDelivery | None) -> None:
-    """Give back the status indexes of refused rows, write the batch's credentials, then
-    queue their mail and count the outcomes; the caller commits. The credentials go first:
-    each message names its credential."""
+    """Give back the status indexes of refused rows, queue the issued credentials' mail and
+    count the outcomes; the caller's flush writes the credentials and their messages
+    together (credentials first: each message names its credential), then commits."""
     release_many(session, unused)
-    session.flush()
     if mailer is not None:
         issuer = session.get(Issuer, job.issuer_id)
         name = issuer.name if issuer is not None else ""

@@ -7,9 +7,10 @@ import hmac
 import secrets
 from collections.abc import Sequence
 from datetime import timedelta
+from functools import cache
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, bindparam, select
+from sqlalchemy.orm import Session, joinedload
 
 from issuer.services.context import ServiceContext
 from issuer.services.errors import Invalid, NotFound
@@ -45,7 +46,7 @@ def authenticate(session: Session, ctx: ServiceContext, plain: str) -> ApiToken 
     if not plain or not plain.startswith(PREFIX) or len(plain) > 200:
         return None
     digest = _digest(plain)
-    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == digest))
+    row = session.scalars(_by_digest(), {"digest": digest}).unique().first()
     if row is None or row.revoked_at is not None:
         return None
     if not hmac.compare_digest(row.token_hash, digest):
@@ -54,6 +55,14 @@ def authenticate(session: Session, ctx: ServiceContext, plain: str) -> ApiToken 
     if row.last_used_at is None or now - row.last_used_at >= USE_RESOLUTION:
         row.last_used_at = now
     return row
+
+
+@cache
+def _by_digest() -> Select[tuple[ApiToken]]:
+    # The issuer and its keys come in the same statement: every API request acts for the
+    # issuer, and an award signs with its active key. Built once, as it runs per request.
+    return (select(ApiToken).where(ApiToken.token_hash == bindparam("digest"))
+            .options(joinedload(ApiToken.issuer).joinedload(Issuer.keys)))
 
 
 def revoke_token(session: Session, ctx: ServiceContext, issuer: Issuer, token_id: int) -> None:

@@ -20,7 +20,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from issuer.storage.models import Achievement, Base, Issuer, UTCDateTime, utcnow
+from issuer.storage.models import Achievement, Base, Credential, Issuer, UTCDateTime, utcnow
 
 
 class AchievementPolicy(Base):
@@ -100,6 +100,9 @@ class MailMessage(Base):
     credential_id: Mapped[str | None] = mapped_column(
         ForeignKey("credentials.id", ondelete="SET NULL"), index=True
     )
+    #: Never set or read: it tells the unit of work that a credential is inserted before
+    #: its message, so both can be written by one flush.
+    credential: Mapped[Credential | None] = relationship(passive_deletes=True)
 
 
 class Claim(Base):

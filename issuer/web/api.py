@@ -182,7 +182,8 @@ def award_one() -> ResponseReturnValue:
     issuer = token_issuer()
     body = json_body("award")
     found = _achievement_named(issuer, body["achievement"])
-    row = award(db(), ctx, issuer, found, award_request(body), actor=token_actor())
+    row = award(db(), ctx, issuer, found, award_request(body), actor=token_actor(),
+                flush=False)
     message = (queue_award_mail(db(), ctx, row, issuer_name=issuer.name)
                if body.get("notify", True) else None)
     url = credential_url(ctx, row.id)

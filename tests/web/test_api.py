@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
 from issuer.app import runtime
@@ -18,6 +18,7 @@ from issuer.services.context import ServiceContext
 from issuer.services.issuers import get_issuer, issuer_did
 from issuer.services.tokens import list_tokens, revoke_token
 from issuer.services.verification import verify
+from issuer.storage.learning import MailMessage
 from issuer.storage.models import ApiToken, Credential
 from tests.web.conftest import BASE_URL, World
 
@@ -264,6 +265,37 @@ def test_award_one_returns_the_signed_credential_that_verifies(
     assert row is not None and json.loads(row.document) == credential
     assert row.recipient_email == "ada@example.org"
     assert verify(session, ctx, row.document).valid
+
+
+def test_an_award_reads_three_rows_and_writes_three(
+        client: FlaskClient, world: World, app: Flask, session: Session) -> None:
+    """The token (with its issuer and keys) and the achievement are read, the status index,
+    credential and mail written: one statement each, the writes by one flush. The mail
+    names its credential, so the credential must be written first (a foreign key)."""
+    body = {"achievement": "peer-scaffolder", "recipient": {"email": "first@example.org"}}
+    assert post(client, "/api/v1/awards", world.token, body).status_code == 201  # opens lists
+    statements: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        words = statement.split()
+        table = words[words.index("FROM") + 1] if words[0] == "SELECT" else words[2]
+        statements.append(f"{words[0]} {table}")
+
+    engine = runtime(app).engine
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        body = {"achievement": "peer-scaffolder", "recipient": {"email": "ada@example.org"}}
+        response = post(client, "/api/v1/awards", world.token, body)
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert response.status_code == 201, response.get_json()
+    assert statements == ["SELECT api_tokens", "SELECT achievements",
+                          "INSERT status_allocations", "INSERT credentials",
+                          "INSERT mail_messages"]
+    session.expire_all()
+    mail = session.scalars(select(MailMessage).where(
+        MailMessage.credential_id == response.get_json()["id"])).one()
+    assert mail.to_address == "ada@example.org"
 
 
 def test_award_by_achievement_url(client: FlaskClient, world: World) -> None:
