@@ -22,12 +22,6 @@ from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
-from email.charset import QP, Charset
-from email.header import Header
-from email.message import EmailMessage
-from email.mime.text import MIMEText
-from email.policy import compat32
-from email.utils import format_datetime, formataddr, make_msgid, parseaddr
 from functools import lru_cache
 from typing import Any
 
@@ -42,6 +36,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from issuer.config import TEMPLATES_DIR, Settings
+from issuer.services import mail_format
 from issuer.services.context import ServiceContext
 from issuer.services.errors import Invalid
 from issuer.storage.learning import MailMessage
@@ -485,52 +480,13 @@ def _connect(settings: Settings) -> smtplib.SMTP:
 
 def _transmit(connection: smtplib.SMTP, settings: Settings, message: Outgoing) -> None:
     """Send one message (RFC 5322 headers, RFC 2045 body) over an open connection."""
-    name, sender = parseaddr(settings.mail_from)
-    if not (sender + message.to).isascii():
+    name, address = mail_format.sender(settings.mail_from)
+    if not (address + message.to).isascii():
         # An internationalised address needs SMTPUTF8 (RFC 6531): the full email API
         # knows how to ask the server for it.
-        connection.send_message(_email(settings, message))
+        connection.send_message(mail_format.email_message(settings.mail_from, message))
         return
-    connection.sendmail(sender, [message.to], _plain_bytes(name, sender, message))
-
-
-#: The legacy (compat32) API with CRLF line ends: for a plain-text message it builds the
-#: same headers and body as ``EmailMessage`` in a fifth of the time, which counts when a
-#: bulk award sends ten thousand of them.
-_SMTP_POLICY = compat32.clone(linesep="\r\n")
-_UTF8_QP = Charset("utf-8")
-_UTF8_QP.body_encoding = QP
-_MAX_LINE = 998  # RFC 5322 §2.1.1
-
-
-def _plain_bytes(name: str, address: str, message: Outgoing) -> bytes:
-    body = message.body
-    long_lines = any(len(line) > _MAX_LINE for line in body.splitlines())
-    if body.isascii() and not long_lines:
-        mime = MIMEText(body, "plain", "us-ascii")
-    else:
-        mime = MIMEText(body, "plain", _UTF8_QP)  # quoted-printable: lines of 76 at most
-    mime["From"] = formataddr((name, address), charset="utf-8")
-    mime["To"] = message.to
-    mime["Subject"] = (message.subject if message.subject.isascii()
-                       else Header(message.subject, "utf-8"))
-    mime["Date"] = format_datetime(message.created_at)
-    mime["Message-ID"] = make_msgid(domain=address.rpartition("@")[2] or None)
-    mime["Auto-Submitted"] = "auto-generated"  # RFC 3834: no out-of-office replies
-    return mime.as_bytes(policy=_SMTP_POLICY)
-
-
-def _email(settings: Settings, message: Outgoing) -> EmailMessage:
-    email = EmailMessage()
-    email["From"] = settings.mail_from
-    email["To"] = message.to
-    email["Subject"] = message.subject
-    email["Date"] = format_datetime(message.created_at)
-    domain = parseaddr(settings.mail_from)[1].rpartition("@")[2] or None
-    email["Message-ID"] = make_msgid(domain=domain)
-    email["Auto-Submitted"] = "auto-generated"  # RFC 3834: no out-of-office replies
-    email.set_content(message.body)
-    return email
+    connection.sendmail(address, [message.to], mail_format.plain_bytes(name, address, message))
 
 
 __all__ = ["BatchDelivery", "DeliveryReport", "Outgoing", "deliver", "deliver_pending",
