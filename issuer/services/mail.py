@@ -8,7 +8,7 @@ Texts live in ``templates/mail/<kind>.txt``; ``render_mail`` turns one into a su
 plain-text body (the first line of a template is ``Subject: …``).
 
 Many messages at once (a bulk award) go through ``BatchDelivery``: it collects the committed
-messages while the caller issues, then sends them all over one SMTP connection.
+messages while the caller issues, then sends them all over a few SMTP connections at once.
 """
 
 from __future__ import annotations
