@@ -37,7 +37,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Integer, bindparam, delete, select
+from sqlalchemy import Integer, String, bindparam, cast, delete, func, select, true
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -209,6 +209,29 @@ def _take_statement(dialect: str) -> Any:
             .returning(table.c.id, table.c.list_number))
 
 
+@cache
+def _take_many_statement(dialect: str) -> Any:
+    # One statement text whatever the count: the indexes travel as one parameter (an array
+    # on PostgreSQL, a JSON list on SQLite), so the statement is built and compiled once,
+    # where a VALUES list of 50 rows was put together and compiled again for every batch.
+    if dialect == "postgresql":
+        drawn = (func.unnest(bindparam("indexes", type_=postgresql.ARRAY(Integer)))
+                 .table_valued("value").render_derived(name="drawn"))
+    else:  # json_each names its columns itself, the elements' being "value"
+        drawn = func.json_each(bindparam("indexes", type_=String)).table_valued("value") \
+            .alias("drawn")
+    source = select(
+        bindparam("issuer_id", type_=Integer), bindparam("list_number", type_=Integer),
+        cast(drawn.c.value, Integer),
+        bindparam("allocated_at", type_=StatusAllocation.__table__.c.allocated_at.type),
+    ).select_from(drawn).where(true())  # SQLite: WHERE before ON CONFLICT (no ambiguity)
+    table = StatusAllocation.__table__
+    return (_insert_for(dialect)(table)
+            .from_select(["issuer_id", "list_number", "list_index", "allocated_at"], source)
+            .on_conflict_do_nothing(index_elements=["issuer_id", "list_number", "list_index"])
+            .returning(table.c.id, table.c.list_index))
+
+
 def _list_size(session: Session, issuer: Issuer, number: int) -> int:
     size = session.scalar(select(StatusList.size).where(
         StatusList.issuer_id == issuer.id, StatusList.purpose == PURPOSES[0],
@@ -281,15 +304,12 @@ def allocate_many(session: Session, ctx: ServiceContext, issuer: Issuer,
         indexes: set[int] = set()
         while len(indexes) < min(count, size):
             indexes.add(draw_index(size))
-        now = ctx.now()
-        table = StatusAllocation.__table__
-        stmt = (_insert(session)(table)
-                .values([{"issuer_id": issuer.id, "list_number": number, "list_index": index,
-                          "allocated_at": now} for index in sorted(indexes)])
-                .on_conflict_do_nothing(
-                    index_elements=["issuer_id", "list_number", "list_index"])
-                .returning(table.c.id, table.c.list_index))
-        taken = session.execute(stmt).all()
+        dialect = session.get_bind().dialect.name
+        ordered = sorted(indexes)
+        taken = session.execute(_take_many_statement(dialect), {
+            "issuer_id": issuer.id, "list_number": number, "allocated_at": ctx.now(),
+            "indexes": ordered if dialect == "postgresql" else json.dumps(ordered),
+        }).all()
     return [Slot(int(row.id), number, int(row.list_index),
                  status_entries(ctx, issuer.slug, number, int(row.list_index)))
             for row in taken]
