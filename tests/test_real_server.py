@@ -84,3 +84,12 @@ def test_restarting_keeps_the_same_demo(server: Server) -> None:
                             text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert printed(server, "Demo badge") in result.stdout
+
+
+def test_workers_serve_on_after_their_first_request_froze_the_heap(server: Server) -> None:
+    """Each worker freezes its long-lived objects after its first request (gc.freeze): the
+    requests after it are answered, and the hook logged no error."""
+    for _ in range(6):  # enough for both workers to be past their first request
+        status, _, _ = server.get("/verify")
+        assert status == 200
+    assert "Exception in post_request hook" not in "".join(server.output)
