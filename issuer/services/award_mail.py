@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from issuer.services.awards import credential_url
 from issuer.services.context import ServiceContext
 from issuer.services.errors import Invalid
-from issuer.services.mail import DeliveryReport, render_mail, send_mail
+from issuer.services.mail import DeliveryReport, message_values, queue_message, render_mail
 from issuer.storage.learning import MailMessage
 from issuer.storage.models import Credential
 
@@ -48,6 +48,18 @@ def queue_award_mail(session: Session, ctx: ServiceContext, credential: Credenti
     Returns None, and queues nothing, for a DID recipient or when the text cannot be made
     (logged): the award stands either way. The caller commits; mail goes out only then.
     """
+    values = award_mail_values(ctx, credential, issuer_name=issuer_name,
+                               profile_link=profile_link)
+    if values is None:
+        return None
+    return queue_message(session, values)
+
+
+def award_mail_values(ctx: ServiceContext, credential: Credential, *, issuer_name: str,
+                      profile_link: str | None = None) -> dict[str, Any] | None:
+    """The stored row of ``credential``'s "badge awarded" message; None for a DID recipient
+    or when the text cannot be made (logged). A bulk award writes a batch's rows at once
+    (:func:`issuer.services.mail.insert_messages`)."""
     to = credential.recipient_email
     if not to:
         return None
@@ -58,8 +70,8 @@ def queue_award_mail(session: Session, ctx: ServiceContext, credential: Credenti
         variables["profile_link"] = profile_link
     try:
         subject, body = render_mail(KIND, **variables)
-        return send_mail(session, ctx, to=to, subject=subject, body=body, kind=KIND,
-                         credential_id=credential.id)
+        return message_values(ctx, to=to, subject=subject, body=body, kind=KIND,
+                              credential_id=credential.id)
     except (Invalid, LookupError, TemplateError) as exc:
         # The address passed the award's own check, so this is a broken template: say so
         # in the log (no body, no link) and let the award stand.

@@ -27,11 +27,17 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from issuer.core.credentials import normalize_email
 from issuer.core.errors import IssuerError
-from issuer.services.award_mail import queue_award_mail
-from issuer.services.awards import AwardRequest, EvidenceItem, Recipient, award
+from issuer.services.award_mail import award_mail_values
+from issuer.services.awards import (
+    AwardRequest,
+    EvidenceItem,
+    Recipient,
+    award,
+    write_credentials,
+)
 from issuer.services.context import ServiceContext
 from issuer.services.errors import Conflict, Invalid, NotFound
-from issuer.services.mail import BatchDelivery, take_queued
+from issuer.services.mail import BatchDelivery, Outgoing, insert_messages
 from issuer.services.status_lists import Slot, allocate_many, release_many
 from issuer.storage.models import Achievement, BulkJob, Credential, Issuer
 
@@ -433,15 +439,13 @@ def run_job(session_factory: sessionmaker[Session], ctx: ServiceContext, job_id:
                      report.sent, report.failed, report.held)
 
 
-def _commit(session: Session, mailer: BatchDelivery | None) -> None:
+def _commit(session: Session, mailer: BatchDelivery | None, mail: Sequence[Outgoing]) -> None:
     """Commit the batch, then hand its mail (committed now) to the mailer."""
-    session.flush()
-    queued = take_queued(session)  # taken before COMMIT: nobody else delivers these
     session.commit()
     if mailer is not None:
         # Only the ids: the mailer reads the texts back a chunk at a time, so memory stays
         # flat however many recipients there are.
-        mailer.submit([message.id for message in queued])
+        mailer.submit([message.id for message in mail])
 
 
 def _run(session_factory: sessionmaker[Session], ctx: ServiceContext, job_id: int,
@@ -468,8 +472,8 @@ def _run(session_factory: sessionmaker[Session], ctx: ServiceContext, job_id: in
             batch.append(_issue_row(session, ctx, job, issuer, achievement, row, actor,
                                     issued, slots))
             if len(batch) >= batch_size:
-                _finish_batch(session, ctx, job, batch, issued, slots, mailer)
-                _commit(session, mailer)
+                mail = _finish_batch(session, ctx, job, batch, issued, slots, mailer)
+                _commit(session, mailer, mail)
                 if on_batch is not None:
                     on_batch(batch)
                 batch, issued, slots = [], [], []
@@ -477,11 +481,11 @@ def _run(session_factory: sessionmaker[Session], ctx: ServiceContext, job_id: in
                 session.expunge_all()
                 job = session.get(BulkJob, job_id)
                 assert job is not None
-        _finish_batch(session, ctx, job, batch, issued, slots, mailer)
+        mail = _finish_batch(session, ctx, job, batch, issued, slots, mailer)
         job.status = DONE
         job.finished_at = ctx.now()
         job.source = None
-        _commit(session, mailer)
+        _commit(session, mailer, mail)
         if batch and on_batch is not None:
             on_batch(batch)
         return DONE
@@ -521,10 +525,10 @@ def _issue_row(session: Session, ctx: ServiceContext, job: BulkJob, issuer: Issu
                issued: list[Credential], slots: list[Slot]) -> RowOutcome:
     slot = slots.pop() if slots else None  # None: award() allocates one itself
     try:
-        # award() refuses before it adds anything, so a refused row leaves nothing behind.
-        # The batch's credentials are written together, by one flush (_finish_batch).
+        # A refused row leaves nothing behind: the batch's credentials are written
+        # together, by one statement, once the batch is issued (_finish_batch).
         credential = award(session, ctx, issuer, achievement, row.award_request(),
-                           actor=actor, bulk_job_id=job.id, flush=False, slot=slot)
+                           actor=actor, bulk_job_id=job.id, slot=slot, add=False)
     except IssuerError as exc:
         if slot is not None:
             slots.append(slot)  # unused: the next row takes it
@@ -536,17 +540,20 @@ def _issue_row(session: Session, ctx: ServiceContext, job: BulkJob, issuer: Issu
 
 def _finish_batch(session: Session, ctx: ServiceContext, job: BulkJob,
                   batch: Sequence[RowOutcome], issued: Sequence[Credential],
-                  unused: Sequence[Slot], mailer: BatchDelivery | None) -> None:
-    """Give back the status indexes of refused rows, queue the issued credentials' mail and
-    count the outcomes; the caller's flush writes the credentials and their messages
-    together (credentials first: each message names its credential), then commits."""
+                  unused: Sequence[Slot], mailer: BatchDelivery | None) -> list[Outgoing]:
+    """Give back the status indexes of refused rows, write the batch's credentials, then
+    their mail (each message names its credential), and count the outcomes: one statement
+    each, in the batch's transaction; the caller commits. Returns the mail written."""
     release_many(session, unused)
+    write_credentials(session, issued)
+    mail: list[Outgoing] = []
     if mailer is not None:
         issuer = session.get(Issuer, job.issuer_id)
         name = issuer.name if issuer is not None else ""
-        for credential in issued:
-            queue_award_mail(session, ctx, credential, issuer_name=name)
+        rows = (award_mail_values(ctx, credential, issuer_name=name) for credential in issued)
+        mail = insert_messages(session, [row for row in rows if row is not None])
     _count(job, batch)
+    return mail
 
 
 def _mark_failed(session_factory: sessionmaker[Session], ctx: ServiceContext, job_id: int,

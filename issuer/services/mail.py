@@ -32,7 +32,7 @@ from jinja2 import (
     TemplateNotFound,
     select_autoescape,
 )
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from issuer.config import TEMPLATES_DIR, Settings
@@ -64,18 +64,42 @@ def send_mail(session: Session, ctx: ServiceContext, *, to: str, subject: str, b
     transaction commits, and dropped if it rolls back (``issuer.web.learner_auth``).
     ``credential_id`` names the credential the message is about, if any.
     """
+    return queue_message(session, message_values(ctx, to=to, subject=subject, body=body,
+                                                 kind=kind, credential_id=credential_id))
+
+
+def queue_message(session: Session, values: dict[str, Any]) -> MailMessage:
+    """Queue the message of :func:`message_values` in the caller's transaction."""
+    message = MailMessage(**values)
+    session.add(message)
+    # Not flushed here: the commit writes it. The deliverer sends this copy after the
+    # commit instead of reading it back.
+    session.info.setdefault(QUEUED_KEY, []).append(message)
+    return message
+
+
+def message_values(ctx: ServiceContext, *, to: str, subject: str, body: str, kind: str,
+                   credential_id: str | None = None) -> dict[str, Any]:
+    """The stored row of a message: the address checked, the subject on one line."""
     to = to.strip()
     if not _ADDRESS.match(to) or len(to) > 320:
         raise Invalid(f"{to!r} is not an email address", {"to": "not an email address"})
     # Subjects often carry names typed by users; a line break there would forge headers.
     subject = _SPACE.sub(" ", subject).strip()[:300]
-    message = MailMessage(to_address=to, subject=subject, body=body, kind=kind[:48],
-                          created_at=ctx.now(), credential_id=credential_id)
-    session.add(message)
-    # Not flushed here: the commit writes it (many at once in a bulk award). The deliverer
-    # sends this copy after the commit instead of reading it back.
-    session.info.setdefault(QUEUED_KEY, []).append(message)
-    return message
+    return {"to_address": to, "subject": subject, "body": body, "kind": kind[:48],
+            "created_at": ctx.now(), "credential_id": credential_id}
+
+
+def insert_messages(session: Session, rows: Sequence[dict[str, Any]]) -> list[Outgoing]:
+    """Write many messages (rows of :func:`message_values`) with one statement, in the
+    caller's transaction; the caller commits, then hands them to a deliverer. A bulk award
+    queues a batch's mail so: the unit of work costs more than the rows for fifty objects."""
+    if not rows:
+        return []
+    ids = session.scalars(
+        insert(MailMessage).returning(MailMessage.id, sort_by_parameter_order=True), rows).all()
+    return [Outgoing(int(message_id), row["to_address"], row["subject"], row["body"],
+                     row["created_at"]) for message_id, row in zip(ids, rows, strict=True)]
 
 
 @lru_cache(maxsize=1)
