@@ -49,14 +49,16 @@ def test_an_ordinary_badge_mail_is_written_directly_and_equals_the_librarys() ->
     assert parsed.get_content().replace("\r\n", "\n") == body
 
 
-@settings(max_examples=600, deadline=None)
+@settings(max_examples=600, deadline=None, derandomize=True)
 @given(
     name=st.sampled_from(["", "Guild", "Guild of Mentors", 'The "Best" Guild', "Smith, Jo",
                           "Zoë’s Guild", "a" * 70, "Guild (North)"]),
-    # Stored subjects have no line breaks (send_mail flattens them).
-    subject=st.text(st.characters(codec="ascii", exclude_characters="\r\n"), max_size=90)
-    | st.text(st.sampled_from(" aZ.,:;!?-_'\"()é€\t"), max_size=90),
-    body=st.text(st.sampled_from("ab Z.\n\r\tFrom-é"), max_size=300)
+    # Subjects as send_mail stores them: any whitespace (line breaks, tabs, separators such
+    # as \x1e) made one space, none at either end.
+    subject=(st.text(st.characters(codec="ascii"), max_size=90)
+             | st.text(st.sampled_from(" aZ.,:;!?-_'\"()é€\t\x1e"), max_size=90))
+    .map(lambda raw: " ".join(raw.split())),
+    body=st.text(st.sampled_from("ab Z.\n\r\tFrom-é\x0b\x0c\x1c\x1e\x7f"), max_size=300)
     | st.lists(st.sampled_from(["From here", ".", "", "x" * 997, "x" * 999, "line"]),
                max_size=8).map("\n".join),
     to=st.sampled_from(["ada@example.org", "a.very.long.address." * 3 + "@example.org"]),
