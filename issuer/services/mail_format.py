@@ -90,7 +90,7 @@ def email_message(mail_from: str, text: Text) -> EmailMessage:
     email["To"] = text.to
     email["Subject"] = text.subject
     email["Date"] = format_datetime(text.created_at)
-    email["Message-ID"] = message_id(parseaddr(mail_from)[1])
+    email["Message-ID"] = message_id(sender(mail_from)[1])
     email["Auto-Submitted"] = "auto-generated"  # RFC 3834: no out-of-office replies
     email.set_content(text.body)
     return email

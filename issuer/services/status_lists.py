@@ -202,11 +202,7 @@ def _take_statement(dialect: str) -> Any:
         bindparam("issuer_id", type_=Integer), newest.c.number, index,
         bindparam("allocated_at", type_=StatusAllocation.__table__.c.allocated_at.type),
     ).where(newest.c.size > index)
-    table = StatusAllocation.__table__  # a Core statement: its parameters are not rows
-    return (_insert_for(dialect)(table)
-            .from_select(["issuer_id", "list_number", "list_index", "allocated_at"], source)
-            .on_conflict_do_nothing(index_elements=["issuer_id", "list_number", "list_index"])
-            .returning(table.c.id, table.c.list_number))
+    return _insert_allocations(dialect, source, "list_number")
 
 
 @cache
@@ -225,11 +221,17 @@ def _take_many_statement(dialect: str) -> Any:
         cast(drawn.c.value, Integer),
         bindparam("allocated_at", type_=StatusAllocation.__table__.c.allocated_at.type),
     ).select_from(drawn).where(true())  # SQLite: WHERE before ON CONFLICT (no ambiguity)
+    return _insert_allocations(dialect, source, "list_index")
+
+
+def _insert_allocations(dialect: str, source: Any, returned: str) -> Any:
+    """``INSERT … SELECT`` of allocations, skipping taken indexes; returns the id and
+    ``returned``. A Core statement: its parameters are not rows."""
     table = StatusAllocation.__table__
     return (_insert_for(dialect)(table)
             .from_select(["issuer_id", "list_number", "list_index", "allocated_at"], source)
             .on_conflict_do_nothing(index_elements=["issuer_id", "list_number", "list_index"])
-            .returning(table.c.id, table.c.list_index))
+            .returning(table.c.id, table.c[returned]))
 
 
 def _list_size(session: Session, issuer: Issuer, number: int) -> int:
