@@ -19,10 +19,15 @@ def unfrozen() -> Iterator[None]:
 
 
 def test_freezing_takes_what_is_alive_out_of_the_collectors_walks(unfrozen: None) -> None:
-    tracked = len(gc.get_objects())
+    gc.collect()  # what is counted is what is alive, not garbage the suite left behind
+    alive = len(gc.get_objects())
+    marker = [object()]
     freeze_long_lived()
-    assert gc.get_freeze_count() >= tracked * 0.9
-    assert len(gc.get_objects()) < tracked * 0.1  # what a full collection walks now
+    assert gc.get_freeze_count() >= alive * 0.9
+    assert len(gc.get_objects()) < alive * 0.1  # what a full collection walks now
+    assert not any(o is marker for o in gc.get_objects())
+    gc.unfreeze()
+    assert any(o is marker for o in gc.get_objects())
 
 
 def test_a_worker_freezes_once_after_its_first_request(unfrozen: None) -> None:
