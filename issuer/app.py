@@ -6,31 +6,19 @@ Nothing happens at import time; ``create_app`` builds everything, and resources 
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask, g
 from flask_wtf.csrf import CSRFProtect
-from sqlalchemy import Engine
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from issuer.config import STATIC_DIR, TEMPLATES_DIR, Settings
+from issuer.runtime import Runtime, build_runtime
 from issuer.services.context import ServiceContext
-from issuer.storage.db import make_engine, session_factory
-from issuer.storage.keystore import KeyStore
+
+__all__ = ["Runtime", "create_app", "db", "runtime", "services"]
 
 csrf = CSRFProtect()
-
-
-@dataclass
-class Runtime:
-    """Per-application resources, reached through :func:`runtime`."""
-
-    settings: Settings
-    engine: Engine
-    sessions: sessionmaker[Session]
-    services: ServiceContext
 
 
 def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
@@ -53,13 +41,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
         JSON_SORT_KEYS=False,
     )
     app.config.update(overrides)
-    engine = make_engine(settings.database_url)
-    passphrase = os.environ.get("ISSUER_KEY_PASSPHRASE")
-    keystore = KeyStore(settings.keys_dir, passphrase.encode() if passphrase else None)
-    services = ServiceContext(settings=settings, keystore=keystore)
-    app.extensions["issuer"] = Runtime(
-        settings=settings, engine=engine, sessions=session_factory(engine), services=services
-    )
+    app.extensions["issuer"] = build_runtime(settings)
     app.json.sort_keys = False  # type: ignore[attr-defined]
     csrf.init_app(app)
 

@@ -47,8 +47,8 @@ def register(main: click.Group) -> None:
         ISSUER_SMTP_* settings) unless --no-email is given. Prints one line per credential,
         ``recipient<TAB>url``; progress and the emails' outcome go to stderr.
         """
-        from issuer.app import create_app, runtime
         from issuer.config import ConfigError, Settings
+        from issuer.runtime import build_runtime
         from issuer.services.achievements import get_achievement
         from issuer.services.award_mail import job_mail_counts
         from issuer.services.awards import credential_url
@@ -74,7 +74,7 @@ def register(main: click.Group) -> None:
             settings = Settings.from_env()
         except ConfigError as exc:
             raise click.UsageError(exc.message) from None
-        rt = runtime(create_app(settings))
+        rt = build_runtime(settings)
         ctx = rt.services
         parsed = parse_csv(data, today=ctx.now().date(),
                            max_bytes=ctx.settings.max_content_length)

@@ -25,12 +25,11 @@ HEADINGS = ("KEY", "TYPE", "CREATED", "STATUS", "SIGNED", "SIGNED AFTER COMPROMI
 
 def _run(work: Callable[[Session, ServiceContext], T]) -> T:
     """Run ``work`` in one transaction on the configured service: all of it, or nothing."""
-    from issuer.app import runtime
     from issuer.cli import Refused, Unreadable
-    from issuer.cli_service import _app, _settings
+    from issuer.cli_service import _runtime, _settings
     from issuer.storage.db import transaction
 
-    rt = runtime(_app(_settings()))
+    rt = _runtime(_settings())
     try:
         with transaction(rt.sessions) as session:
             return work(session, rt.services)

@@ -164,9 +164,9 @@ def _bake_stored(reference: str, image_path: str | None, out: str, fmt: str | No
     """Bake a credential from the database, as the credential page's download does."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from issuer.app import create_app, runtime
     from issuer.cli import Refused, Unreadable
     from issuer.config import ConfigError, Settings
+    from issuer.runtime import build_runtime
     from issuer.services.awards import get_credential
     from issuer.services.baking import badge_source, bake_badge, bake_into, credential_reference
     from issuer.services.errors import NotFound
@@ -184,7 +184,7 @@ def _bake_stored(reference: str, image_path: str | None, out: str, fmt: str | No
     image, found = _image_file(image_path, fmt) if image_path is not None else (None, None)
     suffix = Path(out).suffix.lower().lstrip(".")
     chosen = fmt or found or (suffix if suffix in ("png", "svg") else "png")
-    rt = runtime(create_app(settings))
+    rt = build_runtime(settings)
     try:
         if not is_initialised(rt.engine):
             raise Unreadable("the service's database is not set up; run 'issuer init' first")

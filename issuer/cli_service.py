@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from issuer.config import ConfigError, Settings
 from issuer.core.errors import IssuerError
+
+if TYPE_CHECKING:
+    from issuer.runtime import Runtime
 
 
 class CommandFailed(click.ClickException):
@@ -21,17 +24,17 @@ def _settings() -> Settings:
         raise click.UsageError(exc.message) from None
 
 
-def _app(settings: Settings) -> Any:
-    from issuer.app import create_app
+def _runtime(settings: Settings) -> Runtime:
+    """The database, keys and service context, without the web app the command never serves."""
+    from issuer.runtime import build_runtime
 
-    return create_app(settings)
+    return build_runtime(settings)
 
 
-def _migrate(app: Any) -> None:
-    from issuer.app import runtime
+def _migrate(rt: Runtime) -> None:
     from issuer.storage.db import upgrade
 
-    upgrade(runtime(app).engine)
+    upgrade(rt.engine)
 
 
 def _print_urls(settings: Settings, demo: Any | None) -> None:
@@ -54,19 +57,15 @@ def _print_urls(settings: Settings, demo: Any | None) -> None:
     click.echo("")
 
 
-def _init(settings: Settings, demo: bool) -> Any:
-    from issuer.app import runtime
+def _init(rt: Runtime, demo: bool) -> Any:
     from issuer.services.demo import ensure_demo
     from issuer.storage.db import transaction
 
-    app = _app(settings)
-    _migrate(app)
-    info = None
-    if demo:
-        rt = runtime(app)
-        with transaction(rt.sessions) as session:
-            info = ensure_demo(session, rt.services, settings.instance_dir)
-    return app, info
+    _migrate(rt)
+    if not demo:
+        return None
+    with transaction(rt.sessions) as session:
+        return ensure_demo(session, rt.services, rt.settings.instance_dir)
 
 
 def register(main: click.Group) -> None:
@@ -74,15 +73,15 @@ def register(main: click.Group) -> None:
     @click.option("--demo", is_flag=True, help="Also create the demo issuer, badge and admin.")
     def init(demo: bool) -> None:
         """Create or upgrade the database (and the demo data)."""
-        from issuer.app import runtime
-
         settings = _settings()
+        rt = _runtime(settings)
         try:
-            app, info = _init(settings, demo)
+            info = _init(rt, demo)
         except IssuerError as exc:
             raise CommandFailed(exc.message) from None
-        # Close the pool's connections now, not at exit: the command may run in-process.
-        runtime(app).engine.dispose()
+        finally:
+            # Close the pool's connections now, not at exit: the command may run in-process.
+            rt.engine.dispose()
         click.echo(f"database ready: {settings.database_url.split('@')[-1]}")
         _print_urls(settings, info)
 
@@ -101,8 +100,11 @@ def register(main: click.Group) -> None:
         parts = urlsplit(settings.base_url)
         host = host or parts.hostname or "127.0.0.1"
         port = port or parts.port or (443 if parts.scheme == "https" else 80)
+        from issuer.app import create_app, runtime
+
+        app = create_app(settings)
         try:
-            app, info = _init(settings, init_demo)
+            info = _init(runtime(app), init_demo)
         except IssuerError as exc:
             raise CommandFailed(exc.message) from None
         _print_urls(settings, info)
@@ -119,13 +121,11 @@ def register(main: click.Group) -> None:
     @click.option("--name", default="CLI token", show_default=True)
     def tokens_create(slug: str, name: str) -> None:
         """Print a new bearer token for an issuer (shown once; stored hashed)."""
-        from issuer.app import runtime
         from issuer.services.issuers import get_issuer
         from issuer.services.tokens import create_token
         from issuer.storage.db import transaction
 
-        app = _app(_settings())
-        rt = runtime(app)
+        rt = _runtime(_settings())
         try:
             with transaction(rt.sessions) as session:
                 _, plain = create_token(session, rt.services, get_issuer(session, slug), name)
@@ -138,12 +138,11 @@ def register(main: click.Group) -> None:
     @click.argument("prefix")
     def tokens_revoke(slug: str, prefix: str) -> None:
         """Revoke the token that starts with PREFIX."""
-        from issuer.app import runtime
         from issuer.services.issuers import get_issuer
         from issuer.services.tokens import list_tokens, revoke_token
         from issuer.storage.db import transaction
 
-        rt = runtime(_app(_settings()))
+        rt = _runtime(_settings())
         try:
             with transaction(rt.sessions) as session:
                 issuer = get_issuer(session, slug)
@@ -167,13 +166,11 @@ def register(main: click.Group) -> None:
     @click.option("--email", default=None)
     def issuers_create(slug: str, name: str, url: str | None, email: str | None) -> None:
         """Create an issuer with a new signing key; prints its DID."""
-        from issuer.app import runtime
         from issuer.services.issuers import create_issuer, issuer_did
         from issuer.storage.db import transaction
 
-        app = _app(_settings())
-        _migrate(app)
-        rt = runtime(app)
+        rt = _runtime(_settings())
+        _migrate(rt)
         try:
             with transaction(rt.sessions) as session:
                 issuer = create_issuer(session, rt.services, slug=slug, name=name, url=url,
@@ -195,12 +192,11 @@ def register(main: click.Group) -> None:
     def users_create(email: str, name: str | None, slugs: tuple[str, ...],
                      password: str) -> None:
         """Create a staff account."""
-        from issuer.app import runtime
         from issuer.services.issuers import get_issuer
         from issuer.services.users import create_user, grant
         from issuer.storage.db import transaction
 
-        rt = runtime(_app(_settings()))
+        rt = _runtime(_settings())
         try:
             with transaction(rt.sessions) as session:
                 user = create_user(session, rt.services, email=email, name=name or email,

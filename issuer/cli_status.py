@@ -29,8 +29,8 @@ def _actor() -> str:
 
 
 def _change(reference: str, action: str, reason: str | None) -> None:
-    from issuer.app import create_app, runtime
     from issuer.config import ConfigError, Settings
+    from issuer.runtime import build_runtime
     from issuer.services.errors import NotFound
     from issuer.services.status import change_status, credential_reference
     from issuer.storage.db import transaction
@@ -40,7 +40,7 @@ def _change(reference: str, action: str, reason: str | None) -> None:
         settings = Settings.from_env()
     except ConfigError as exc:
         raise click.UsageError(exc.message) from None
-    rt = runtime(create_app(settings))
+    rt = build_runtime(settings)
     ctx = rt.services
     credential_id = credential_reference(ctx, reference)
     try:

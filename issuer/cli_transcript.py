@@ -60,8 +60,8 @@ def transcript(email: str, start: str | None, end: str | None, fmt: str,
     """Print a learner's CPD transcript: hours per period and category, with the badges."""
     from sqlalchemy import func, select
 
-    from issuer.app import create_app, runtime
     from issuer.config import ConfigError, Settings
+    from issuer.runtime import build_runtime
     from issuer.services.errors import NotFound
     from issuer.services.profiles import link_badges
     from issuer.services.transcripts import build_clr, period, transcript_csv
@@ -76,7 +76,7 @@ def transcript(email: str, start: str | None, end: str | None, fmt: str,
         settings = Settings.from_env()
     except ConfigError as exc:
         raise click.UsageError(exc.message) from None
-    rt = runtime(create_app(settings))
+    rt = build_runtime(settings)
     address = email.strip().lower()
     try:
         with transaction(rt.sessions) as session:

@@ -15,6 +15,7 @@ installed. Other formats are not asserted (none is used by the bundled schemas).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Iterable, Mapping
@@ -254,6 +255,18 @@ def _types_of(document: Mapping[str, Any]) -> list[str]:
 #: The OB 3.0 schemas' definition of one ``credentialStatus`` entry.
 _STATUS_DEF = "CredentialStatus"
 
+#: SHA-256 of the schema files shipped in ``schemas/`` (the 1EdTech OB 3.0 schemas), which
+#: the test suite checks against their meta-schema. Checking them again costs every process
+#: about 0.15 s at start (the 2019-09 meta-schema's ``$recursiveRef`` is slow to walk); a
+#: file with any other content is checked when it is loaded.
+CHECKED_SCHEMA_DIGESTS = frozenset({
+    "5753fb3ecf7d024ed273dd364bd683f483eb47257e718e6618832cf89eb2083a",
+    "4627e1878848d0192c3f9e26f09ef88a96ad48a46f5fca11b80b679ece0de345",
+    "9b05049f720b8ad9bd7aed358ca59c643c34bf1cec0b29fd7baa8bf98efed164",
+    "37fd69152b5ad8df481fc3c25a8f56f6af9020d873f9937c2b617f5b4b42bf6a",
+    "5e0c865c697f6662c29abe9e623981f2d78823d16646c1479c959b3d84aaf569",
+})
+
 
 def _status_list(document: Any) -> bool:
     """Whether ``document`` carries ``credentialStatus`` as a non-empty list."""
@@ -311,8 +324,14 @@ def _wrap_compacted(
 class SchemaRegistry:
     """The bundled JSON Schemas, by published URL, with local ``$ref`` resolution."""
 
-    def __init__(self, schemas: Mapping[str, Mapping[str, Any]]) -> None:
-        """``schemas`` maps each published URL to its schema (draft 2019-09 unless stated)."""
+    def __init__(self, schemas: Mapping[str, Mapping[str, Any]], *,
+                 checked: Iterable[str] = ()) -> None:
+        """``schemas`` maps each published URL to its schema (draft 2019-09 unless stated).
+
+        Each schema is checked against its meta-schema, except those whose URL is in
+        ``checked``: already known to be valid (see :data:`CHECKED_SCHEMA_DIGESTS`).
+        """
+        known_valid = frozenset(checked)
         self._schemas: dict[str, Mapping[str, Any]] = dict(schemas)
         resources: list[tuple[str, Resource[Any]]] = []
         for url, schema in self._schemas.items():
@@ -330,10 +349,12 @@ class SchemaRegistry:
         self._status_validators: dict[str, Validator] = {}
         for url, schema in self._schemas.items():
             cls = validator_for(schema, default=Draft201909Validator)
-            try:
-                cls.check_schema(schema)
-            except JsonSchemaDefinitionError as exc:
-                raise SchemaError(f"the bundled schema {url} is not a valid JSON Schema") from exc
+            if url not in known_valid:
+                try:
+                    cls.check_schema(schema)
+                except JsonSchemaDefinitionError as exc:
+                    raise SchemaError(
+                        f"the bundled schema {url} is not a valid JSON Schema") from exc
             self._validators[url] = cls(
                 schema, registry=self._registry, format_checker=self._format_checker
             )
@@ -358,16 +379,20 @@ class SchemaRegistry:
         if not isinstance(index, dict):
             raise SchemaError(f"the schema index {index_path} must map URLs to file names")
         schemas: dict[str, Mapping[str, Any]] = {}
+        checked: list[str] = []
         for url, name in index.items():
             path = root / name
             try:
-                schema = json.loads(path.read_text(encoding="utf-8"))
+                raw = path.read_bytes()
+                schema = json.loads(raw.decode("utf-8"))
             except (OSError, ValueError) as exc:
                 raise SchemaError(f"cannot read the bundled schema {path}: {exc}") from exc
             if not isinstance(schema, dict):
                 raise SchemaError(f"the bundled schema {path} is not a JSON object")
             schemas[url] = schema
-        return cls(schemas)
+            if hashlib.sha256(raw).hexdigest() in CHECKED_SCHEMA_DIGESTS:
+                checked.append(url)
+        return cls(schemas, checked=checked)
 
     @property
     def urls(self) -> frozenset[str]:

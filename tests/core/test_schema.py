@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
+from jsonschema.validators import Draft201909Validator, validator_for
 
 from issuer.core.credentials import (
     ACHIEVEMENT_CREDENTIAL_SCHEMA,
@@ -16,6 +19,7 @@ from issuer.core.credentials import (
 )
 from issuer.core.errors import InputError, SchemaError
 from issuer.core.schema import (
+    CHECKED_SCHEMA_DIGESTS,
     MAX_ERRORS,
     SchemaRegistry,
     SchemaSelection,
@@ -96,6 +100,30 @@ def test_an_invalid_bundled_schema_is_reported() -> None:
     bad = {"$schema": "https://json-schema.org/draft/2019-09/schema", "type": 5}
     with pytest.raises(SchemaError, match="not a valid JSON Schema"):
         SchemaRegistry({"https://test.example/bad.json": bad})
+
+
+def test_the_shipped_schemas_are_valid_and_are_the_ones_known_to_be() -> None:
+    # The digests let a process skip the meta-schema check at start; they must name exactly
+    # what ships, and what ships must pass that check.
+    index = json.loads((SCHEMAS / "INDEX.json").read_text(encoding="utf-8"))
+    digests = set()
+    for name in index.values():
+        raw = (SCHEMAS / name).read_bytes()
+        digests.add(hashlib.sha256(raw).hexdigest())
+        schema = json.loads(raw)
+        validator_for(schema, default=Draft201909Validator).check_schema(schema)
+    assert digests == CHECKED_SCHEMA_DIGESTS
+
+
+def test_a_changed_schema_file_is_checked_when_loaded(tmp_path: Path) -> None:
+    shutil.copytree(SCHEMAS, tmp_path, dirs_exist_ok=True)
+    index = json.loads((SCHEMAS / "INDEX.json").read_text(encoding="utf-8"))
+    url, name = next(iter(index.items()))
+    schema = load(SCHEMAS / name)
+    schema["properties"]["type"] = {"type": 5}  # not a JSON Schema any more
+    (tmp_path / name).write_text(json.dumps(schema), encoding="utf-8")
+    with pytest.raises(SchemaError, match=f"{url} is not a valid JSON Schema"):
+        SchemaRegistry.from_directory(tmp_path)
 
 
 # --- published examples --------------------------------------------------------------------

@@ -1,0 +1,40 @@
+"""The half of the composition root that needs no web framework: settings → engine, key
+store, contexts and schemas, for the web app and for the command line alike.
+
+``create_app`` keeps one :class:`Runtime` in ``app.extensions["issuer"]``; a command that
+only works on the database (``issuer issuers create``, ``issuer revoke`` …) builds one with
+:func:`build_runtime` and does not pay for importing Flask and registering every page.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from issuer.config import Settings
+from issuer.services.context import ServiceContext
+from issuer.storage.db import make_engine, session_factory
+from issuer.storage.keystore import KeyStore
+
+PASSPHRASE_ENV = "ISSUER_KEY_PASSPHRASE"  # noqa: S105 - the variable's name, not a secret
+
+
+@dataclass
+class Runtime:
+    """Per-application resources: one engine (and its pool), sessions, the service context."""
+
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    services: ServiceContext
+
+
+def build_runtime(settings: Settings) -> Runtime:
+    engine = make_engine(settings.database_url)
+    passphrase = os.environ.get(PASSPHRASE_ENV)
+    keystore = KeyStore(settings.keys_dir, passphrase.encode() if passphrase else None)
+    return Runtime(settings=settings, engine=engine, sessions=session_factory(engine),
+                   services=ServiceContext(settings=settings, keystore=keystore))
