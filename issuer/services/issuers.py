@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from issuer.core.credentials import Profile
 from issuer.core.dids import DidKeyEntry, did_web_document, did_web_from_url
@@ -113,14 +113,44 @@ def get_issuer(session: Session, slug: str) -> Issuer:
     return issuer
 
 
-def issuer_by_did(session: Session, ctx: ServiceContext, did: str) -> Issuer | None:
+def slug_of_did(ctx: ServiceContext, did: str) -> str | None:
+    """The slug of the issuer hosted here whose DID is ``did``, if it is one of ours."""
     prefix = issuer_did(ctx, "x")[: -len("x")]
     if not did.startswith(prefix):
         return None
     slug = did[len(prefix):]
-    if not SLUG.match(slug):
+    return slug if SLUG.match(slug) else None
+
+
+def issuer_by_did(session: Session, ctx: ServiceContext, did: str) -> Issuer | None:
+    slug = slug_of_did(ctx, did)
+    if slug is None:
         return None
     return session.scalar(select(Issuer).where(Issuer.slug == slug))
+
+
+class IssuersBySlug:
+    """The issuers one verification asks about, each read once, with its keys.
+
+    A verification asks for the credential's issuer when it resolves the signing key, when
+    it checks this service's records and once per status entry; each was a query.
+    """
+
+    def __init__(self, session: Session, ctx: ServiceContext) -> None:
+        self._session = session
+        self._ctx = ctx
+        self._found: dict[str, Issuer | None] = {}
+
+    def by_slug(self, slug: str) -> Issuer | None:
+        if slug not in self._found:
+            self._found[slug] = self._session.scalars(
+                select(Issuer).where(Issuer.slug == slug).options(joinedload(Issuer.keys))
+            ).unique().one_or_none()
+        return self._found[slug]
+
+    def by_did(self, did: str) -> Issuer | None:
+        slug = slug_of_did(self._ctx, did)
+        return None if slug is None else self.by_slug(slug)
 
 
 def did_document(ctx: ServiceContext, issuer: Issuer) -> dict[str, Any]:

@@ -37,7 +37,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Integer, String, bindparam, cast, delete, func, select, true
+from sqlalchemy import Integer, String, bindparam, cast, delete, func, null, select, true
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -59,6 +59,7 @@ from issuer.core.verify import Outcome, StatusResult
 from issuer.services.context import ServiceContext
 from issuer.services.errors import Invalid, NotFound
 from issuer.services.issuers import (
+    IssuersBySlug,
     active_key,
     get_issuer,
     issuer_did,
@@ -82,6 +83,8 @@ RANDOM_DRAWS = 24
 SUITE = "eddsa-rdfc-2022"
 #: A ``statusListIndex`` as :func:`issuer.core.status.check_entry` accepts it.
 _DECIMAL = re.compile(r"^[0-9]+$")
+#: A longer index is past the end of any list kept here; it need not reach the database.
+_MAX_INDEX_DIGITS = 12
 
 
 def list_url(ctx: ServiceContext, slug: str, purpose: str, number: int) -> str:
@@ -373,25 +376,42 @@ def list_bits(session: Session, issuer_id_: int, purpose: str, number: int,
     return bits
 
 
-def entry_bits(session: Session, issuer_id_: int, purpose: str, number: int, size: int,
-               index: Any) -> Bitstring:
-    """The list as the §3.2 Validate Algorithm reads it for one entry.
+def _entry_index(index: Any) -> int | None:
+    """The entry's ``statusListIndex`` as a number a database can compare, or None."""
+    if isinstance(index, str) and _DECIMAL.match(index) and len(index) <= _MAX_INDEX_DIGITS:
+        return int(index)
+    return None
+
+
+def list_and_entry_bits(session: Session, issuer_id_: int, purpose: str, number: int,
+                        index: Any) -> tuple[StatusList, Bitstring] | None:
+    """The stored list, and the list as the §3.2 Validate Algorithm reads it for one entry.
 
     With 1-bit entries (the only ones checked) the algorithm reads the bit at the entry's
     ``statusListIndex`` and no other, so only that credential's status is looked up: one
-    indexed read, however many credentials the list holds. The other bits stay 0.
+    indexed read, however many credentials the list holds, made in the statement that reads
+    the list's row. The other bits stay 0. None when there is no such list.
     """
-    bits = Bitstring(size)
-    if isinstance(index, str) and _DECIMAL.match(index) and int(index) < size:
-        state = session.scalar(
+    wanted = _entry_index(index)
+    state: Any = null()
+    if wanted is not None:
+        state = (
             select(Credential.status)
             .join(StatusAllocation, Credential.status_allocation_id == StatusAllocation.id)
             .where(StatusAllocation.issuer_id == issuer_id_,
                    StatusAllocation.list_number == number,
-                   StatusAllocation.list_index == int(index)))
-        if state == STATE_OF_PURPOSE[purpose]:
-            bits.set(int(index))
-    return bits
+                   StatusAllocation.list_index == wanted)
+            .scalar_subquery())
+    found = session.execute(select(StatusList, state).where(
+        StatusList.issuer_id == issuer_id_, StatusList.purpose == purpose,
+        StatusList.number == number)).first()
+    if found is None:
+        return None
+    row, current = found
+    bits = Bitstring(row.size)
+    if wanted is not None and wanted < row.size and current == STATE_OF_PURPOSE[purpose]:
+        bits.set(wanted)
+    return row, bits
 
 
 def get_list(session: Session, issuer: Issuer, purpose: str, number: int) -> StatusList:
@@ -467,16 +487,18 @@ class LocalStatusChecker:
 
     A list of this service is read from the database when the verifier asks (no HTTP, no
     cache), so the answer is the issuer's current one; only the entry's own bit is read
-    (:func:`entry_bits`). The same §3.2 Validate Algorithm
+    (:func:`list_and_entry_bits`). The same §3.2 Validate Algorithm
     runs on it as on a fetched list (:func:`issuer.core.status.check_entry`); the list
     needs no signature check, since it never left the database. A list elsewhere is a
     WARNING: nothing is fetched from other sites when verifying.
     """
 
-    def __init__(self, session: Session, ctx: ServiceContext) -> None:
+    def __init__(self, session: Session, ctx: ServiceContext,
+                 issuers: IssuersBySlug | None = None) -> None:
         self._session = session
         self._ctx = ctx
         self._pattern = _url_pattern(ctx)
+        self._issuers = issuers or IssuersBySlug(session, ctx)
 
     def hosts(self, url: str) -> bool:
         """Whether ``url`` names a status list of this service."""
@@ -498,23 +520,18 @@ class LocalStatusChecker:
             return _unknown(f"the status list {url} is not published by this service, and "
                             "other sites are not contacted when verifying")
         slug, purpose, number = match.group(1), match.group(2), int(match.group(3))
-        issuer = self._session.scalar(select(Issuer).where(Issuer.slug == slug))
-        row = None
-        if issuer is not None:
-            row = self._session.scalar(select(StatusList).where(
-                StatusList.issuer_id == issuer.id, StatusList.purpose == purpose,
-                StatusList.number == number))
-        if issuer is None or row is None:
+        issuer = self._issuers.by_slug(slug)
+        found = (None if issuer is None else list_and_entry_bits(
+            self._session, issuer.id, purpose, number, entry.get("statusListIndex")))
+        if issuer is None or found is None:
             return _unknown(f"there is no status list at {url}")
         did = issuer_did(self._ctx, issuer)
         if issuer_id(credential) != did:
             return _unknown(f"the status list is issued by {did}, not by the credential's "
                             f"issuer {issuer_id(credential)}")
+        row, bits = found
         document = status_list_credential(
-            url, _issuer_of_list(self._ctx, issuer), purpose,
-            entry_bits(self._session, issuer.id, purpose, number, row.size,
-                       entry.get("statusListIndex")),
-            row.changed_at)
+            url, _issuer_of_list(self._ctx, issuer), purpose, bits, row.changed_at)
         try:
             return check_entry(entry, document)
         except IssuerError as exc:

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from issuer.core.resolve import ResolvedKey, Resolver
 from issuer.core.verify import IssuanceRecord, IssuanceRecords, VerificationReport, Verifier
 from issuer.services.context import ServiceContext
-from issuer.services.issuers import did_document, issuer_by_did, method_id
+from issuer.services.issuers import IssuersBySlug, did_document, method_id
 from issuer.services.status_lists import LocalStatusChecker
 from issuer.storage.models import Credential, Issuer, SigningKey
 
@@ -27,8 +27,10 @@ def make_verifier(session: Session, ctx: ServiceContext,
                   trusted: Iterable[Mapping[str, Any]] = ()) -> Verifier:
     """A verifier that knows the DID documents and the records of the issuers hosted here."""
 
+    issuers = IssuersBySlug(session, ctx)
+
     def registry(controller_id: str) -> Mapping[str, Any] | None:
-        issuer = issuer_by_did(session, ctx, controller_id)
+        issuer = issuers.by_did(controller_id)
         return did_document(ctx, issuer) if issuer is not None else None
 
     return Verifier(
@@ -37,14 +39,15 @@ def make_verifier(session: Session, ctx: ServiceContext,
         resolver=Resolver.with_trusted(trusted, registry=registry),
         clock=ctx.clock,
         budget=ctx.budget,
-        records=issuance_records(session, ctx),
+        records=issuance_records(session, ctx, issuers),
         # Lists hosted here are read from the database when checked: a revocation shows on
         # the next verification. Lists elsewhere are "could not check" (nothing is fetched).
-        status_checker=LocalStatusChecker(session, ctx),
+        status_checker=LocalStatusChecker(session, ctx, issuers),
     )
 
 
-def issuance_records(session: Session, ctx: ServiceContext) -> IssuanceRecords:
+def issuance_records(session: Session, ctx: ServiceContext,
+                     issuers: IssuersBySlug | None = None) -> IssuanceRecords:
     """What this service knows about credentials that name one of its issuers.
 
     The proof's ``created`` is written by whoever holds the key, so once a key is reported
@@ -59,8 +62,10 @@ def issuance_records(session: Session, ctx: ServiceContext) -> IssuanceRecords:
       checks what it signed before storing it, and only this service holds the key.
     """
 
+    known = issuers or IssuersBySlug(session, ctx)
+
     def lookup(credential: Mapping[str, Any], key: ResolvedKey) -> IssuanceRecord | None:
-        issuer = issuer_by_did(session, ctx, key.controller)
+        issuer = known.by_did(key.controller)
         if issuer is None or _STATUS_LIST in _types(credential):
             # Status lists are kept (and re-signed with the active key) by their own table.
             return None

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import func, insert, inspect, select, text
+from sqlalchemy import event, func, insert, inspect, select, text
 from sqlalchemy.orm import Session
 
 from issuer.app import runtime
@@ -516,3 +516,37 @@ def test_a_bulk_award_keeps_one_index_per_credential_when_rows_are_refused(
         assert stored is not None and stored.list_index == index_of(row)
         assert verify(session, ctx, row.document).valid
     assert len({index_of(row) for row in issued}) == len(issued)
+
+
+def test_a_verification_reads_the_issuer_once_and_each_status_entry_in_one_statement(
+        app: Flask, session: Session, ctx: ServiceContext, world: World) -> None:
+    """The issuer (with its keys) is read once though the key, the records and both status
+    entries ask for it; each entry's list and bit come in one statement."""
+    kept, revoked = issue(session, ctx), issue(session, ctx, "grace@example.org")
+    revoke(session, ctx, get_issuer(session, "guild"), revoked.id, reason="Plagiarism",
+           actor="test")
+    session.commit()
+    engine = runtime(app).engine
+    statements: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(" ".join(statement.split()))
+
+    for row, valid in ((kept, True), (revoked, False)):
+        statements.clear()
+        event.listen(engine, "before_cursor_execute", seen)
+        try:
+            with runtime(app).sessions() as fresh:
+                report = verify(fresh, ctx, row.document)
+        finally:
+            event.remove(engine, "before_cursor_execute", seen)
+        assert report.valid is valid
+        status = report.check("status")
+        assert status is not None
+        assert status.details[0].startswith("revoked" if not valid else "not revoked")
+        assert status.details[1].startswith("not suspended"), status.details
+        assert len(statements) == 4, statements
+        issuer_read, credential_read, *entry_reads = statements
+        assert issuer_read.startswith("SELECT issuers.") and "JOIN signing_keys" in issuer_read
+        assert credential_read.startswith("SELECT credentials.")
+        assert all(s.startswith("SELECT status_lists.") for s in entry_reads)
