@@ -45,6 +45,7 @@ MAX_DECODED_BYTES = 16 * 1024 * 1024
 _MAX_ENCODED_CHARS = (MAX_DECODED_BYTES + 1024) * 4 // 3 + 8
 
 _DECIMAL = re.compile(r"^[0-9]+$")
+_SHOWN_DIGITS = 20
 
 _PAST_TENSE = {"revocation": "revoked", "suspension": "suspended"}
 
@@ -269,9 +270,12 @@ def check_entry(entry: Mapping[str, Any], list_credential: Mapping[str, Any]) ->
     if not isinstance(encoded, str):
         raise InputError("the status list has no encodedList")
     bits = Bitstring.decode(encoded)
-    position = int(index) * size
+    digits = index.lstrip("0") or "0"
+    # int() refuses strings of over 4,300 digits; an index that long is past any list.
+    position = int(digits) * size if len(digits) <= len(str(bits.size)) else bits.size
     if position >= bits.size:
-        raise InputError(f"the status list index {index} is outside the list "
+        shown = index if len(index) <= _SHOWN_DIGITS else index[:_SHOWN_DIGITS] + "…"
+        raise InputError(f"the status list index {shown} is outside the list "
                          f"({bits.size:,} entries)")
     word = _PAST_TENSE[purpose]
     if bits.get(position):

@@ -378,9 +378,10 @@ def list_bits(session: Session, issuer_id_: int, purpose: str, number: int,
 
 def _entry_index(index: Any) -> int | None:
     """The entry's ``statusListIndex`` as a number a database can compare, or None."""
-    if isinstance(index, str) and _DECIMAL.match(index) and len(index) <= _MAX_INDEX_DIGITS:
-        return int(index)
-    return None
+    if not isinstance(index, str) or not _DECIMAL.match(index):
+        return None
+    digits = index.lstrip("0") or "0"
+    return int(digits) if len(digits) <= _MAX_INDEX_DIGITS else None
 
 
 def list_and_entry_bits(session: Session, issuer_id_: int, purpose: str, number: int,

@@ -287,6 +287,7 @@ def test_check_entry_cannot_answer_for_another_purpose_or_list() -> None:
         ({"statusListIndex": "4.2"}, "statusListIndex"),
         ({"statusListIndex": " 42"}, "statusListIndex"),
         ({"statusListIndex": str(MIN_ENTRIES)}, "outside the list"),
+        ({"statusListIndex": "9" * 5000}, r"index 9{20}… is outside the list"),
         ({"statusPurpose": 1}, "statusPurpose"),
         ({"statusSize": 0}, "statusSize"),
         ({"statusSize": "1"}, "statusSize"),
@@ -298,6 +299,12 @@ def test_check_entry_refuses_a_malformed_entry(change: dict[str, Any], words: st
     entry = {**status_entry(LIST_URL, 42, "revocation"), **change}
     with pytest.raises(InputError, match=words):
         check_entry(entry, listing())
+
+
+def test_leading_zeros_name_the_same_entry_however_many() -> None:
+    entry = {**status_entry(LIST_URL, 42, "revocation"), "statusListIndex": "0" * 5000 + "42"}
+    assert check_entry(entry, listing()).outcome == Outcome.PASSED
+    assert check_entry(entry, listing(set_bits=(42,))).outcome == Outcome.FAILED
 
 
 @pytest.mark.parametrize(

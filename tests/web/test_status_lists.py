@@ -550,3 +550,13 @@ def test_a_verification_reads_the_issuer_once_and_each_status_entry_in_one_state
         assert issuer_read.startswith("SELECT issuers.") and "JOIN signing_keys" in issuer_read
         assert credential_read.startswith("SELECT credentials.")
         assert all(s.startswith("SELECT status_lists.") for s in entry_reads)
+
+
+def test_an_index_of_thousands_of_digits_is_outside_the_list_not_a_crash(
+        session: Session, ctx: ServiceContext, world: World) -> None:
+    document = json.loads(issue(session, ctx).document)
+    document["credentialStatus"][0]["statusListIndex"] = "9" * 5000
+    report = verify(session, ctx, document)
+    status = report.check("status")
+    assert status is not None and status.outcome == "warning"
+    assert "outside the list" in status.details[0] and len(status.details[0]) < 200
