@@ -1,0 +1,45 @@
+"""Numbers in paths name rows: one beyond the database's integers names nothing (404).
+
+Werkzeug's ``int`` converter matched any run of digits, and the number then failed inside
+the query ("Python int too large to convert to SQLite INTEGER"), a 500; found by
+schemathesis against ``schemas/openapi.yaml``.
+"""
+
+from __future__ import annotations
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from issuer.storage.models import User
+from issuer.web.converters import ROW_ID_MAX
+from tests.web.conftest import World
+
+TOO_LARGE = [str(ROW_ID_MAX + 1), "8129248361006624669696", "9" * 5000]
+
+
+@pytest.mark.parametrize("number", TOO_LARGE, ids=["2^31", "22 digits", "5000 digits"])
+@pytest.mark.parametrize("path", [
+    "/issuers/guild/status/revocation/{}",
+    "/images/{}",
+    "/api/v1/bulk/{}",
+    "/admin/issuers/guild/bulk/{}",
+])
+def test_a_number_past_any_row_is_not_found(client: FlaskClient, session: Session,
+                                            world: World, path: str, number: str) -> None:
+    user = session.scalar(select(User).where(User.email == world.staff_email))
+    assert user is not None
+    with client.session_transaction() as sess:
+        sess["user_id"] = user.id
+    response = client.get(path.format(number), headers={
+        "Authorization": f"Bearer {world.token}", "Accept": "application/json"})
+    assert response.status_code == 404
+    assert response.mimetype == "application/problem+json"
+
+
+def test_the_largest_row_id_still_reaches_the_view(client: FlaskClient, world: World) -> None:
+    response = client.get(f"/api/v1/bulk/{ROW_ID_MAX}",
+                          headers={"Authorization": f"Bearer {world.token}"})
+    assert response.status_code == 404
+    assert response.get_json()["detail"] == "no such bulk award"
