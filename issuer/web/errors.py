@@ -8,9 +8,10 @@ traceback, no key material — is ever shown.
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, jsonify, make_response, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -28,6 +29,9 @@ log = logging.getLogger("issuer.web")
 #: URL prefixes that always answer in JSON.
 API_PREFIXES = ("/api/", "/credentials/issue", "/credentials/verify", "/presentations/",
                 "/ims/")
+#: Documents only machines fetch (a DID document, a status list): their errors are problem
+#: details whatever the client accepts, as schemas/openapi.yaml describes them.
+MACHINE_DOCUMENTS = re.compile(r"^/issuers/[^/]+/(?:did\.json$|status/)")
 
 STATUS_OF: list[tuple[type[IssuerError], int]] = [
     (NotFound, 404),
@@ -56,7 +60,7 @@ TITLES = {
 
 
 def wants_json() -> bool:
-    if request.path.startswith(API_PREFIXES):
+    if request.path.startswith(API_PREFIXES) or MACHINE_DOCUMENTS.match(request.path):
         return True
     best = request.accept_mimetypes.best_match(
         ["text/html", "application/json", "application/problem+json", "application/ld+json",
@@ -115,9 +119,14 @@ def register_error_handlers(app: Flask) -> None:
             405: "This address does not accept that method.",
             413: "The request is larger than this service accepts.",
         }.get(status, exc.description or TITLES.get(status, "Error"))
-        response = error_response(status, detail)
+        response = make_response(error_response(status, detail))
+        # The exception's own headers carry protocol duties: a 405 MUST list what the
+        # address allows (RFC 9110 §15.5.6), a 416 its Content-Range.
+        for name, value in exc.get_headers():
+            if name.lower() != "content-type":
+                response.headers[name] = value
         if status == 401 and wants_json():
-            response.headers["WWW-Authenticate"] = 'Bearer realm="issuer"'  # type: ignore[union-attr]
+            response.headers["WWW-Authenticate"] = 'Bearer realm="issuer"'
         return response
 
     @app.errorhandler(Exception)

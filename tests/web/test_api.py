@@ -419,3 +419,16 @@ def test_a_credential_is_served_as_stored_only_to_its_issuer(
                    404)
     other_list = client.get("/api/v1/credentials", headers=auth(world.other_token))
     assert other_list.headers["X-Total-Count"] == "0"
+
+
+def test_a_method_an_address_does_not_take_is_405_and_says_which_it_does(
+        client: FlaskClient, world: World) -> None:
+    # RFC 9110 §15.5.6: a 405 MUST carry Allow, for machines and for pages alike.
+    response = client.delete("/api/v1/achievements", headers=auth(world.token))
+    assert response.status_code == 405
+    assert response.mimetype == "application/problem+json"
+    allowed = {m.strip() for m in response.headers["Allow"].split(",")}
+    assert {"GET", "POST"} <= allowed and "DELETE" not in allowed
+    page = client.get("/admin/logout")
+    assert page.status_code == 405 and page.mimetype == "text/html"
+    assert "POST" in page.headers["Allow"]

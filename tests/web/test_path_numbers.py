@@ -1,8 +1,11 @@
-"""Numbers in paths name rows: one beyond the database's integers names nothing (404).
+"""Unknown addresses: numbers past any row, and documents only machines fetch.
+
+Numbers in paths name rows: one beyond the database's integers names nothing (404).
 
 Werkzeug's ``int`` converter matched any run of digits, and the number then failed inside
 the query ("Python int too large to convert to SQLite INTEGER"), a 500; found by
-schemathesis against ``schemas/openapi.yaml``.
+schemathesis against ``schemas/openapi.yaml``, as were the HTML 404s of the DID documents
+and status lists, which that description (and every verifier) expects as problem details.
 """
 
 from __future__ import annotations
@@ -43,3 +46,22 @@ def test_the_largest_row_id_still_reaches_the_view(client: FlaskClient, world: W
                           headers={"Authorization": f"Bearer {world.token}"})
     assert response.status_code == 404
     assert response.get_json()["detail"] == "no such bulk award"
+
+
+@pytest.mark.parametrize("path", [
+    "/issuers/guild/status/revocation/99",
+    "/issuers/guild/status/revocation/" + "9" * 30,
+    "/issuers/nobody/status/suspension/1",
+    "/issuers/nobody/did.json",
+])
+def test_documents_only_machines_fetch_answer_problems_whatever_is_accepted(
+        client: FlaskClient, world: World, path: str) -> None:
+    for accept in (None, "text/html", "*/*"):
+        response = client.get(path, headers={"Accept": accept} if accept else {})
+        assert response.status_code == 404, (path, accept)
+        assert response.mimetype == "application/problem+json", (path, accept)
+
+
+def test_pages_for_people_still_answer_a_page(client: FlaskClient, world: World) -> None:
+    response = client.get("/issuers/nobody", headers={"Accept": "text/html"})
+    assert response.status_code == 404 and response.mimetype == "text/html"
