@@ -44,6 +44,7 @@ from issuer.web.api_common import (
     json_response,
     paging_headers,
     query_int,
+    query_text,
     raw_json_response,
     require_media_type,
     token_actor,
@@ -62,6 +63,8 @@ csrf.exempt(bp)  # bearer tokens, not cookies: there is no cross-site form to fo
 
 IMAGE_TYPES = ("image/png", "image/svg+xml")
 MAX_PAGE = 200
+MAX_QUERY = 200  # characters of a search (schemas/openapi.yaml says so too)
+MAX_OFFSET = 10**9
 
 
 def _api_url(path: str) -> str:
@@ -215,9 +218,9 @@ def credentials() -> ResponseReturnValue:
     """Issued credentials, newest first; paged as OB 3.0 §6.4 pages getCredentials."""
     ctx = services()
     issuer = token_issuer()
-    query = (request.args.get("q") or "").strip()[:200] or None
+    query = query_text("q", max_length=MAX_QUERY)
     limit = query_int("limit", 50, lowest=1, highest=MAX_PAGE)
-    offset = query_int("offset", 0, lowest=0, highest=10**9)
+    offset = query_int("offset", 0, lowest=0, highest=MAX_OFFSET)
     total = _count_credentials(issuer, query)
     rows = search_credentials(db(), issuer, query, limit=limit, offset=offset)
     body = {"credentials": [credential_summary(ctx, r) for r in rows], "total": total,

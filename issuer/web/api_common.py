@@ -182,6 +182,9 @@ def raw_json_response(text: str, status: int = 200, *,
     return Response(text, status=status, mimetype=mimetype)
 
 
+_SHOWN = 40  # of a refused value, in its message
+
+
 def query_int(name: str, default: int, *, lowest: int, highest: int) -> int:
     raw = request.args.get(name)
     if raw is None or raw == "":
@@ -189,10 +192,20 @@ def query_int(name: str, default: int, *, lowest: int, highest: int) -> int:
     try:
         value = int(raw)
     except ValueError:
-        raise InputError(f"'{name}' must be a whole number, not {raw!r}") from None
+        shown = raw if len(raw) <= _SHOWN else raw[:_SHOWN] + "…"
+        raise InputError(f"'{name}' must be a whole number, not {shown!r}") from None
     if not lowest <= value <= highest:
         raise InputError(f"'{name}' must be between {lowest} and {highest}")
     return value
+
+
+def query_text(name: str, *, max_length: int) -> str | None:
+    """A query parameter's text without surrounding spaces; None when empty."""
+    value = (request.args.get(name) or "").strip()
+    if len(value) > max_length:
+        raise InputError(f"'{name}' must be at most {max_length} characters, not "
+                         f"{len(value):,}")
+    return value or None
 
 
 def query_flag(name: str, default: bool = False) -> bool:

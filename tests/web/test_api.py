@@ -400,9 +400,22 @@ def test_credentials_are_paged_with_total_and_links(client: FlaskClient, world: 
     assert searched.headers["X-Total-Count"] == "1"
 
 
-@pytest.mark.parametrize("query", ["limit=0", "limit=abc", "offset=-1", "limit=100000"])
+@pytest.mark.parametrize("query", ["limit=0", "limit=abc", "offset=-1", "limit=100000",
+                                   "offset=1000000001", "offset=" + "9" * 5000,
+                                   "q=" + "x" * 201])
 def test_bad_paging_parameters_are_400(client: FlaskClient, world: World, query: str) -> None:
-    assert_problem(client.get(f"/api/v1/credentials?{query}", headers=auth(world.token)), 400)
+    response = client.get(f"/api/v1/credentials?{query}", headers=auth(world.token))
+    assert_problem(response, 400)
+    name = query.split("=")[0]
+    detail = response.get_json()["detail"]
+    assert f"'{name}'" in detail and len(detail) < 120, detail
+
+
+def test_the_documented_limits_themselves_are_accepted(client: FlaskClient,
+                                                       world: World) -> None:
+    for query in ("q=" + "x" * 200, "offset=1000000000", "limit=200"):
+        response = client.get(f"/api/v1/credentials?{query}", headers=auth(world.token))
+        assert response.status_code == 200, (query, response.get_json())
 
 
 def test_a_credential_is_served_as_stored_only_to_its_issuer(
