@@ -19,10 +19,11 @@ def register(app: Flask) -> None:
         status_pages,
         vcapi,
     )
-    from issuer.web.converters import RowIdConverter
+    from issuer.web.converters import CredentialPathConverter, RowIdConverter
     from issuer.web.errors import register_error_handlers
 
     app.url_map.converters["int"] = RowIdConverter  # before any rule is added
+    app.url_map.converters["credential"] = CredentialPathConverter
     register_error_handlers(app)
     security.init_app(app)
     app.register_blueprint(public.bp)

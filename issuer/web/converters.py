@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from werkzeug.routing import IntegerConverter, Map, ValidationError
+from werkzeug.routing import BaseConverter, IntegerConverter, Map, ValidationError
 
 #: The largest id an ``INTEGER`` column holds on PostgreSQL (SQLite's hold more).
 ROW_ID_MAX = 2**31 - 1
@@ -26,3 +26,11 @@ class RowIdConverter(IntegerConverter):
         if len(value.lstrip("-0")) > _MAX_DIGITS:
             raise ValidationError()
         return super().to_python(value)
+
+
+class CredentialPathConverter(BaseConverter):
+    """The ``<credential_id>`` of ``/credentials/<credential_id>``, which is never one of
+    the VC API's own addresses beside it: ``GET /credentials/issue`` is then a 405 naming
+    POST, not "no such credential"."""
+
+    regex = r"(?!(?:issue|verify)$)[^/]+"

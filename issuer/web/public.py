@@ -172,7 +172,7 @@ def image(image_id: int) -> Response:
     return response
 
 
-@bp.get("/credentials/<credential_id>")
+@bp.get("/credentials/<credential:credential_id>")
 def credential(credential_id: str) -> Response:
     """OB 3.0 §5.2: the credential exactly as issued for machines, a page for people."""
     wanted = json_type(CREDENTIAL_TYPES)

@@ -1,4 +1,5 @@
-"""Unknown addresses: numbers past any row, and documents only machines fetch.
+"""Unknown addresses and wrong methods: numbers past any row, documents only machines
+fetch, the VC API's POST-only addresses.
 
 Numbers in paths name rows: one beyond the database's integers names nothing (404).
 
@@ -65,3 +66,12 @@ def test_documents_only_machines_fetch_answer_problems_whatever_is_accepted(
 def test_pages_for_people_still_answer_a_page(client: FlaskClient, world: World) -> None:
     response = client.get("/issuers/nobody", headers={"Accept": "text/html"})
     assert response.status_code == 404 and response.mimetype == "text/html"
+
+
+@pytest.mark.parametrize("path", ["/credentials/issue", "/credentials/verify"])
+def test_getting_a_vc_api_address_is_405_naming_post(client: FlaskClient, path: str) -> None:
+    # /credentials/<id> sits beside them; a GET must not read as "no such credential".
+    response = client.get(path, headers={"Accept": "application/json"})
+    assert response.status_code == 405
+    assert "POST" in response.headers["Allow"] and "GET" not in response.headers["Allow"]
+    assert client.get("/credentials/not-a-credential").status_code == 404
