@@ -13,6 +13,7 @@ def register(app: Flask) -> None:
         learner_auth,
         learner_claims,
         learner_profile,
+        nul_guard,
         public,
         reviews,
         security,
@@ -26,6 +27,7 @@ def register(app: Flask) -> None:
     app.url_map.converters["credential"] = CredentialPathConverter
     register_error_handlers(app)
     security.init_app(app)
+    nul_guard.init_app(app)
     app.register_blueprint(public.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(bulk_pages.bp)

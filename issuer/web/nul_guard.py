@@ -1,0 +1,47 @@
+"""Text with a NUL character is refused at the edge, before anything reads it.
+
+PostgreSQL cannot hold U+0000 in text ("A string literal cannot contain NUL (0x00)
+characters"), so a NUL in a path, a query, a form field or a JSON string made every
+statement that carried it fail: a 500 on PostgreSQL where SQLite answered. No field of
+this service has a use for it, so it is a 400 everywhere, on both databases.
+"""
+
+from __future__ import annotations
+
+import re
+
+from flask import Flask, request
+
+from issuer.core.errors import InputError
+
+#: ``\u0000`` in JSON text, not preceded by a backslash that escapes its own backslash.
+_JSON_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
+_JSON_TYPES = ("application/json", "application/merge-patch+json", "application/ld+json")
+_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+MESSAGE = "the request contains a NUL character (U+0000), which no field accepts"
+
+
+def _has_nul(values: list[str]) -> bool:
+    return any("\x00" in value for value in values)
+
+
+def _json_type(mimetype: str) -> bool:
+    return mimetype in _JSON_TYPES or mimetype.endswith("+json")
+
+
+def init_app(app: Flask) -> None:
+    @app.before_request
+    def _refuse_nul() -> None:
+        args = request.args
+        if "\x00" in request.path or _has_nul([*args.keys(), *args.values()]):
+            raise InputError(MESSAGE)
+        mimetype = request.mimetype
+        if _json_type(mimetype):
+            data = request.get_data(cache=True)
+            if b"\x00" in data or _JSON_NUL.search(data):
+                raise InputError(MESSAGE)
+        elif mimetype in _FORM_TYPES:
+            form = request.form
+            if _has_nul([*form.keys(), *form.values()]):
+                raise InputError(MESSAGE)

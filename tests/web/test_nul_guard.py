@@ -1,0 +1,77 @@
+"""A NUL character anywhere in a request's text is a 400 before it reaches the database.
+
+PostgreSQL cannot store U+0000 in text: GET /api/v1/credentials?q=%00, /issuers/demo%00
+and an award whose name held "\\u0000" answered 500 there. These run on SQLite and, with
+ISSUER_TEST_DATABASE_URL, on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from issuer.storage.models import Credential
+from tests.web.conftest import World
+from tests.web.test_admin import submit
+
+NUL_WORDS = "NUL character"
+
+
+def count(session: Session) -> int:
+    session.expire_all()
+    return int(session.scalar(select(func.count()).select_from(Credential)) or 0)
+
+
+@pytest.mark.parametrize("path", [
+    "/api/v1/credentials?q=%00",
+    "/api/v1/credentials?q=a%00b",
+    "/api/v1/credentials?%00=1",
+    "/api/v1/achievements/peer%00",
+    "/issuers/guild%00",
+    "/issuers/guild/achievements/peer-scaffolder%00",
+    "/people/someone%00",
+])
+def test_a_nul_in_the_address_is_400(client: FlaskClient, world: World, path: str) -> None:
+    response = client.get(path, headers={"Authorization": f"Bearer {world.token}",
+                                         "Accept": "application/json"})
+    assert response.status_code == 400, response.get_data(as_text=True)[:300]
+    assert response.mimetype == "application/problem+json"
+    assert NUL_WORDS in response.get_json()["detail"]
+
+
+def test_a_nul_in_json_is_400_and_nothing_is_issued(client: FlaskClient, session: Session,
+                                                   world: World) -> None:
+    before = count(session)
+    for name in ("A\u0000B", "\\\u0000"):  # as the escape \u0000, after an escaped backslash
+        body = json.dumps({"achievement": "peer-scaffolder",
+                           "recipient": {"email": "ada@example.org", "name": name}})
+        response = client.post("/api/v1/awards", data=body, content_type="application/json",
+                               headers={"Authorization": f"Bearer {world.token}"})
+        assert response.status_code == 400, response.get_json()
+        assert NUL_WORDS in response.get_json()["detail"]
+    assert count(session) == before
+
+
+def test_a_backslash_u_0000_that_is_only_text_is_accepted(client: FlaskClient,
+                                                         session: Session,
+                                                         world: World) -> None:
+    body = json.dumps({"achievement": "peer-scaffolder",
+                       "recipient": {"email": "ada@example.org", "name": "A\\u0000B"}})
+    assert "\\\\u0000" in body  # the escaped backslash, then the letters u0000
+    response = client.post("/api/v1/awards", data=body, content_type="application/json",
+                           headers={"Authorization": f"Bearer {world.token}"})
+    assert response.status_code == 201, response.get_json()
+    row = session.get(Credential, response.get_json()["id"])
+    assert row is not None and row.recipient_name == "A\\u0000B"
+
+
+def test_a_nul_in_a_form_is_a_400_page(client: FlaskClient, world: World) -> None:
+    response = submit(client, "/admin/login", {"email": "staff\x00@guild.test",
+                                               "password": "x", "next": ""})
+    assert response.status_code == 400
+    assert response.mimetype == "text/html"
+    assert NUL_WORDS in response.get_data(as_text=True)
