@@ -3,7 +3,8 @@
 PostgreSQL cannot hold U+0000 in text ("A string literal cannot contain NUL (0x00)
 characters"), so a NUL in a path, a query, a form field or a JSON string made every
 statement that carried it fail: a 500 on PostgreSQL where SQLite answered. No field of
-this service has a use for it, so it is a 400 everywhere, on both databases.
+this service has a use for it, so on both databases an address holding one is a 404 (no
+name or id can contain it) and any other text holding one a 400.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import re
 from flask import Flask, request
 
 from issuer.core.errors import InputError
+from issuer.services.errors import NotFound
 
 #: ``\u0000`` in JSON text, not preceded by a backslash that escapes its own backslash.
 _JSON_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
@@ -33,8 +35,11 @@ def _json_type(mimetype: str) -> bool:
 def init_app(app: Flask) -> None:
     @app.before_request
     def _refuse_nul() -> None:
+        if "\x00" in request.path:
+            # No name or id here holds one, so there is nothing at such an address.
+            raise NotFound("there is nothing at this address")
         args = request.args
-        if "\x00" in request.path or _has_nul([*args.keys(), *args.values()]):
+        if _has_nul([*args.keys(), *args.values()]):
             raise InputError(MESSAGE)
         mimetype = request.mimetype
         if _json_type(mimetype):
