@@ -94,7 +94,31 @@ def _load_key(path: str, passphrase_env: str | None) -> PrivateKey:
     return key
 
 
-@click.group()
+def database_problem(exc: Exception) -> str:
+    """What an operator needs from a database error: its first line, not a traceback.
+
+    The driver's message names the host, port and database, never the password.
+    """
+    cause = getattr(exc, "orig", None) or exc
+    first = (str(cause).strip().splitlines() or [type(cause).__name__])[0][:300]
+    return (f"the database cannot be used: {first}. Is it reachable, and set up? "
+            "Run: issuer init")
+
+
+class _Commands(click.Group):
+    """The ``issuer`` group: a database that cannot be used ends any command with exit 2
+    and one line, whichever command met it (a missing table, a server that is down)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from sqlalchemy.exc import SQLAlchemyError
+
+        try:
+            return super().invoke(ctx)
+        except SQLAlchemyError as exc:
+            raise Unreadable(database_problem(exc)) from None
+
+
+@click.group(cls=_Commands)
 @click.version_option(package_name="issuer")
 def main() -> None:
     """Open Badges 3.0 issuer: sign and verify credentials, run the service."""

@@ -25,7 +25,7 @@ HEADINGS = ("KEY", "TYPE", "CREATED", "STATUS", "SIGNED", "SIGNED AFTER COMPROMI
 
 def _run(work: Callable[[Session, ServiceContext], T]) -> T:
     """Run ``work`` in one transaction on the configured service: all of it, or nothing."""
-    from issuer.cli import Refused, Unreadable
+    from issuer.cli import Refused, Unreadable, database_problem
     from issuer.cli_service import _runtime, _settings
     from issuer.storage.db import transaction
 
@@ -36,10 +36,7 @@ def _run(work: Callable[[Session, ServiceContext], T]) -> T:
     except IssuerError as exc:
         raise Refused(exc.message) from None
     except SQLAlchemyError as exc:
-        raise Unreadable(
-            f"the database cannot be used ({type(exc).__name__}); is it set up? "
-            "Run: issuer init"
-        ) from None
+        raise Unreadable(database_problem(exc)) from None
     finally:
         rt.engine.dispose()
 

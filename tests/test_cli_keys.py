@@ -248,5 +248,5 @@ def test_a_database_that_is_not_set_up_is_a_clear_error(tmp_path: Path,
     bare = make_instance(tmp_path, fresh_database_url)
     result = bare.run("keys", "report", "--issuer", "guild")
     assert result.returncode == 2
-    assert "is it set up? Run: issuer init" in result.stderr
+    assert "and set up? Run: issuer init" in result.stderr
     assert "Traceback" not in result.stderr
