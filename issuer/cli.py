@@ -106,16 +106,29 @@ def database_problem(exc: Exception) -> str:
 
 
 class _Commands(click.Group):
-    """The ``issuer`` group: a database that cannot be used ends any command with exit 2
-    and one line, whichever command met it (a missing table, a server that is down)."""
+    """The ``issuer`` group: what no command handled itself still ends in one line and an
+    exit code, never a traceback. A database that cannot be used (a missing table, a server
+    that is down), a setting that is wrong, a folder that cannot be made or bundled data that
+    cannot be read is exit 2; any other refusal exit 1."""
 
     def invoke(self, ctx: click.Context) -> Any:
         from sqlalchemy.exc import SQLAlchemyError
+
+        from issuer.core.errors import ContextError, SchemaError
 
         try:
             return super().invoke(ctx)
         except SQLAlchemyError as exc:
             raise Unreadable(database_problem(exc)) from None
+        except config.ConfigError as exc:
+            raise Unreadable(exc.message) from None
+        except OSError as exc:
+            where = f"{exc.filename}: " if exc.filename else ""
+            raise Unreadable(f"cannot use {where}{exc.strerror or exc}") from None
+        except (ContextError, SchemaError) as exc:
+            raise Unreadable(exc.message) from None
+        except IssuerError as exc:
+            raise Refused(exc.message) from None
 
 
 @click.group(cls=_Commands)

@@ -165,17 +165,15 @@ def _bake_stored(reference: str, image_path: str | None, out: str, fmt: str | No
     from sqlalchemy.exc import SQLAlchemyError
 
     from issuer.cli import Refused, Unreadable
-    from issuer.config import ConfigError, Settings
+    from issuer.config import Settings
     from issuer.runtime import build_runtime
     from issuer.services.awards import get_credential
     from issuer.services.baking import badge_source, bake_badge, bake_into, credential_reference
     from issuer.services.errors import NotFound
     from issuer.storage.db import is_initialised
 
-    try:
-        settings = Settings.from_env()
-    except ConfigError as exc:
-        raise click.UsageError(exc.message) from None
+    # A wrong setting ends the command in one line, exit 2 (issuer.cli._Commands).
+    settings = Settings.from_env()
     credential_id = credential_reference(reference, settings.base)
     if credential_id is None:
         raise Refused(f"{reference} is not a credential of this service ({settings.base}/"

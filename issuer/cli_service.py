@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from issuer.config import ConfigError, Settings
+from issuer.config import Settings
 from issuer.core.errors import IssuerError
 
 if TYPE_CHECKING:
@@ -18,10 +18,8 @@ class CommandFailed(click.ClickException):
 
 
 def _settings() -> Settings:
-    try:
-        return Settings.from_env()
-    except ConfigError as exc:
-        raise click.UsageError(exc.message) from None
+    # A wrong setting ends the command in one line, exit 2 (issuer.cli._Commands).
+    return Settings.from_env()
 
 
 def _runtime(settings: Settings) -> Runtime:

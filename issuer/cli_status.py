@@ -29,17 +29,15 @@ def _actor() -> str:
 
 
 def _change(reference: str, action: str, reason: str | None) -> None:
-    from issuer.config import ConfigError, Settings
+    from issuer.config import Settings
     from issuer.runtime import build_runtime
     from issuer.services.errors import NotFound
     from issuer.services.status import change_status, credential_reference
     from issuer.storage.db import transaction
     from issuer.storage.models import Credential, Issuer
 
-    try:
-        settings = Settings.from_env()
-    except ConfigError as exc:
-        raise click.UsageError(exc.message) from None
+    # A wrong setting ends the command in one line, exit 2 (issuer.cli._Commands).
+    settings = Settings.from_env()
     rt = build_runtime(settings)
     ctx = rt.services
     credential_id = credential_reference(ctx, reference)

@@ -28,6 +28,10 @@ STATIC_DIR = PROJECT_ROOT / "static"
 MAX_SMTP_CONNECTIONS = 16
 
 
+#: The databases this service runs on (SQLite by default, PostgreSQL in production).
+DATABASE_SCHEMES = ("sqlite", "sqlite+pysqlite", "postgresql", "postgresql+psycopg")
+
+
 class ConfigError(InputError):
     """A setting that cannot be used; the message names the variable."""
 
@@ -156,6 +160,12 @@ class Settings:
         if not 1 <= self.smtp_connections <= MAX_SMTP_CONNECTIONS:
             raise ConfigError(f"ISSUER_SMTP_CONNECTIONS must be from 1 to "
                               f"{MAX_SMTP_CONNECTIONS}, not {self.smtp_connections}")
+        scheme = self._database_url().split(":", 1)[0].lower()
+        if scheme not in DATABASE_SCHEMES:
+            # Only the scheme is shown: the rest of the URL may hold a password.
+            raise ConfigError(
+                "ISSUER_DATABASE_URL must be an SQLite URL (sqlite:///path/to/issuer.db) or a "
+                f"PostgreSQL one (postgresql+psycopg://user@host/database), not {scheme!r}")
         secret = self.secret_key or _dev_secret_key(self.instance_dir)
         secure = self.secure_cookies or parts.scheme == "https"
         return Settings(**{**{f.name: getattr(self, f.name) for f in fields(self)},

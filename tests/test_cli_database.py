@@ -50,3 +50,30 @@ def test_a_server_that_cannot_be_reached_names_where_but_not_the_password(
     line = one_line_error(result.stderr)
     assert "127.0.0.1" in line and "9" in line
     assert "s3cret-Pa55" not in result.stderr + result.stdout
+
+
+def test_settings_and_folders_that_cannot_be_used(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder", encoding="utf-8")
+    sqlite_url = f"sqlite:///{tmp_path / 'issuer.db'}"
+    cases = [
+        ({"ISSUER_DATABASE_URL": "mysql://issuer:s3cret-Pa55@db.example/badges"},
+         ("issuers", "create", "--slug", "guild", "--name", "The Guild"),
+         "ISSUER_DATABASE_URL must be an SQLite URL"),
+        ({"ISSUER_DATABASE_URL": f"sqlite:///{blocker / 'issuer.db'}"}, ("init",),
+         f"cannot use {blocker}"),
+        ({"ISSUER_KEYS_DIR": str(blocker / "keys")},
+         ("issuers", "create", "--slug", "guild", "--name", "The Guild"),
+         f"cannot use {blocker}"),
+        ({"ISSUER_CANON_MAX_SECONDS": "soon"}, ("verify", "-"),
+         "ISSUER_CANON_MAX_SECONDS must be a positive number"),
+        ({"ISSUER_SCHEMAS_DIR": str(tmp_path / "missing")}, ("verify", "-"),
+         "cannot read the context index"),
+    ]
+    for env, args, words in cases:
+        instance = CliInstance.create(tmp_path / str(len(env) + len(args)), sqlite_url)
+        result = instance.run(*args, **env)
+        assert result.returncode == 2, (args, result.stderr)
+        line = one_line_error(result.stderr)
+        assert words in line, (args, line)
+        assert "s3cret-Pa55" not in result.stderr + result.stdout
