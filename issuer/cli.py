@@ -33,7 +33,7 @@ EXIT_OK = 0
 EXIT_INVALID = 1
 EXIT_UNREADABLE = 2
 
-PASSPHRASE_ENV = "ISSUER_KEY_PASSPHRASE"  # noqa: S105 - the variable name, not a secret
+PASSPHRASE_ENV = config.PASSPHRASE_ENV
 
 
 class Unreadable(click.ClickException):

@@ -12,7 +12,6 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 import click
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from issuer.core.errors import InputError, IssuerError
@@ -25,7 +24,7 @@ HEADINGS = ("KEY", "TYPE", "CREATED", "STATUS", "SIGNED", "SIGNED AFTER COMPROMI
 
 def _run(work: Callable[[Session, ServiceContext], T]) -> T:
     """Run ``work`` in one transaction on the configured service: all of it, or nothing."""
-    from issuer.cli import Refused, Unreadable, database_problem
+    from issuer.cli import Refused
     from issuer.cli_service import _runtime, _settings
     from issuer.storage.db import transaction
 
@@ -35,8 +34,6 @@ def _run(work: Callable[[Session, ServiceContext], T]) -> T:
             return work(session, rt.services)
     except IssuerError as exc:
         raise Refused(exc.message) from None
-    except SQLAlchemyError as exc:
-        raise Unreadable(database_problem(exc)) from None
     finally:
         rt.engine.dispose()
 

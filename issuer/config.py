@@ -28,6 +28,9 @@ STATIC_DIR = PROJECT_ROOT / "static"
 MAX_SMTP_CONNECTIONS = 16
 
 
+#: Where the passphrase of encrypted key files comes from (the service and the CLI alike).
+PASSPHRASE_ENV = "ISSUER_KEY_PASSPHRASE"  # noqa: S105 - the variable's name, not a secret
+
 #: The databases this service runs on (SQLite by default, PostgreSQL in production).
 DATABASE_SCHEMES = ("sqlite", "sqlite+pysqlite", "postgresql", "postgresql+psycopg")
 

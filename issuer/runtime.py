@@ -14,12 +14,10 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from issuer.config import Settings
+from issuer.config import PASSPHRASE_ENV, Settings
 from issuer.services.context import ServiceContext
 from issuer.storage.db import make_engine, session_factory
 from issuer.storage.keystore import KeyStore
-
-PASSPHRASE_ENV = "ISSUER_KEY_PASSPHRASE"  # noqa: S105 - the variable's name, not a secret
 
 
 @dataclass

@@ -46,6 +46,9 @@ _MAX_ENCODED_CHARS = (MAX_DECODED_BYTES + 1024) * 4 // 3 + 8
 
 _DECIMAL = re.compile(r"^[0-9]+$")
 _SHOWN_DIGITS = 20
+#: A list of at most MAX_DECODED_BYTES holds fewer than 10**12 entries, so an index with
+#: more digits (leading zeros aside) is past the end of any list.
+_MAX_INDEX_DIGITS = 12
 
 _PAST_TENSE = {"revocation": "revoked", "suspension": "suspended"}
 
@@ -223,6 +226,16 @@ def _list_subject(list_credential: Mapping[str, Any]) -> Mapping[str, Any]:
     return subject
 
 
+def index_number(index: Any) -> int | None:
+    """A ``statusListIndex`` (a base-10 number as a string, §2.1) as a number; None when it
+    is not one, or is too long to be inside any list (``int()`` refuses strings of over
+    4,300 digits)."""
+    if not isinstance(index, str) or not _DECIMAL.match(index):
+        return None
+    digits = index.lstrip("0") or "0"
+    return int(digits) if len(digits) <= _MAX_INDEX_DIGITS else None
+
+
 def check_entry(entry: Mapping[str, Any], list_credential: Mapping[str, Any]) -> StatusResult:
     """§3.2 Validate Algorithm, steps 3 and 5-13, for a list whose proof is already checked.
 
@@ -270,9 +283,8 @@ def check_entry(entry: Mapping[str, Any], list_credential: Mapping[str, Any]) ->
     if not isinstance(encoded, str):
         raise InputError("the status list has no encodedList")
     bits = Bitstring.decode(encoded)
-    digits = index.lstrip("0") or "0"
-    # int() refuses strings of over 4,300 digits; an index that long is past any list.
-    position = int(digits) * size if len(digits) <= len(str(bits.size)) else bits.size
+    number = index_number(index)
+    position = bits.size if number is None else number * size
     if position >= bits.size:
         shown = index if len(index) <= _SHOWN_DIGITS else index[:_SHOWN_DIGITS] + "…"
         raise InputError(f"the status list index {shown} is outside the list "

@@ -52,6 +52,7 @@ from issuer.core.status import (
     PURPOSES,
     Bitstring,
     check_entry,
+    index_number,
     status_entry,
     status_list_credential,
 )
@@ -81,10 +82,6 @@ LIST_SIZE = MIN_ENTRIES
 #: Random draws before the free indexes are looked up one by one (a nearly full list).
 RANDOM_DRAWS = 24
 SUITE = "eddsa-rdfc-2022"
-#: A ``statusListIndex`` as :func:`issuer.core.status.check_entry` accepts it.
-_DECIMAL = re.compile(r"^[0-9]+$")
-#: A longer index is past the end of any list kept here; it need not reach the database.
-_MAX_INDEX_DIGITS = 12
 
 
 def list_url(ctx: ServiceContext, slug: str, purpose: str, number: int) -> str:
@@ -376,14 +373,6 @@ def list_bits(session: Session, issuer_id_: int, purpose: str, number: int,
     return bits
 
 
-def _entry_index(index: Any) -> int | None:
-    """The entry's ``statusListIndex`` as a number a database can compare, or None."""
-    if not isinstance(index, str) or not _DECIMAL.match(index):
-        return None
-    digits = index.lstrip("0") or "0"
-    return int(digits) if len(digits) <= _MAX_INDEX_DIGITS else None
-
-
 def list_and_entry_bits(session: Session, issuer_id_: int, purpose: str, number: int,
                         index: Any) -> tuple[StatusList, Bitstring] | None:
     """The stored list, and the list as the §3.2 Validate Algorithm reads it for one entry.
@@ -393,7 +382,7 @@ def list_and_entry_bits(session: Session, issuer_id_: int, purpose: str, number:
     indexed read, however many credentials the list holds, made in the statement that reads
     the list's row. The other bits stay 0. None when there is no such list.
     """
-    wanted = _entry_index(index)
+    wanted = index_number(index)  # None: no list holds it, nothing to read
     state: Any = null()
     if wanted is not None:
         state = (

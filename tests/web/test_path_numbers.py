@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from issuer.storage.models import User
 from issuer.web.converters import ROW_ID_MAX
 from tests.web.conftest import World
+from tests.web.test_bulk_pages import sign_in
 
 TOO_LARGE = [str(ROW_ID_MAX + 1), "8129248361006624669696", "9" * 5000]
 
@@ -32,10 +31,7 @@ TOO_LARGE = [str(ROW_ID_MAX + 1), "8129248361006624669696", "9" * 5000]
 ])
 def test_a_number_past_any_row_is_not_found(client: FlaskClient, session: Session,
                                             world: World, path: str, number: str) -> None:
-    user = session.scalar(select(User).where(User.email == world.staff_email))
-    assert user is not None
-    with client.session_transaction() as sess:
-        sess["user_id"] = user.id
+    sign_in(client, session, world.staff_email)
     response = client.get(path.format(number), headers={
         "Authorization": f"Bearer {world.token}", "Accept": "application/json"})
     assert response.status_code == 404
