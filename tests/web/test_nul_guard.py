@@ -31,6 +31,7 @@ def count(session: Session) -> int:
     "/api/v1/credentials?q=%00",
     "/api/v1/credentials?q=a%00b",
     "/api/v1/credentials?%00=1",
+    "/api/v1/credentials?q=a&q=%00",  # a later value of a repeated parameter
     "/issuers/guild?format=%00",
 ])
 def test_a_nul_in_the_query_is_400(client: FlaskClient, world: World, path: str) -> None:
@@ -87,4 +88,13 @@ def test_a_nul_in_a_form_is_a_400_page(client: FlaskClient, world: World) -> Non
                                                "password": "x", "next": ""})
     assert response.status_code == 400
     assert response.mimetype == "text/html"
+    assert NUL_WORDS in response.get_data(as_text=True)
+
+
+def test_a_nul_in_a_later_value_of_a_repeated_form_field_is_400(client: FlaskClient,
+                                                                world: World) -> None:
+    # Some forms are read as lists (the ticked credentials of a bulk revocation).
+    response = submit(client, "/admin/login", {"email": ["staff@guild.test", "x\x00"],
+                                               "password": "x", "next": ""})
+    assert response.status_code == 400
     assert NUL_WORDS in response.get_data(as_text=True)
