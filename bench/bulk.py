@@ -1,6 +1,6 @@
 """Bulk award of N recipients from a CSV file: total time and peak memory.
 
-The same steps as ``issuer award-bulk`` (:mod:`issuer.cli_bulk`): the file is checked
+The same steps as ``issuer award-bulk`` (:mod:`issuer.cli.bulk`): the file is checked
 (``parse_csv``, ``rows_to_issue``), a job is created, and ``run_job`` issues it in batches of
 20 that each commit, while the outcomes are collected for printing. For each N (1,000, 5,000
 and 10,000 recipients) and each database (SQLite; PostgreSQL too when reachable), a fresh

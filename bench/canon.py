@@ -5,7 +5,7 @@ its proof removed (large), all in one run:
 
 * pyld ``jsonld.normalize`` (URDNA2015 = RDFC-1.0, N-Quads out) with a document loader that
   serves the bundled contexts — the reference point;
-* ``issuer.core.canonicalize`` (the fast path, falling back to the general one) and the
+* ``issuer.core.canon`` (the fast path, falling back to the general one) and the
   general path alone (safe-mode pyld expansion + pyld RDF conversion + our RDFC-1.0);
 * signing and verifying with eddsa-rdfc-2022 and eddsa-jcs-2022 (Data Integrity) and as an
   OB 3.0 VC-JWT;
@@ -28,9 +28,9 @@ from pyld import jsonld
 from bench import Result, measure
 from issuer.core import canonicalize
 from issuer.core.bundled import bundled_loader
-from issuer.core.canonicalize import canonicalize_general
+from issuer.core.canon import canonicalize_general
+from issuer.core.canon.fast_path import Unsupported, canonicalize_fast
 from issuer.core.dids import did_key_from_public_key, did_key_verification_method_id
-from issuer.core.fast_rdf import Unsupported, canonicalize_fast
 from issuer.core.keys import PrivateKey
 from issuer.core.proofs.data_integrity import SuiteContext, proofs_of, sign_document, verify_one
 from issuer.core.proofs.registry import SIGNING_SUITES

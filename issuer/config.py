@@ -15,7 +15,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from issuer.core.bundled import SCHEMAS_DIR
-from issuer.core.canon import WorkBudget
+from issuer.core.canon.rdfc import WorkBudget
 from issuer.core.errors import InputError
 from issuer.core.jsonld import ContextLoader
 from issuer.core.schema import SchemaRegistry

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from issuer.core.status import Bitstring
+from issuer.core.status_list import Bitstring
 from issuer.services.achievements import get_achievement
 from issuer.services.awards import AwardRequest, Recipient, award
 from issuer.services.issuers import did_document, get_issuer

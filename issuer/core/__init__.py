@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from issuer.core.canon import WorkBudget, canonicalize_nquads, canonicalize_quads
-from issuer.core.canonicalize import canonicalize as canonicalize_with
+from issuer.core.canon import canonicalize as canonicalize_with
+from issuer.core.canon.rdfc import WorkBudget, canonicalize_nquads, canonicalize_quads
 from issuer.core.errors import (
     CanonicalizationError,
     ContextError,

@@ -3,7 +3,7 @@
 Signing and verifying refuse a document with terms no context defines (VC Data Integrity
 §2.4, :func:`issuer.core.jsonld.expand_safe`) and report the terms that fall into the VCDM
 2.0 issuer-dependent namespace. pyld's expansion gives that verdict in milliseconds; the fast
-path (:mod:`issuer.core.fast_rdf`) gives the same one in a fraction of that:
+path (:mod:`issuer.core.canon.fast_path`) gives the same one in a fraction of that:
 
 * it takes a document only when the general path (safe-mode expansion, then RDF) would turn
   it into the same dataset without error, and declines everything else (its module docstring;
@@ -23,8 +23,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from issuer.core.canon.fast_path import Unsupported, dataset_entries
 from issuer.core.errors import IssuerError
-from issuer.core.fast_rdf import Unsupported, dataset_entries
 from issuer.core.jsonld import ISSUER_DEPENDENT_NS, ContextLoader, expand_safe
 
 __all__ = ["issuer_dependent_terms"]

@@ -32,7 +32,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from issuer.core import baking
-from issuer.core.canon import WorkBudget
+from issuer.core.canon.rdfc import WorkBudget
 from issuer.core.errors import InputError, IssuerError, UndefinedTermError
 from issuer.core.jsonld import ContextLoader, check_context_list
 from issuer.core.proofs.data_integrity import (

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from issuer.config import Settings, context_loader, schema_registry, work_budget
-from issuer.core.canon import WorkBudget
+from issuer.core.canon.rdfc import WorkBudget
 from issuer.core.jsonld import ContextLoader
 from issuer.core.schema import SchemaRegistry
 from issuer.storage.keystore import KeyStore

@@ -45,7 +45,7 @@ from issuer.services.issuers import create_issuer
 from issuer.services.learners import ensure_learner
 from issuer.services.profiles import set_display_name, set_shown
 from issuer.services.reviews import approve, set_policy
-from issuer.services.status import revoke
+from issuer.services.revocation import revoke
 from issuer.services.users import create_user, grant
 from issuer.storage.learning import Claim, Learner, LearnerBadge
 from issuer.storage.models import Achievement, Credential, Issuer, User

@@ -61,7 +61,7 @@ def send_mail(session: Session, ctx: ServiceContext, *, to: str, subject: str, b
     """Queue a plain-text message; the caller commits, then calls ``deliver_pending``.
 
     In a web request, queued messages are delivered automatically once the request's
-    transaction commits, and dropped if it rolls back (``issuer.web.learner_auth``).
+    transaction commits, and dropped if it rolls back (``issuer.web.learner.auth``).
     ``credential_id`` names the credential the message is about, if any.
     """
     return queue_message(session, message_values(ctx, to=to, subject=subject, body=body,

@@ -28,7 +28,7 @@ from issuer.storage.models import Credential
 
 _status_view: Callable[[Session, ServiceContext, Credential], Any] | None
 try:  # Revocation and suspension: the issuer's status lists, when that feature is present.
-    from issuer.services.status import credential_status as _status_view
+    from issuer.services.revocation import credential_status as _status_view
 except ImportError:  # pragma: no cover - only without the status feature
     _status_view = None
 

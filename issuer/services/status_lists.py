@@ -46,7 +46,7 @@ from issuer.core.errors import IssuerError
 from issuer.core.proofs.data_integrity import SuiteContext, sign_document
 from issuer.core.proofs.registry import SIGNING_SUITES
 from issuer.core.proofs.vc_jwt import issuer_id
-from issuer.core.status import (
+from issuer.core.status_list import (
     ENTRY_TYPE,
     MIN_ENTRIES,
     PURPOSES,
@@ -416,7 +416,7 @@ def get_list(session: Session, issuer: Issuer, purpose: str, number: int) -> Sta
 
 
 def _issuer_of_list(ctx: ServiceContext, issuer: Issuer) -> dict[str, str]:
-    # VC 2.0 terms only (see issuer.core.status.status_list_credential).
+    # VC 2.0 terms only (see issuer.core.status_list.status_list_credential).
     return {"id": issuer_did(ctx, issuer), "name": issuer.name}
 
 
@@ -478,7 +478,7 @@ class LocalStatusChecker:
     A list of this service is read from the database when the verifier asks (no HTTP, no
     cache), so the answer is the issuer's current one; only the entry's own bit is read
     (:func:`list_and_entry_bits`). The same §3.2 Validate Algorithm
-    runs on it as on a fetched list (:func:`issuer.core.status.check_entry`); the list
+    runs on it as on a fetched list (:func:`issuer.core.status_list.check_entry`); the list
     needs no signature check, since it never left the database. A list elsewhere is a
     WARNING: nothing is fetched from other sites when verifying.
     """

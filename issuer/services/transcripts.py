@@ -270,7 +270,7 @@ def records_issuer(session: Session, ctx: ServiceContext) -> Issuer:
     """The issuer that signs transcripts, created with a did:web and a key on first use.
 
     Two first uses at once: one of them fails on the unique short name and is retried by
-    its caller (see :func:`issuer.web.learner_profile`), finding the other's issuer.
+    its caller (see :func:`issuer.web.learner.profile`), finding the other's issuer.
     """
     issuer = session.scalar(select(Issuer).where(Issuer.slug == RECORDS_SLUG))
     if issuer is None:

@@ -8,8 +8,8 @@ from typing import Any, TypeVar
 
 from flask import Flask, Response, g, redirect, request, session, url_for
 
-from issuer.app import db
 from issuer.storage.models import User
+from issuer.web.context import db
 
 F = TypeVar("F", bound=Callable[..., Any])
 

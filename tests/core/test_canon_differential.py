@@ -1,6 +1,6 @@
 """The fast canonicalization path against the general one, on 10,000 generated credentials.
 
-``issuer.core.canonicalize.canonicalize`` converts documents itself when it can and hands the
+``issuer.core.canon.canonicalize`` converts documents itself when it can and hands the
 rest to the general path (pyld expansion in safe mode, pyld's RDF conversion); both end in the
 same RDFC-1.0. Whatever the fast path does, the outcome must be the general path's: the same
 canonical N-Quads, or the same error.
@@ -29,8 +29,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from issuer.core.bundled import bundled_loader
-from issuer.core.canonicalize import canonicalize_general
-from issuer.core.fast_rdf import Unsupported, canonicalize_fast
+from issuer.core.canon import canonicalize_general
+from issuer.core.canon.fast_path import Unsupported, canonicalize_fast
 
 LOADER = bundled_loader()
 

@@ -1,4 +1,4 @@
-"""The fast JSON-LD → RDF path (issuer.core.fast_rdf) feature by feature.
+"""The fast JSON-LD → RDF path (issuer.core.canon.fast_path) feature by feature.
 
 Every accepted document is checked against the general path (pyld expansion + pyld RDF
 conversion + our RDFC-1.0); every document the fast path declines must come out of
@@ -21,17 +21,17 @@ import pytest
 from pyld import jsonld
 
 import issuer.core
-from issuer.core import fast_rdf
+from issuer.core.canon import fast_path as fast_rdf
 from issuer.core.bundled import bundled_loader
-from issuer.core.canon import WorkBudget
-from issuer.core.canonicalize import canonicalize, canonicalize_general
+from issuer.core.canon import canonicalize, canonicalize_general
+from issuer.core.canon.fast_path import MAX_JSON_DEPTH, Unsupported, canonicalize_fast
+from issuer.core.canon.rdfc import WorkBudget
 from issuer.core.errors import InputError, UndefinedTermError, WorkLimitExceeded
-from issuer.core.fast_rdf import MAX_JSON_DEPTH, Unsupported, canonicalize_fast
 from issuer.core.jsonld import ContextLoader
 
 LOADER = bundled_loader()
 # issuer.core re-exports a function of the same name, which hides the module attribute.
-canonicalize_module = importlib.import_module("issuer.core.canonicalize")
+canonicalize_module = importlib.import_module("issuer.core.canon")
 VECTORS = Path(__file__).resolve().parents[1] / "vectors"
 V1 = "https://www.w3.org/2018/credentials/v1"
 V2 = "https://www.w3.org/ns/credentials/v2"

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from issuer.core.canon.jcs import jcs
 from issuer.core.errors import InputError
-from issuer.core.jcs import jcs
 
 VECTORS = Path(__file__).resolve().parents[1] / "vectors" / "w3c-vc-di-eddsa"
 JCS_VECTORS = VECTORS / "eddsa-jcs-2022"

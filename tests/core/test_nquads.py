@@ -7,9 +7,7 @@ import copy
 import pytest
 from pyld import jsonld
 
-from issuer.core.canon import canonicalize_quads
-from issuer.core.errors import InputError
-from issuer.core.rdf import (
+from issuer.core.canon.nquads import (
     IRI,
     RDF_DIR_LANG_STRING,
     RDF_LANG_STRING,
@@ -22,6 +20,8 @@ from issuer.core.rdf import (
     serialize_quad,
     serialize_term,
 )
+from issuer.core.canon.rdfc import canonicalize_quads
+from issuer.core.errors import InputError
 
 XSD = "http://www.w3.org/2001/XMLSchema#"
 

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from issuer.core.canon import (
+from issuer.core.canon.nquads import BlankNode, Quad, parse_nquads
+from issuer.core.canon.rdfc import (
     WorkBudget,
     canonical_issued_ids,
     canonicalize_nquads,
@@ -17,7 +18,6 @@ from issuer.core.canon import (
     canonicalize_with_ids,
 )
 from issuer.core.errors import InputError, WorkLimitExceeded
-from issuer.core.rdf import BlankNode, Quad, parse_nquads
 
 SUITE = Path(__file__).resolve().parents[1] / "vectors" / "rdf-canon"
 MANIFEST = json.loads((SUITE / "manifest.jsonld").read_text(encoding="utf-8"))

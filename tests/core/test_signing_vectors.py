@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from issuer.core.canonicalize import canonicalize
-from issuer.core.jcs import jcs
+from issuer.core.canon import canonicalize
+from issuer.core.canon.jcs import jcs
 from issuer.core.jsonld import ContextLoader
 from issuer.core.keys import PrivateKey
 from issuer.core.proofs.data_integrity import SuiteContext, proofs_of, sign_document

@@ -22,7 +22,7 @@ from issuer.core.jsonld import expand_safe
 from issuer.core.keys import PrivateKey
 from issuer.core.proofs.data_integrity import SuiteContext, sign_document
 from issuer.core.proofs.registry import SIGNING_SUITES
-from issuer.core.status import (
+from issuer.core.status_list import (
     MIN_ENTRIES,
     Bitstring,
     BitstringStatusChecker,

@@ -20,7 +20,7 @@ from issuer.config import Settings
 from issuer.services.context import ServiceContext
 from issuer.services.issuers import get_issuer
 from issuer.services.mail import MAX_CONNECT_FAILURES
-from issuer.services.status import revoke
+from issuer.services.revocation import revoke
 from issuer.services.verification import verify
 from issuer.storage.learning import MailMessage
 from issuer.storage.models import Credential

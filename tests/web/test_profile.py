@@ -219,7 +219,7 @@ def test_public_profile_shows_only_chosen_badges_and_never_the_address(
     assert "<dd>Peer Scaffolder</dd>" in report and ">Guild Guild</a>" in report
 
     # Once the issuer revokes it, the same link says so (and the profile no longer lists it).
-    from issuer.services.status import change_status
+    from issuer.services.revocation import change_status
 
     change_status(session, ctx, get_issuer(session, "guild"), shown.id, "revoke",
                   reason="Copied evidence", actor="staff@guild.test")
@@ -269,7 +269,7 @@ def test_unknown_and_empty_profiles_look_the_same(
 def test_a_revoked_badge_leaves_the_profile(
         session: Session, ctx: ServiceContext, world: World, learner: LearnerClient,
         client: FlaskClient) -> None:
-    from issuer.services.status import change_status
+    from issuer.services.revocation import change_status
 
     kept = _award(session, ctx, LEARNER_EMAIL)
     revoked = _award(session, ctx, LEARNER_EMAIL)

@@ -538,7 +538,7 @@ def test_unknown_ids_are_problem_json_for_machines(client: FlaskClient, world: W
 def test_the_credential_page_shows_revocation(client: FlaskClient, session: Session,
                                               ctx: ServiceContext, world: World) -> None:
     from issuer.services.issuers import get_issuer
-    from issuer.services.status import revoke
+    from issuer.services.revocation import revoke
 
     row = issue(session, ctx, world)
     page = client.get(f"/credentials/{row.id}").get_data(as_text=True)

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from issuer.app import runtime
 from issuer.services import status_lists
 from issuer.services.issuers import get_issuer
-from issuer.services.status import revoke, suspend
+from issuer.services.revocation import revoke, suspend
 from issuer.services.verification import verify
 from tests.web.conftest import BASE_URL, World
 

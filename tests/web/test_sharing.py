@@ -18,7 +18,7 @@ from issuer.services.awards import AwardRequest, Recipient, award
 from issuer.services.context import ServiceContext
 from issuer.services.issuers import create_issuer, get_issuer
 from issuer.storage.models import Credential
-from issuer.web.public_share import linkedin_add_url
+from issuer.web.public.share import linkedin_add_url
 from tests.web.conftest import BASE_URL, World
 
 EVIL = "<script>alert(\"x\")</script> & 'Co' ?a=b#c"

@@ -18,12 +18,12 @@ from sqlalchemy.orm import Session
 
 from issuer.core.proofs.data_integrity import SuiteContext, sign_document
 from issuer.core.proofs.registry import SIGNING_SUITES
-from issuer.core.status import status_entry
+from issuer.core.status_list import status_entry
 from issuer.services.achievements import get_achievement
 from issuer.services.awards import AwardRequest, Recipient, build_credential
 from issuer.services.context import ServiceContext
 from issuer.services.issuers import get_issuer, method_id, signing_key
-from issuer.services.status import StatusView, credential_status
+from issuer.services.revocation import StatusView, credential_status
 from issuer.storage.models import Credential, StatusEvent
 from tests.web.conftest import BASE_URL, World
 from tests.web.test_admin import snapshot

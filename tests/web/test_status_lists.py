@@ -22,14 +22,14 @@ from sqlalchemy import event, func, insert, inspect, select, text
 from sqlalchemy.orm import Session
 
 from issuer.app import runtime
-from issuer.core.status import MIN_ENTRIES, Bitstring
+from issuer.core.status_list import MIN_ENTRIES, Bitstring
 from issuer.services import status_lists
 from issuer.services.achievements import get_achievement
 from issuer.services.awards import AwardRequest, Recipient, award
 from issuer.services.context import ServiceContext
 from issuer.services.errors import Invalid
 from issuer.services.issuers import add_key, get_issuer
-from issuer.services.status import revoke, suspend
+from issuer.services.revocation import revoke, suspend
 from issuer.services.status_lists import LIST_SIZE
 from issuer.services.verification import verify
 from issuer.storage.db import downgrade, make_engine, upgrade

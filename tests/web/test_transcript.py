@@ -171,7 +171,7 @@ def test_bad_dates_are_explained(cpd: Cpd, query: str, words: str) -> None:
 
 def test_revoked_badges_are_not_counted(
         session: Session, ctx: ServiceContext, cpd: Cpd) -> None:
-    from issuer.services.status import change_status
+    from issuer.services.revocation import change_status
 
     revoked = cpd.credentials[2]  # Research, 4 hours, by "other"
     change_status(session, ctx, get_issuer(session, "other"), revoked.id, "revoke",

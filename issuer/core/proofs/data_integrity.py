@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from issuer.core.canon import WorkBudget
+from issuer.core.canon.rdfc import WorkBudget
 from issuer.core.errors import InputError, IssuerError, SigningError
 from issuer.core.jsonld import ContextLoader, check_context_list
 from issuer.core.keys import PrivateKey, PublicKey

@@ -10,7 +10,7 @@ import hashlib
 from collections.abc import Mapping
 from typing import Any
 
-from issuer.core.jcs import jcs
+from issuer.core.canon.jcs import jcs
 from issuer.core.keys import PublicKey
 from issuer.core.proofs.data_integrity import SuiteContext
 

@@ -1,0 +1,239 @@
+"""The JSON API under ``/api/v1``: one bearer token acts for exactly one issuer.
+
+Every route works on the token's issuer only. Something that belongs to another issuer (a
+credential id, a bulk job, an achievement URL) answers 404, exactly as if it did not exist,
+so a token cannot be used to learn what other issuers hold. Token use (``last_used_at``) is
+recorded only when a request succeeds: failed requests roll back. Errors are RFC 9457
+problem details (see :mod:`issuer.web.errors`).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+from typing import Any
+
+from flask import request
+from flask.typing import ResponseReturnValue
+from sqlalchemy import func, or_, select
+
+from issuer.services.achievements import (
+    create_achievement,
+    get_achievement,
+    list_achievements,
+    store_image,
+    update_achievement,
+)
+from issuer.services.award_mail import delivered_mail, queue_award_mail
+from issuer.services.awards import (
+    AwardRequest,
+    EvidenceItem,
+    Recipient,
+    award,
+    credential_url,
+    get_credential,
+    search_credentials,
+)
+from issuer.services.bulk import end_of_day
+from issuer.services.errors import NotFound
+from issuer.services.issuers import issuer_url
+from issuer.storage.models import Achievement, Credential, Issuer
+from issuer.web.api.common import (
+    json_body,
+    json_response,
+    paging_headers,
+    query_int,
+    query_text,
+    raw_json_response,
+    require_media_type,
+    token_actor,
+    token_issuer,
+)
+from issuer.web.api.representations import (
+    achievement_data,
+    achievement_json,
+    credential_summary,
+    issuer_json,
+)
+from issuer.web.blueprints import api as bp
+from issuer.web.context import db, services
+from issuer.web.learner.auth import deliver_after_commit
+
+IMAGE_TYPES = ("image/png", "image/svg+xml")
+MAX_PAGE = 200
+MAX_QUERY = 200  # characters of a search (schemas/openapi.yaml says so too)
+MAX_OFFSET = 10**9
+
+
+def _api_url(path: str) -> str:
+    return f"{services().base}/api/v1{path}"
+
+
+# --- issuer and achievements ---------------------------------------------------------------
+
+
+@bp.get("/issuer")
+def issuer() -> ResponseReturnValue:
+    body = issuer_json(services(), token_issuer())
+    db().commit()
+    return json_response(body)
+
+
+@bp.get("/achievements")
+def achievements() -> ResponseReturnValue:
+    ctx = services()
+    body = {"achievements": [achievement_json(ctx, a)
+                             for a in list_achievements(db(), token_issuer())]}
+    db().commit()
+    return json_response(body)
+
+
+@bp.post("/achievements")
+def create() -> ResponseReturnValue:
+    ctx = services()
+    issuer = token_issuer()
+    body = json_body("achievement-create")
+    achievement = create_achievement(db(), ctx, issuer, achievement_data(body))
+    result = achievement_json(ctx, achievement)
+    db().commit()
+    return json_response(result, 201,
+                         headers={"Location": _api_url(f"/achievements/{achievement.slug}")})
+
+
+@bp.get("/achievements/<slug>")
+def achievement(slug: str) -> ResponseReturnValue:
+    body = achievement_json(services(), get_achievement(db(), token_issuer(), slug))
+    db().commit()
+    return json_response(body)
+
+
+@bp.patch("/achievements/<slug>")
+def edit(slug: str) -> ResponseReturnValue:
+    """JSON Merge Patch (RFC 7396) of the editable members."""
+    ctx = services()
+    found = get_achievement(db(), token_issuer(), slug)
+    body = json_body("achievement-update")
+    update_achievement(db(), ctx, found, achievement_data(body))
+    result = achievement_json(ctx, found)
+    db().commit()
+    return json_response(result)
+
+
+@bp.put("/achievements/<slug>/image")
+def image(slug: str) -> ResponseReturnValue:
+    """The achievement's image (OB 3.0 §B.1.10), sent as the raw PNG or SVG body."""
+    ctx = services()
+    issuer = token_issuer()
+    found = get_achievement(db(), issuer, slug)
+    media_type = require_media_type(*IMAGE_TYPES)
+    stored = store_image(db(), ctx, issuer, request.get_data(), media_type)
+    found.image = stored
+    update_achievement(db(), ctx, found, {})  # a new version: new awards carry the new image
+    result = achievement_json(ctx, found)
+    db().commit()
+    return json_response(result)
+
+
+# --- awards and credentials ----------------------------------------------------------------
+
+
+def _achievement_named(issuer: Issuer, name: str) -> Achievement:
+    """An achievement by short name or by its id URL, among the token issuer's only."""
+    prefix = f"{issuer_url(services(), issuer.slug)}/achievements/"
+    if name.startswith(("http://", "https://")):
+        if not name.startswith(prefix) or "/" in name[len(prefix):]:
+            raise NotFound(f"no achievement {name!r} for this issuer")
+        name = name[len(prefix):]
+    return get_achievement(db(), issuer, name)
+
+
+def _valid_until(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    if len(value) == 10:
+        return end_of_day(date.fromisoformat(value))
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+    return parsed.astimezone(UTC)
+
+
+def award_request(body: dict[str, Any]) -> AwardRequest:
+    recipient = body["recipient"]
+    return AwardRequest(
+        recipient=Recipient.parse(recipient.get("email") or recipient.get("did") or "",
+                                  recipient.get("name")),
+        evidence=tuple(
+            EvidenceItem(url=e.get("url"), name=e.get("name"), narrative=e.get("narrative"),
+                         description=e.get("description"), genre=e.get("genre"))
+            for e in body.get("evidence", [])
+        ),
+        narrative=body.get("narrative"),
+        valid_until=_valid_until(body.get("validUntil")),
+    )
+
+
+@bp.post("/awards")
+def award_one() -> ResponseReturnValue:
+    """Issue one OB 3.0 AchievementCredential; nothing is stored if any step fails.
+
+    An email recipient is sent the credential's link (unless ``"notify": false``) once the
+    award has committed; ``email`` in the answer says how that went. A mail that fails
+    leaves the credential issued.
+    """
+    ctx = services()
+    issuer = token_issuer()
+    body = json_body("award")
+    found = _achievement_named(issuer, body["achievement"])
+    row = award(db(), ctx, issuer, found, award_request(body), actor=token_actor(),
+                flush=False)
+    message = (queue_award_mail(db(), ctx, row, issuer_name=issuer.name)
+               if body.get("notify", True) else None)
+    url = credential_url(ctx, row.id)
+    result = {"id": row.id, "url": url, "credential": json.loads(row.document)}
+    db().commit()
+    report = deliver_after_commit()
+    result["email"] = delivered_mail(ctx, row, message, report).to_json()
+    return json_response(result, 201, headers={"Location": url})
+
+
+def _count_credentials(issuer: Issuer, query: str | None) -> int:
+    # The same filter as services.awards.search_credentials, counted.
+    stmt = select(func.count()).select_from(Credential).where(
+        Credential.issuer_id == issuer.id)
+    if query:
+        like = f"%{query.strip().lower()}%"
+        stmt = stmt.where(or_(
+            Credential.recipient_email.ilike(like),
+            Credential.recipient_name.ilike(like),
+            Credential.recipient_did.ilike(like),
+            Credential.achievement_name.ilike(like),
+            Credential.id.ilike(like),
+        ))
+    return int(db().scalar(stmt) or 0)
+
+
+@bp.get("/credentials")
+def credentials() -> ResponseReturnValue:
+    """Issued credentials, newest first; paged as OB 3.0 §6.4 pages getCredentials."""
+    ctx = services()
+    issuer = token_issuer()
+    query = query_text("q", max_length=MAX_QUERY)
+    limit = query_int("limit", 50, lowest=1, highest=MAX_PAGE)
+    offset = query_int("offset", 0, lowest=0, highest=MAX_OFFSET)
+    total = _count_credentials(issuer, query)
+    rows = search_credentials(db(), issuer, query, limit=limit, offset=offset)
+    body = {"credentials": [credential_summary(ctx, r) for r in rows], "total": total,
+            "limit": limit, "offset": offset}
+    db().commit()
+    return json_response(body, headers=paging_headers(total, limit, offset))
+
+
+@bp.get("/credentials/<credential_id>")
+def credential(credential_id: str) -> ResponseReturnValue:
+    """The signed credential exactly as stored (and as served at its public URL)."""
+    row = get_credential(db(), credential_id)
+    if row.issuer_id != token_issuer().id:
+        raise NotFound("no such credential")
+    document = row.document
+    db().commit()
+    return raw_json_response(document)
+

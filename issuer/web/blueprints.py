@@ -1,0 +1,29 @@
+"""Every blueprint of the HTTP edge, named once.
+
+Route modules attach their views to these with decorators (``@bp.get(...)``);
+:func:`issuer.web.routes.register` imports every route module and registers the blueprints
+on the app. Endpoint names (``admin.credential``, ``status.api_revoke`` …) are part of the
+templates' contract, so a blueprint's name does not change when its modules move.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+public = Blueprint("public", __name__)
+status = Blueprint("status", __name__)
+admin = Blueprint("admin", __name__, url_prefix="/admin")
+bulk_pages = Blueprint("bulk_pages", __name__, url_prefix="/admin/issuers/<slug>/bulk")
+reviews = Blueprint("reviews", __name__, url_prefix="/admin")
+api = Blueprint("api", __name__, url_prefix="/api/v1")
+vcapi = Blueprint("vcapi", __name__)
+learner_auth = Blueprint("learner_auth", __name__)
+learner_claims = Blueprint("learner_claims", __name__)
+learner_profile = Blueprint("learner_profile", __name__)
+
+#: In the order they are registered.
+ALL = (public, admin, bulk_pages, api, vcapi, status, learner_auth, learner_claims, reviews,
+       learner_profile)
+#: Bearer tokens or no authentication at all, never cookies: there is no cross-site form to
+#: forge, so CSRF protection does not apply.
+CSRF_EXEMPT = (api, status, vcapi)

@@ -1,0 +1,1 @@
+"""The learner's pages: sign-in, claims, attestations, badges and CPD."""

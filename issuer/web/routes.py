@@ -1,0 +1,40 @@
+"""Registers the HTTP edge on an app: converters, error handlers, request guards, and every
+blueprint of :mod:`issuer.web.blueprints` with the routes its modules attach to it."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from issuer.web import blueprints, nul_guard, security
+from issuer.web.admin import (  # noqa: F401  - each module attaches its routes
+    achievements,
+    awards,
+    bulk,
+    keys,
+    pages,
+    reviews,
+    revocation,
+    tokens,
+)
+from issuer.web.api import bulk as api_bulk  # noqa: F401
+from issuer.web.api import endpoints as api_endpoints  # noqa: F401
+from issuer.web.api import revocation as api_revocation  # noqa: F401
+from issuer.web.context import csrf
+from issuer.web.converters import CredentialPathConverter, RowIdConverter
+from issuer.web.errors import register_error_handlers
+from issuer.web.learner import attest, auth, claims, profile  # noqa: F401
+from issuer.web.public import pages as public_pages  # noqa: F401
+from issuer.web.public import status_lists  # noqa: F401
+from issuer.web.vcapi import endpoints as vcapi_endpoints  # noqa: F401
+
+
+def register(app: Flask) -> None:
+    app.url_map.converters["int"] = RowIdConverter  # before any rule is added
+    app.url_map.converters["credential"] = CredentialPathConverter
+    register_error_handlers(app)
+    security.init_app(app)
+    nul_guard.init_app(app)
+    for bp in blueprints.CSRF_EXEMPT:
+        csrf.exempt(bp)
+    for bp in blueprints.ALL:
+        app.register_blueprint(bp)

@@ -1,0 +1,1 @@
+"""The W3C CCG VC API (https://w3c-ccg.github.io/vc-api/): issue and verify."""

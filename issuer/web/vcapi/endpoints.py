@@ -1,0 +1,115 @@
+"""The W3C CCG VC API (https://w3c-ccg.github.io/vc-api/): issue and verify.
+
+``POST /credentials/issue`` signs as the issuer of the bearer token and stores what it
+returns, so the credential is then served at its id URL. ``/credentials/verify`` and
+``/presentations/verify`` are public (no token) and trust the issuers hosted here; a failed
+verification answers 422 with the same body as a successful one, ``verified`` false.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response
+from flask.typing import ResponseReturnValue
+
+from issuer.core.errors import InputError, UndefinedTermError
+from issuer.core.proofs.data_integrity import proofs_of
+from issuer.core.proofs.vc_jwt import decode_compact
+from issuer.core.verify import CHECK_TITLES, Check, Outcome, VerificationReport
+from issuer.services.vc_issue import issue
+from issuer.services.verification import verify
+from issuer.web.api.common import json_body, json_response, token_actor, token_issuer
+from issuer.web.blueprints import vcapi as bp
+from issuer.web.context import db, services
+from issuer.web.errors import problem
+from issuer.web.vcapi.results import result_json
+
+TITLES = {**CHECK_TITLES, "challenge": "Challenge", "domain": "Domain"}
+
+
+@bp.post("/credentials/issue")
+def issue_credential() -> ResponseReturnValue:
+    issuer = token_issuer()
+    body = json_body("vc-issue")
+    options = body.get("options") or {}
+    try:
+        issued = issue(db(), services(), issuer, body["credential"],
+                       cryptosuite=options.get("cryptosuite"), actor=token_actor())
+    except UndefinedTermError as exc:
+        return problem(422, exc.message, errors=[exc.message], term=exc.term)
+    db().commit()
+    # The stored text, unchanged, is what the caller receives.
+    response = Response('{"verifiableCredential":' + issued.document + "}", status=201,
+                        mimetype="application/json")
+    if issued.ours:
+        response.headers["Location"] = f"{services().base}/credentials/{issued.row.id}"
+    return response
+
+
+def _types(document: Any) -> list[str]:
+    if not isinstance(document, dict):
+        return []
+    value = document.get("type")
+    items = value if isinstance(value, list) else [value]
+    return [t for t in items if isinstance(t, str)]
+
+
+def _answer(report: VerificationReport, extra: list[Check]) -> Response:
+    checks = [*report.checks, *extra]
+    body = result_json(checks, TITLES, issuer=report.issuer, fmt=report.format)
+    db().rollback()  # verifying never writes
+    return json_response(body, 200 if body["verified"] else 422)
+
+
+@bp.post("/credentials/verify")
+def verify_credential() -> ResponseReturnValue:
+    body = json_body("vc-verify-credential")
+    data = body["verifiableCredential"]
+    report = verify(db(), services(), data)
+    extra: list[Check] = []
+    if "VerifiablePresentation" in _types(report.credential):
+        extra.append(Check("type", Outcome.FAILED,
+                           "this is a presentation: send it to /presentations/verify"))
+    return _answer(report, extra)
+
+
+@bp.post("/presentations/verify")
+def verify_presentation() -> ResponseReturnValue:
+    body = json_body("vc-verify-presentation")
+    data = body["verifiablePresentation"]
+    options = body.get("options") or {}
+    report = verify(db(), services(), data)
+    extra: list[Check] = []
+    if report.credential is not None and "VerifiablePresentation" not in _types(
+            report.credential):
+        extra.append(Check("type", Outcome.FAILED,
+                           "this is a credential, not a presentation: send it to "
+                           "/credentials/verify"))
+    for name in ("challenge", "domain"):
+        if name in options:
+            extra.append(_bound_value(data, name, options[name]))
+    return _answer(report, extra)
+
+
+def _bound_value(data: Any, name: str, wanted: str) -> Check:
+    """VC API presentations/verify options: the proof must carry the expected challenge or
+    domain (Data Integrity §2.1 proof ``challenge``/``domain``; for a JWT the ``nonce`` and
+    ``aud`` claims, RFC 7519 §4.1.3), so a presentation cannot be replayed elsewhere."""
+    try:
+        if isinstance(data, str):
+            claim = "nonce" if name == "challenge" else "aud"
+            found = [decode_compact(data).payload.get(claim)]
+        else:
+            found = [p.get(name) for p in proofs_of(data)]
+    except InputError as exc:
+        return Check(name, Outcome.FAILED, f"the {name} could not be read: {exc.message}")
+    if found and all(_matches(value, wanted) for value in found):
+        return Check(name, Outcome.PASSED, f"the presentation carries the expected {name}")
+    return Check(name, Outcome.FAILED,
+                 f"the presentation does not carry the expected {name} {wanted!r}")
+
+
+def _matches(value: Any, wanted: str) -> bool:
+    # A domain (or JWT audience) may be a list of which one must match.
+    return wanted in value if isinstance(value, list) else value == wanted
