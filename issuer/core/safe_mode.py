@@ -7,7 +7,7 @@ path (:mod:`issuer.core.canon.fast_path`) gives the same one in a fraction of th
 
 * it takes a document only when the general path (safe-mode expansion, then RDF) would turn
   it into the same dataset without error, and declines everything else (its module docstring;
-  ``tests/core/test_canon_differential.py`` holds it to that on 10,000 generated documents).
+  ``tests/core/canon/test_differential.py`` holds it to that on 10,000 generated documents).
   So when it takes a document, safe mode accepts it;
 * an issuer-dependent term shows in the expanded document as a key or an ``@type`` (of a node
   or of a value), which in the dataset is a predicate, an ``rdf:type`` object or a literal's

@@ -23,9 +23,9 @@ from issuer.core.proofs.data_integrity import SuiteContext, sign_document
 from issuer.core.proofs.registry import SIGNING_SUITES
 from issuer.core.safe_mode import issuer_dependent_terms
 from issuer.core.verify import Outcome
+from tests.core.canon.test_differential import generate
+from tests.core.canon.test_fast_path import FEATURES
 from tests.core.helpers import did_key_issuer, signed_badge, unsigned_badge, verifier
-from tests.core.test_canon_differential import generate
-from tests.core.test_fast_rdf import FEATURES
 
 LOADER = bundled_loader()
 VECTORS = Path(__file__).resolve().parents[1] / "vectors"

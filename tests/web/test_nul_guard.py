@@ -16,8 +16,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from issuer.storage.models import Credential
-from tests.web.conftest import World
-from tests.web.test_admin import submit
+from tests.conftest import World
+from tests.web.admin.test_pages import submit
 
 NUL_WORDS = "NUL character"
 

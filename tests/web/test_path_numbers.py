@@ -16,8 +16,8 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from issuer.web.converters import ROW_ID_MAX
-from tests.web.conftest import World
-from tests.web.test_bulk_pages import sign_in
+from tests.conftest import World
+from tests.web.admin.test_bulk import sign_in
 
 TOO_LARGE = [str(ROW_ID_MAX + 1), "8129248361006624669696", "9" * 5000]
 
