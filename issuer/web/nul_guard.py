@@ -25,8 +25,13 @@ MESSAGE = "the request contains a NUL character (U+0000), which no field accepts
 
 
 def _has_nul(fields: MultiDict[str, str]) -> bool:
-    # Every value of a repeated field: views read some of them as lists (getlist).
-    return any("\x00" in name or "\x00" in value for name, value in fields.items(multi=True))
+    # Every value of a repeated field: views read some of them as lists (getlist). A multipart
+    # part whose Content-Disposition carries no readable name comes out with the name None.
+    return any(_holds_nul(name) or _holds_nul(value) for name, value in fields.items(multi=True))
+
+
+def _holds_nul(text: str | None) -> bool:
+    return text is not None and "\x00" in text
 
 
 def _json_type(mimetype: str) -> bool:

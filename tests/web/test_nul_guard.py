@@ -98,3 +98,14 @@ def test_a_nul_in_a_later_value_of_a_repeated_form_field_is_400(client: FlaskCli
                                                "password": "x", "next": ""})
     assert response.status_code == 400
     assert NUL_WORDS in response.get_data(as_text=True)
+
+
+def test_a_multipart_part_without_a_readable_name_is_not_a_500(client: FlaskClient,
+                                                                world: World) -> None:
+    # A part whose Content-Disposition cannot be read has no name at all (None).
+    body = (b"--b\r\nContent-Disposition: form-data; name=\"\r\"\r\n\r\nx\r\n"
+            b"--b\r\nContent-Disposition: form-data; name=\"file\"\r\n\r\n\r\n--b--\r\n")
+    response = client.post(f"/api/v1/bulk?achievement={world.achievement_slug}", data=body,
+                           content_type="multipart/form-data; boundary=b",
+                           headers={"Authorization": f"Bearer {world.token}"})
+    assert 400 <= response.status_code < 500, response.text
