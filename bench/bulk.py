@@ -108,6 +108,7 @@ def child(database_url: str, root: Path, count: int, traced: bool,
     """Set up an issuer, then award ``count`` recipients as ``issuer award-bulk`` does."""
     from issuer.app import create_app, runtime
     from issuer.config import Settings
+    from issuer.jobs.transaction import unit_of_work as transaction
     from issuer.services.achievements import create_achievement, get_achievement
     from issuer.services.award_mail import job_mail_counts
     from issuer.services.bulk import (
@@ -120,7 +121,7 @@ def child(database_url: str, root: Path, count: int, traced: bool,
         run_job,
     )
     from issuer.services.issuers import create_issuer, get_issuer
-    from issuer.storage.db import transaction, upgrade
+    from issuer.storage.db import upgrade
 
     settings = Settings(database_url=database_url, base_url=BASE_URL, keys_dir=root / "keys",
                         instance_dir=root / "instance",

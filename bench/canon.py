@@ -26,10 +26,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pyld import jsonld
 
 from bench import Result, measure
-from issuer.core import canonicalize
 from issuer.core.bundled import bundled_loader
-from issuer.core.canon import canonicalize_general
-from issuer.core.canon.fast_path import Unsupported, canonicalize_fast
+from issuer.core.canon import (
+    Unsupported,
+    canonicalize,
+    canonicalize_fast,
+    canonicalize_general,
+)
 from issuer.core.dids import did_key_from_public_key, did_key_verification_method_id
 from issuer.core.keys import PrivateKey
 from issuer.core.proofs.data_integrity import SuiteContext, proofs_of, sign_document, verify_one
@@ -87,7 +90,7 @@ class _Run:
             "documentLoader": loader,
         }
         reference = jsonld.normalize(document, pyld_options)
-        ours = canonicalize(document)
+        ours = canonicalize(document, loader)
         try:
             canonicalize_fast(document, loader)
             path_taken = "fast path"
@@ -101,7 +104,7 @@ class _Run:
         pyld_ms = self.timed(
             f"{label}: pyld jsonld.normalize", lambda: jsonld.normalize(document, pyld_options)
         )
-        ours_ms = self.timed(f"{label}: canonicalize", lambda: canonicalize(document))
+        ours_ms = self.timed(f"{label}: canonicalize", lambda: canonicalize(document, loader))
         general_ms = self.timed(
             f"{label}: canonicalize, general path only",
             lambda: canonicalize_general(document, loader),

@@ -11,8 +11,10 @@ from typing import Any
 from flask import Flask
 
 from issuer.config import STATIC_DIR, TEMPLATES_DIR, Settings
+from issuer.jobs.bulk import start_bulk_job
+from issuer.jobs.mail import deliver
 from issuer.runtime import Runtime, build_runtime
-from issuer.web.context import db, init_app, runtime, services
+from issuer.web.context import Background, db, init_app, runtime, services
 from issuer.web.routes import register
 
 __all__ = ["Runtime", "create_app", "db", "runtime", "services"]
@@ -39,6 +41,8 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     )
     app.config.update(overrides)
     app.json.sort_keys = False  # type: ignore[attr-defined]
-    init_app(app, build_runtime(settings))
+    # The web hands work to the background runners without importing them.
+    init_app(app, build_runtime(settings),
+             Background(deliver_mail=deliver, start_bulk_job=start_bulk_job))
     register(app)
     return app

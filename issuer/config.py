@@ -1,22 +1,25 @@
 """Settings from ``ISSUER_*`` environment variables, and the core objects built from them.
 
 The core takes every path and resource as an argument; this module is where the defaults are
-decided, so the CLI and the web app build the same objects the same way.
+decided, so the CLI and the web app build the same objects the same way. It is the one place
+that reads the environment: everything configurable is a field of :class:`Settings`, read and
+checked in :meth:`Settings.from_env` and passed on from there.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import secrets
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, fields
 from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from issuer.core.bundled import SCHEMAS_DIR
-from issuer.core.canon.rdfc import WorkBudget
-from issuer.core.errors import InputError
+from issuer.core.canon import DEFAULT_BUDGET, WorkBudget
+from issuer.core.errors import EXIT_UNREADABLE, InputError
 from issuer.core.jsonld import ContextLoader
 from issuer.core.schema import SchemaRegistry
 
@@ -34,14 +37,64 @@ PASSPHRASE_ENV = "ISSUER_KEY_PASSPHRASE"  # noqa: S105 - the variable's name, no
 #: The databases this service runs on (SQLite by default, PostgreSQL in production).
 DATABASE_SCHEMES = ("sqlite", "sqlite+pysqlite", "postgresql", "postgresql+psycopg")
 
+#: How staff passwords are hashed: scrypt (RFC 7914) with N=2^15, r=8, p=1, werkzeug's
+#: ``scrypt`` default, stored as ``scrypt:32768:8:1$salt$hex``. A stored hash names its own
+#: parameters, so changing these affects new passwords only.
+PASSWORD_HASHING = "scrypt:32768:8:1"  # noqa: S105 - parameters, not a password
+_SCRYPT = re.compile(r"scrypt:([0-9]+):([0-9]+):([0-9]+)")
+#: hashlib.scrypt's largest memory limit (a C int).
+_SCRYPT_MAX_MEMORY = 2**31 - 1
+
+#: What the commands that need no service read (``sign``, ``verify``, ``keys generate``).
+CORE_SETTINGS = ("schemas_dir", "canon_max_seconds", "key_passphrase", "verify_offline",
+                 "verify_allow_hosts", "verify_max_bytes", "verify_timeout", "verify_ca_file")
+
+_WHOLE_NUMBERS = ("max_content_length", "max_image_bytes", "smtp_port", "smtp_connections",
+                  "verify_max_bytes")
+_NUMBERS = ("canon_max_seconds", "verify_timeout")
+_PATHS = ("keys_dir", "instance_dir", "schemas_dir", "verify_ca_file")
+_FLAGS = ("secure_cookies", "smtp_starttls", "smtp_ssl", "verify_offline")
+#: Comma-separated lists, kept as tuples of their non-empty items.
+_LISTS = ("verify_allow_hosts",)
+#: ``host``, ``host:port`` or ``[ipv6]:port`` (the verifier's allowlist).
+_HOST_PORT = re.compile(r"(?:[a-z0-9._-]+|\[[0-9a-f:.]+\])(?::[0-9]{1,5})?", re.IGNORECASE)
+
 
 class ConfigError(InputError):
-    """A setting that cannot be used; the message names the variable."""
+    """A setting that cannot be used; the message names the variable.
+
+    The operator's to fix, not the client's: 500 for a request, exit 2 for a command.
+    """
+
+    http_status = 500
+    exit_code = EXIT_UNREADABLE
 
 
-def schemas_dir() -> Path:
-    """The folder of pinned JSON Schemas and contexts (``ISSUER_SCHEMAS_DIR`` overrides)."""
-    return Path(os.environ.get("ISSUER_SCHEMAS_DIR", SCHEMAS_DIR))
+def scrypt_parameters(method: str) -> tuple[int, int, int]:
+    """N, r and p of a ``scrypt:N:r:p`` method (RFC 7914 §2: N a power of 2 above 1 and
+    below 2^(16·r), r and p positive)."""
+    match = _SCRYPT.fullmatch(method)
+    if match is None:
+        raise ConfigError(f"ISSUER_PASSWORD_HASHING must be scrypt:N:r:p (default "
+                          f"{PASSWORD_HASHING}), not {method!r}")
+    n, r, p = (int(value) for value in match.groups())
+    if r < 1 or p < 1 or n < 2 or n & (n - 1) or n.bit_length() > 16 * r:
+        raise ConfigError("ISSUER_PASSWORD_HASHING: r and p must be at least 1 and N a power "
+                          f"of 2 from 2 to 2^(16·r), not {method!r}")
+    # werkzeug lets scrypt have 132·N·r·p bytes; OpenSSL needs 128·r·(N + p + 2).
+    allowed = 132 * n * r * p
+    if allowed > _SCRYPT_MAX_MEMORY:
+        raise ConfigError(f"ISSUER_PASSWORD_HASHING: {method} needs more than 2 GiB")
+    if allowed < 128 * r * (n + p + 2):
+        raise ConfigError(f"ISSUER_PASSWORD_HASHING: N is too small for r and p in {method}")
+    return n, r, p
+
+
+def _work_budget(seconds: float) -> WorkBudget:
+    try:
+        return WorkBudget(max_seconds=seconds)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"ISSUER_CANON_MAX_SECONDS must be a positive number: {exc}") from None
 
 
 @lru_cache(maxsize=4)
@@ -54,23 +107,25 @@ def _schemas(path: str) -> SchemaRegistry:
     return SchemaRegistry.from_directory(path)
 
 
-def context_loader() -> ContextLoader:
-    return _loader(str(schemas_dir() / "contexts"))
+def core_settings(settings: Settings | None = None) -> Settings:
+    """``settings``, or for a caller with none (``issuer sign``, ``issuer verify``) the
+    :data:`CORE_SETTINGS` read from the environment, the rest left at their defaults."""
+    return settings if settings is not None else Settings.from_env(only=CORE_SETTINGS)
 
 
-def schema_registry() -> SchemaRegistry:
-    return _schemas(str(schemas_dir()))
+def context_loader(settings: Settings | None = None) -> ContextLoader:
+    """The JSON-LD contexts in ``schemas_dir`` (see :func:`core_settings`)."""
+    return _loader(str(core_settings(settings).schemas_dir / "contexts"))
 
 
-def work_budget() -> WorkBudget:
-    """Canonicalization limits; ``ISSUER_CANON_MAX_SECONDS`` tunes the time limit."""
-    seconds = os.environ.get("ISSUER_CANON_MAX_SECONDS")
-    if seconds is None:
-        return WorkBudget()
-    try:
-        return WorkBudget(max_seconds=float(seconds))
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"ISSUER_CANON_MAX_SECONDS must be a positive number: {exc}") from None
+def schema_registry(settings: Settings | None = None) -> SchemaRegistry:
+    """The JSON Schemas in ``schemas_dir`` (see :func:`core_settings`)."""
+    return _schemas(str(core_settings(settings).schemas_dir))
+
+
+def work_budget(settings: Settings | None = None) -> WorkBudget:
+    """Canonicalization limits, ``canon_max_seconds`` the time (see :func:`core_settings`)."""
+    return _work_budget(core_settings(settings).canon_max_seconds)
 
 
 def _dev_secret_key(instance: Path) -> str:
@@ -89,7 +144,11 @@ def _dev_secret_key(instance: Path) -> str:
 
 @dataclass(frozen=True)
 class Settings:
-    """Everything the service reads from its environment, validated once at start-up."""
+    """Everything the service reads from its environment, validated once at start-up.
+
+    Each field is read from ``ISSUER_`` and its name in capitals (``keys_dir`` from
+    ``ISSUER_KEYS_DIR``); nothing else in the package reads the environment.
+    """
 
     #: The default database lives in the instance folder (``ISSUER_INSTANCE_DIR``).
     database_url: str = ""
@@ -97,6 +156,8 @@ class Settings:
     keys_dir: Path = PROJECT_ROOT / "keys"
     instance_dir: Path = INSTANCE_DIR
     secret_key: str = field(default="", repr=False)
+    #: Passphrase of encrypted key files (``ISSUER_KEY_PASSPHRASE``).
+    key_passphrase: str | None = field(default=None, repr=False)
     max_content_length: int = 2 * 1024 * 1024
     max_image_bytes: int = 512 * 1024
     secure_cookies: bool = False
@@ -112,41 +173,87 @@ class Settings:
     #: Connections a bulk award sends its mail over at once.
     smtp_connections: int = 4
     mail_from: str = "badges@localhost"
+    #: The pinned JSON Schemas and JSON-LD contexts (``contexts/``), bundled by default.
+    schemas_dir: Path = SCHEMAS_DIR
+    #: Wall-clock limit of one canonicalization (:class:`WorkBudget`).
+    canon_max_seconds: float = DEFAULT_BUDGET.max_seconds
+    #: How new staff passwords are hashed (:data:`PASSWORD_HASHING`).
+    password_hashing: str = PASSWORD_HASHING
+    #: Verify without the network: did:web documents and status lists of other sites are
+    #: not fetched, and the report says so (``ISSUER_VERIFY_OFFLINE``).
+    verify_offline: bool = False
+    #: ``host[:port]`` the verifier may reach although their addresses are loopback or
+    #: private, and over http: for tests and private deployments (comma-separated).
+    verify_allow_hosts: tuple[str, ...] = ()
+    #: Largest document the verifier fetches (bytes, after decompression).
+    verify_max_bytes: int = 1_000_000
+    #: Longest one fetch may take, redirects included (seconds).
+    verify_timeout: float = 5.0
+    #: A PEM file of the CAs the verifier trusts for HTTPS instead of the public ones.
+    verify_ca_file: Path | None = None
 
     @property
     def base(self) -> str:
         return self.base_url.rstrip("/")
 
+    @property
+    def passphrase(self) -> bytes | None:
+        """The key passphrase as the key store takes it; an empty one is none."""
+        return self.key_passphrase.encode("utf-8") if self.key_passphrase else None
+
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+    def from_env(cls, environ: Mapping[str, str] | None = None, *,
+                 only: Collection[str] | None = None, dev_secret: bool = True) -> Settings:
+        """The settings in the ``ISSUER_*`` variables (``os.environ`` by default).
+
+        Every value is converted and checked, then the whole is :meth:`validated`: what the
+        service and its commands run with. With ``only``, just those fields are read and
+        checked, each alone, and every other keeps its default: for the commands that need
+        no service (:data:`CORE_SETTINGS`), which must work where none is set up and must not
+        be stopped by a setting they do not use. ``dev_secret=False`` is for commands that
+        only read: see :meth:`validated`.
+        """
         env = os.environ if environ is None else environ
+        names = [f.name for f in fields(cls) if only is None or f.name in only]
         values: dict[str, object] = {}
-        names = {f.name for f in fields(cls)}
         for name in names:
             raw = env.get(f"ISSUER_{name.upper()}")
             if raw is None or raw == "":
                 continue
-            values[name] = raw
-        try:
-            for name in ("max_content_length", "max_image_bytes", "smtp_port",
-                         "smtp_connections"):
-                if name in values:
-                    values[name] = int(str(values[name]))
-        except ValueError:
-            raise ConfigError(f"ISSUER_{name.upper()} must be a whole number") from None
-        for name in ("keys_dir", "instance_dir"):
-            if name in values:
-                values[name] = Path(str(values[name]))
-        for name in ("secure_cookies", "smtp_starttls", "smtp_ssl"):
-            if name in values:
-                values[name] = str(values[name]).lower() in ("1", "true", "yes", "on")
+            values[name] = _converted(name, raw)
         settings = cls(**values)  # type: ignore[arg-type]
-        return settings.validated()
+        if only is not None:
+            return settings._checked(names)
+        return settings.validated(dev_secret=dev_secret)
+
+    def _checked(self, names: Collection[str]) -> Settings:
+        """Raise :class:`ConfigError` for a setting of ``names`` that is wrong by itself."""
+        if "canon_max_seconds" in names:
+            _work_budget(self.canon_max_seconds)
+        if "password_hashing" in names:
+            scrypt_parameters(self.password_hashing)
+        if "verify_max_bytes" in names and self.verify_max_bytes < 1:
+            raise ConfigError("ISSUER_VERIFY_MAX_BYTES must be a whole number above 0")
+        if "verify_timeout" in names and not 0 < self.verify_timeout <= 600:
+            raise ConfigError("ISSUER_VERIFY_TIMEOUT must be a number of seconds above 0 and "
+                              "at most 600")
+        if "verify_allow_hosts" in names:
+            for entry in self.verify_allow_hosts:
+                if not _HOST_PORT.fullmatch(entry):
+                    raise ConfigError("ISSUER_VERIFY_ALLOW_HOSTS must list host or host:port "
+                                      f"entries separated by commas, not {entry!r}")
+        return self
 
     def _database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.instance_dir / 'issuer.db'}"
 
-    def validated(self) -> Settings:
+    def validated(self, *, dev_secret: bool = True) -> Settings:
+        """These settings checked together, with what was left to default filled in.
+
+        Without a secret key a development one is made and kept in the instance folder;
+        ``dev_secret=False`` leaves it empty and writes nothing (no sessions can be signed).
+        """
+        self._checked([f.name for f in fields(self)])
         parts = urlsplit(self.base_url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ConfigError(
@@ -169,8 +276,29 @@ class Settings:
             raise ConfigError(
                 "ISSUER_DATABASE_URL must be an SQLite URL (sqlite:///path/to/issuer.db) or a "
                 f"PostgreSQL one (postgresql+psycopg://user@host/database), not {scheme!r}")
-        secret = self.secret_key or _dev_secret_key(self.instance_dir)
+        secret = self.secret_key or (_dev_secret_key(self.instance_dir) if dev_secret else "")
         secure = self.secure_cookies or parts.scheme == "https"
         return Settings(**{**{f.name: getattr(self, f.name) for f in fields(self)},
                            "secret_key": secret, "secure_cookies": secure,
                            "database_url": self._database_url()})
+
+
+def _converted(name: str, raw: str) -> object:
+    """The value of ``ISSUER_<NAME>`` as the field's type; a :class:`ConfigError` names it."""
+    if name in _WHOLE_NUMBERS:
+        try:
+            return int(raw)
+        except ValueError:
+            raise ConfigError(f"ISSUER_{name.upper()} must be a whole number") from None
+    if name in _NUMBERS:
+        try:
+            return float(raw)
+        except ValueError as exc:
+            raise ConfigError(f"ISSUER_{name.upper()} must be a positive number: {exc}") from None
+    if name in _PATHS:
+        return Path(raw)
+    if name in _FLAGS:
+        return raw.lower() in ("1", "true", "yes", "on")
+    if name in _LISTS:
+        return tuple(item.strip().lower() for item in raw.split(",") if item.strip())
+    return raw

@@ -8,13 +8,12 @@ only works on the database (``issuer issuers create``, ``issuer revoke`` …) bu
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from issuer.config import PASSPHRASE_ENV, Settings
+from issuer.config import Settings
 from issuer.services.context import ServiceContext
 from issuer.storage.db import make_engine, session_factory
 from issuer.storage.keystore import KeyStore
@@ -32,7 +31,6 @@ class Runtime:
 
 def build_runtime(settings: Settings) -> Runtime:
     engine = make_engine(settings.database_url)
-    passphrase = os.environ.get(PASSPHRASE_ENV)
-    keystore = KeyStore(settings.keys_dir, passphrase.encode() if passphrase else None)
+    keystore = KeyStore(settings.keys_dir, settings.passphrase)
     return Runtime(settings=settings, engine=engine, sessions=session_factory(engine),
                    services=ServiceContext(settings=settings, keystore=keystore))

@@ -41,6 +41,15 @@ def schemas() -> SchemaRegistry:
     return config.schema_registry()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _prepared_installations() -> Iterator[None]:
+    """Remove the installations command-line tests copy (:mod:`tests.cli_instance`)."""
+    yield
+    from tests.cli_instance import discard_prepared
+
+    discard_prepared()
+
+
 @pytest.fixture()
 def fresh_database_url(tmp_path: Path) -> Iterator[str]:
     """An empty database of its own for one test (see :mod:`tests.databases`)."""
@@ -50,6 +59,10 @@ def fresh_database_url(tmp_path: Path) -> Iterator[str]:
 
 BASE_URL = "http://badges.test"
 PASSWORD = "correct horse battery staple"
+#: Staff passwords are hashed with scrypt at a tiny cost in tests: a real salted hash, checked
+#: as any other, without the tenth of a second per account that production's parameters
+#: (``config.PASSWORD_HASHING``) take on purpose.
+TEST_PASSWORD_HASHING = "scrypt:128:1:1"
 
 
 #: Tests under these folders use the app on a database, and run again on PostgreSQL.
@@ -80,7 +93,8 @@ def keys_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture()
 def settings(database_url: str, keys_dir: Path) -> Settings:
     return Settings(database_url=database_url, base_url=BASE_URL, keys_dir=keys_dir,
-                    secret_key="test-secret-key-not-for-production").validated()
+                    secret_key="test-secret-key-not-for-production",
+                    password_hashing=TEST_PASSWORD_HASHING).validated()
 
 
 @pytest.fixture()

@@ -1,41 +1,69 @@
-"""``issuer keys rotate|retire|report``: an issuer's signing keys over time (USERS.md §G6).
+"""``issuer keys``: signing keys, in a file or an issuer's over time (USERS.md §G6).
 
-Exit codes follow ``issuer.cli``: 0 done, 1 refused (unknown issuer or key, a date in the
-future, a compromise date moved later), 2 unreadable input (a date that is not ISO 8601, a
-database that is not set up). Private keys are written by the key store (mode 0600, never
-overwritten) and are never printed.
+``generate`` writes a key file for ``issuer sign`` and needs no service. ``rotate``,
+``retire`` and ``report`` work on the service's database (ISSUER_* settings), each in one
+transaction. Exit codes follow :mod:`issuer.cli.errors`: 0 done, 1 refused (a key file that
+exists, an unknown issuer or key, a date in the future, a compromise date moved later), 2
+unreadable input (a date that is not ISO 8601, a file that cannot be written, a database
+that is not set up). Private keys are written with mode 0600, never overwritten and never
+printed.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
-from sqlalchemy.orm import Session
 
+from issuer.cli.common import passphrase, service_runtime, unit_of_work
+from issuer.cli.errors import Refused, Unreadable
+from issuer.config import PASSPHRASE_ENV
+from issuer.core.dids import did_key_from_public_key
 from issuer.core.errors import InputError, IssuerError
-from issuer.services.context import ServiceContext
+from issuer.core.keys import PrivateKey, save_private_key
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from issuer.services.context import ServiceContext
 
 T = TypeVar("T")
 
 HEADINGS = ("KEY", "TYPE", "CREATED", "STATUS", "SIGNED", "SIGNED AFTER COMPROMISE")
 
 
-def _run(work: Callable[[Session, ServiceContext], T]) -> T:
-    """Run ``work`` in one transaction on the configured service: all of it, or nothing."""
-    from issuer.cli import Refused
-    from issuer.cli.service import _runtime, _settings
-    from issuer.storage.db import transaction
+@click.group("keys")
+def keys_group() -> None:
+    """Create and inspect signing keys."""
 
-    rt = _runtime(_settings())
+
+@keys_group.command("generate")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False),
+              help="Where to write the private key (PEM, mode 0600).")
+@click.option("--type", "key_type", type=click.Choice(["ed25519", "p256"]), default="ed25519",
+              show_default=True, help="Ed25519 for Data Integrity proofs, P-256 for ES256 JWTs.")
+@click.option("--passphrase-env", default=None, metavar="VAR",
+              help=f"Encrypt the key with the passphrase in this variable "
+                   f"(default: {PASSPHRASE_ENV}, if set).")
+@click.option("--force", is_flag=True, help="Overwrite an existing key file.")
+def generate(out: str, key_type: str, passphrase_env: str | None, force: bool) -> None:
+    """Write a new private key and print its did:key."""
+    key = PrivateKey.generate("Ed25519" if key_type == "ed25519" else "P-256")
     try:
-        with transaction(rt.sessions) as session:
-            return work(session, rt.services)
+        save_private_key(Path(out), key, passphrase(passphrase_env), overwrite=force)
     except IssuerError as exc:
         raise Refused(exc.message) from None
-    finally:
-        rt.engine.dispose()
+    except OSError as exc:
+        raise Unreadable(f"cannot write {out}: {exc.strerror or exc}") from None
+    click.echo(did_key_from_public_key(key.public_key))
+
+
+def _in_service(work: Callable[[Session, ServiceContext], T]) -> T:
+    """Run ``work`` in one unit of work on the configured service: all of it, or nothing."""
+    with service_runtime() as rt, unit_of_work(rt) as session:
+        return work(session, rt.services)
 
 
 def render_table(rows: Sequence[Any]) -> str:
@@ -54,94 +82,92 @@ def render_table(rows: Sequence[Any]) -> str:
     )
 
 
-def register(keys: click.Group) -> None:
-    """Add ``rotate``, ``retire`` and ``report`` to the ``issuer keys`` group."""
+@keys_group.command("rotate")
+@click.option("--issuer", "slug", required=True, help="The issuer's short name.")
+def rotate(slug: str) -> None:
+    """Create a new Ed25519 key that signs from now on.
 
-    @keys.command("rotate")
-    @click.option("--issuer", "slug", required=True, help="The issuer's short name.")
-    def rotate(slug: str) -> None:
-        """Create a new Ed25519 key that signs from now on.
+    The old keys stay in the issuer's DID document, so badges they signed keep
+    verifying. Prints the new key's id and the key report.
+    """
+    from issuer.services.issuers import get_issuer, method_id
+    from issuer.services.keys import key_report, rotate_key
 
-        The old keys stay in the issuer's DID document, so badges they signed keep
-        verifying. Prints the new key's id and the key report.
-        """
-        from issuer.services.issuers import get_issuer, method_id
-        from issuer.services.keys import key_report, rotate_key
+    def work(session: Session, ctx: ServiceContext) -> tuple[str, list[Any]]:
+        issuer = get_issuer(session, slug)
+        new = rotate_key(session, ctx, issuer)
+        return method_id(ctx, new), key_report(session, ctx, issuer)
 
-        def work(session: Session, ctx: ServiceContext) -> tuple[str, list[Any]]:
-            issuer = get_issuer(session, slug)
-            new = rotate_key(session, ctx, issuer)
-            return method_id(ctx, new), key_report(session, ctx, issuer)
+    new_id, rows = _in_service(work)
+    click.echo(new_id)
+    click.echo("This key signs new badges from now on. The earlier keys stay in the DID "
+               "document, so the badges they signed keep verifying.\n")
+    click.echo(render_table(rows))
 
-        new_id, rows = _run(work)
-        click.echo(new_id)
-        click.echo("This key signs new badges from now on. The earlier keys stay in the DID "
-                   "document, so the badges they signed keep verifying.\n")
-        click.echo(render_table(rows))
 
-    @keys.command("retire")
-    @click.argument("key_id", metavar="KEY_ID")
-    @click.option("--compromised-since", "since_text", required=True, metavar="DATE",
-                  help="When the key was (or may have been) compromised: YYYY-MM-DD means "
-                       "00:00:00Z that day, or a date-time with a time zone. Not in the "
-                       "future.")
-    def retire(key_id: str, since_text: str) -> None:
-        """Stop using KEY_ID (did:web:…#key-1 or SLUG#key-1) after a compromise.
+@keys_group.command("retire")
+@click.argument("key_id", metavar="KEY_ID")
+@click.option("--compromised-since", "since_text", required=True, metavar="DATE",
+              help="When the key was (or may have been) compromised: YYYY-MM-DD means "
+                   "00:00:00Z that day, or a date-time with a time zone. Not in the "
+                   "future.")
+def retire(key_id: str, since_text: str) -> None:
+    """Stop using KEY_ID (did:web:…#key-1 or SLUG#key-1) after a compromise.
 
-        It stays in the DID document with a 'revoked' date: badges it signed before that
-        date keep verifying, those signed from then on fail and must be re-issued. If it
-        was the signing key, a new key takes over first.
-        """
-        from issuer.cli import Unreadable
-        from issuer.services.issuers import method_id
-        from issuer.services.keys import (
-            Retirement,
-            find_key,
-            key_report,
-            parse_moment,
-            report_compromised,
-            stamp,
-        )
+    It stays in the DID document with a 'revoked' date: badges it signed before that
+    date keep verifying, those signed from then on fail and must be re-issued. If it
+    was the signing key, a new key takes over first.
+    """
+    from issuer.services.issuers import method_id
+    from issuer.services.keys import (
+        Retirement,
+        find_key,
+        key_report,
+        parse_moment,
+        report_compromised,
+        stamp,
+    )
 
-        try:
-            since = parse_moment(since_text)
-        except InputError as exc:
-            raise Unreadable(f"--compromised-since: {exc.message}") from None
+    try:
+        since = parse_moment(since_text)
+    except InputError as exc:
+        raise Unreadable(f"--compromised-since: {exc.message}") from None
 
-        def work(session: Session, ctx: ServiceContext) -> tuple[Retirement, str, str | None,
-                                                                 list[Any]]:
-            key = find_key(session, ctx, key_id)
-            done = report_compromised(session, ctx, key, since)
-            new = method_id(ctx, done.replacement) if done.replacement else None
-            return done, method_id(ctx, key), new, key_report(session, ctx, key.issuer)
+    def work(session: Session, ctx: ServiceContext) -> tuple[Retirement, str, str | None,
+                                                             list[Any]]:
+        key = find_key(session, ctx, key_id)
+        done = report_compromised(session, ctx, key, since)
+        new = method_id(ctx, done.replacement) if done.replacement else None
+        return done, method_id(ctx, key), new, key_report(session, ctx, key.issuer)
 
-        done, retired_id, new_id, rows = _run(work)
-        if new_id is not None:
-            click.echo(f"{retired_id} was the signing key: a new key, {new_id}, signs new "
-                       "badges from now on.")
-        if done.unchanged:
-            click.echo(f"{retired_id} was already reported compromised since "
-                       f"{stamp(done.since)}; nothing changed.")
-        else:
-            click.echo(f"{retired_id} is retired and published as compromised since "
-                       f"{stamp(done.since)}.")
-        if done.affected == 1:
-            click.echo("1 badge signed with it on or after that date no longer verifies: "
-                       "re-issue it.")
-        elif done.affected:
-            click.echo(f"{done.affected} badges signed with it on or after that date no longer "
-                       "verify: re-issue them.")
-        else:
-            click.echo("No badge was signed with it on or after that date.")
-        click.echo("")
-        click.echo(render_table(rows))
+    done, retired_id, new_id, rows = _in_service(work)
+    if new_id is not None:
+        click.echo(f"{retired_id} was the signing key: a new key, {new_id}, signs new "
+                   "badges from now on.")
+    if done.unchanged:
+        click.echo(f"{retired_id} was already reported compromised since "
+                   f"{stamp(done.since)}; nothing changed.")
+    else:
+        click.echo(f"{retired_id} is retired and published as compromised since "
+                   f"{stamp(done.since)}.")
+    if done.affected == 1:
+        click.echo("1 badge signed with it on or after that date no longer verifies: "
+                   "re-issue it.")
+    elif done.affected:
+        click.echo(f"{done.affected} badges signed with it on or after that date no longer "
+                   "verify: re-issue them.")
+    else:
+        click.echo("No badge was signed with it on or after that date.")
+    click.echo("")
+    click.echo(render_table(rows))
 
-    @keys.command("report")
-    @click.option("--issuer", "slug", required=True, help="The issuer's short name.")
-    def report(slug: str) -> None:
-        """Show every key of an issuer and how many badges each one signed."""
-        from issuer.services.issuers import get_issuer
-        from issuer.services.keys import key_report
 
-        rows = _run(lambda session, ctx: key_report(session, ctx, get_issuer(session, slug)))
-        click.echo(render_table(rows))
+@keys_group.command("report")
+@click.option("--issuer", "slug", required=True, help="The issuer's short name.")
+def report(slug: str) -> None:
+    """Show every key of an issuer and how many badges each one signed."""
+    from issuer.services.issuers import get_issuer
+    from issuer.services.keys import key_report
+
+    rows = _in_service(lambda session, ctx: key_report(session, ctx, get_issuer(session, slug)))
+    click.echo(render_table(rows))

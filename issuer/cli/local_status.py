@@ -11,14 +11,12 @@ simply not used (no SQLite file is created), and no development secret is writte
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from issuer.core.status_list import StatusResult
-from issuer.core.verify import STATUS_NOT_AVAILABLE, Outcome
+from issuer.core.verify import STATUS_NOT_AVAILABLE, Outcome, StatusResult
 
 StatusChecker = Callable[[Mapping[str, Any], Mapping[str, Any]], StatusResult]
 
@@ -26,11 +24,9 @@ StatusChecker = Callable[[Mapping[str, Any], Mapping[str, Any]], StatusResult]
 def _settings() -> Any | None:
     from issuer.config import ConfigError, Settings
 
-    env = dict(os.environ)
-    # Only sessions use the secret; without one, from_env would write a development secret.
-    env.setdefault("ISSUER_SECRET_KEY", "not-used-when-verifying")
     try:
-        return Settings.from_env(env)
+        # Only sessions use the secret: verifying must not write a development one.
+        return Settings.from_env(dev_secret=False)
     except ConfigError:
         return None
 

@@ -3,58 +3,36 @@
 ``issuer revoke CREDENTIAL_ID --reason TEXT``, ``issuer suspend …`` and ``issuer reinstate
 CREDENTIAL_ID [--reason TEXT]`` call the same use cases as the admin pages and the API, on
 the service's database (ISSUER_* settings). CREDENTIAL_ID is the id or the credential's
-address. Exit codes follow ``issuer``: 0 done, 1 refused (unknown credential, a change its
-state does not allow, no reason), 2 bad usage.
+address. Exit codes follow :mod:`issuer.cli.errors`: 0 done, 1 refused (unknown credential, a
+change its state does not allow, no reason), 2 bad usage.
 """
 
 from __future__ import annotations
 
-import getpass
-
 import click
 
-from issuer.core.errors import IssuerError
-
-
-class _Refused(click.ClickException):
-    exit_code = 1
-
-
-def _actor() -> str:
-    try:
-        who = getpass.getuser()
-    except (OSError, KeyError):  # no login name in some containers
-        who = "unknown user"
-    return f"cli ({who})"[:320]
+from issuer.cli.common import actor, service_runtime, unit_of_work
 
 
 def _change(reference: str, action: str, reason: str | None) -> None:
-    from issuer.config import Settings
-    from issuer.runtime import build_runtime
     from issuer.services.errors import NotFound
     from issuer.services.revocation import change_status, credential_reference
-    from issuer.storage.db import transaction
     from issuer.storage.models import Credential, Issuer
 
-    # A wrong setting ends the command in one line, exit 2 (issuer.cli._Commands).
-    settings = Settings.from_env()
-    rt = build_runtime(settings)
-    ctx = rt.services
-    credential_id = credential_reference(ctx, reference)
-    try:
-        with transaction(rt.sessions) as session:
+    with service_runtime() as rt:
+        ctx = rt.services
+        credential_id = credential_reference(ctx, reference)
+        with unit_of_work(rt) as session:
             credential = session.get(Credential, credential_id) if credential_id else None
             if credential is None:
                 raise NotFound(f"no credential {reference!r} on this service")
             issuer = session.get(Issuer, credential.issuer_id)
             assert issuer is not None  # the foreign key keeps it
             event = change_status(session, ctx, issuer, credential.id, action,
-                                  reason=reason, actor=_actor())
+                                  reason=reason, actor=actor())
             summary = (f"{event.to_status}: {ctx.base}/credentials/{credential.id} "
                        f"({credential.achievement_name}, "
                        f"{credential.recipient_name or credential.recipient_email or 'no name'})")
-    except IssuerError as exc:
-        raise _Refused(exc.message) from None
     click.echo(summary)
     if event.reason:
         click.echo(f"reason: {event.reason}")
@@ -88,5 +66,3 @@ def reinstate(reference: str, reason: str | None) -> None:
     """Lift a suspension (a revoked credential stays revoked)."""
     _change(reference, "reinstate", reason)
 
-
-COMMANDS = (revoke, suspend, reinstate)

@@ -2,74 +2,14 @@
 
 Nothing here imports Flask or SQLAlchemy, reads environment variables or touches fixed paths;
 every resource (contexts, schemas, keys, clock, resolvers) is passed in. See README.md here.
+
+The package itself exports nothing, so that importing one small module (the command line
+reads dates and keys before anything else) does not load the JSON-LD processor, the JSON
+Schema validators and the cryptography bindings. Each public module declares its surface in
+``__all__``; other layers import only those names, from the module that declares them
+(``tests/core/test_exported_members.py`` keeps this true).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
-from issuer.core.canon import canonicalize as canonicalize_with
-from issuer.core.canon.rdfc import WorkBudget, canonicalize_nquads, canonicalize_quads
-from issuer.core.errors import (
-    CanonicalizationError,
-    ContextError,
-    InputError,
-    IssuerError,
-    KeyFormatError,
-    ResolutionError,
-    SchemaError,
-    SigningError,
-    UndefinedTermError,
-    WorkLimitExceeded,
-)
-from issuer.core.jsonld import ContextLoader, expand_safe
-from issuer.core.keys import PrivateKey, PublicKey
-from issuer.core.resolve import ControllerDocument, Resolver
-from issuer.core.schema import SchemaRegistry
-from issuer.core.verify import Check, Outcome, VerificationReport, Verifier
-
-__all__ = [
-    "CanonicalizationError",
-    "Check",
-    "ContextError",
-    "ContextLoader",
-    "ControllerDocument",
-    "InputError",
-    "IssuerError",
-    "KeyFormatError",
-    "Outcome",
-    "PrivateKey",
-    "PublicKey",
-    "ResolutionError",
-    "Resolver",
-    "SchemaError",
-    "SchemaRegistry",
-    "SigningError",
-    "UndefinedTermError",
-    "VerificationReport",
-    "Verifier",
-    "WorkBudget",
-    "WorkLimitExceeded",
-    "canonicalize",
-    "canonicalize_nquads",
-    "canonicalize_quads",
-    "expand_safe",
-]
-
-
-def canonicalize(
-    document: Mapping[str, Any],
-    loader: ContextLoader | None = None,
-    *,
-    budget: WorkBudget | None = None,
-) -> str:
-    """RDFC-1.0 canonical N-Quads of a JSON-LD document, using the bundled contexts.
-
-    ``loader`` defaults to the contexts shipped with the product (``schemas/contexts``).
-    """
-    if loader is None:
-        from issuer.core.bundled import bundled_loader
-
-        loader = bundled_loader()
-    return canonicalize_with(document, loader, budget=budget)
+__all__: list[str] = []

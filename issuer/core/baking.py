@@ -12,7 +12,9 @@ OB 2.0 are left alone: OB 3.0 uses ``iTXt`` with its own keyword, and mixing the
 let an old assertion pass for a new credential. Compressed SVG (``.svgz``) is not read.
 
 The files come from strangers, so everything is bounded: image size, chunk count, the size
-of a decompressed text, and XML with a DOCTYPE (where entity expansion lives) is refused.
+of a decompressed text, and XML with a DOCTYPE (where entity expansion lives) is refused,
+but for the standard SVG 1.1 public DOCTYPE (SVG 1.1 §1.3), which declares nothing: it is
+accepted without an internal subset, its DTD is never read and entity references stay refused.
 """
 
 from __future__ import annotations
@@ -28,10 +30,30 @@ from typing import Any, Literal
 from issuer.core.errors import InputError
 from issuer.core.proofs.vc_jwt import looks_like_jws
 
+__all__ = [
+    "MAX_CHUNKS",
+    "MAX_IMAGE_BYTES",
+    "MAX_PAYLOAD_BYTES",
+    "OB_NAMESPACE",
+    "PNG_KEYWORD",
+    "PNG_SIGNATURE",
+    "SVG_NAMESPACE",
+    "ImageFormat",
+    "bake_png",
+    "bake_svg",
+    "extract",
+    "extract_png",
+    "extract_svg",
+    "image_format",
+]
+
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 PNG_KEYWORD = b"openbadgecredential"
 OB_NAMESPACE = "https://purl.imsglobal.org/ob/v3p0"
 SVG_NAMESPACE = "http://www.w3.org/2000/svg"
+#: Name, public id and system id of the SVG 1.1 document type declaration (SVG 1.1 §1.3).
+_SVG11_DOCTYPE = ("svg", "-//W3C//DTD SVG 1.1//EN",
+                  "http://www.w3.org/Graphics/SVG/1.1/DTD/svg11.dtd")
 
 MAX_IMAGE_BYTES = 10 * 1024 * 1024
 MAX_CHUNKS = 10_000
@@ -312,10 +334,19 @@ def _scan_svg(data: bytes, *, encoding: str | None, offsets: bool = False) -> _S
         if open_credential is not None:
             open_credential["text"].append(text)
 
-    parser.StartDoctypeDeclHandler = refuse(
-        "SVG files with a DOCTYPE are not accepted (it can define entities that expand "
-        "without bound)"
-    )
+    def on_doctype(name: str, system_id: str | None, public_id: str | None,
+                   internal_subset: int) -> None:
+        # Only the standard SVG 1.1 declaration, and only as a name: the DTD is never read
+        # (expat's default leaves external parameter entities alone) and nothing may be
+        # declared inside the file.
+        if (name, public_id, system_id) != _SVG11_DOCTYPE or internal_subset:
+            raise _Refused(
+                "SVG files with a DOCTYPE other than the standard SVG 1.1 one are not "
+                "accepted (it can define entities that expand without bound)"
+            )
+
+    parser.StartDoctypeDeclHandler = on_doctype
+    parser.SkippedEntityHandler = refuse("SVG files that refer to entities are not accepted")
     parser.EntityDeclHandler = refuse("SVG files that declare entities are not accepted")
     parser.ExternalEntityRefHandler = refuse("SVG files that refer to entities are not accepted")
     parser.StartNamespaceDeclHandler = on_namespace

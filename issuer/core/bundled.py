@@ -10,7 +10,8 @@ from functools import lru_cache
 from pathlib import Path
 
 from issuer.core.jsonld import ContextLoader
-from issuer.core.schema import SchemaRegistry
+
+__all__ = ["SCHEMAS_DIR", "bundled_loader"]
 
 SCHEMAS_DIR = Path(__file__).resolve().parents[2] / "schemas"
 
@@ -18,8 +19,3 @@ SCHEMAS_DIR = Path(__file__).resolve().parents[2] / "schemas"
 @lru_cache(maxsize=1)
 def bundled_loader() -> ContextLoader:
     return ContextLoader.from_directory(SCHEMAS_DIR / "contexts")
-
-
-@lru_cache(maxsize=1)
-def bundled_schemas() -> SchemaRegistry:
-    return SchemaRegistry.from_directory(SCHEMAS_DIR)

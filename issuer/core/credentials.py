@@ -27,12 +27,61 @@ import re
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
+from issuer.core.datetimes import format_datetime
 from issuer.core.errors import InputError
+from issuer.core.nodes import types_of
+
+__all__ = [
+    "ACHIEVEMENT_CREDENTIAL_SCHEMA",
+    "ACHIEVEMENT_CREDENTIAL_TYPES",
+    "ACHIEVEMENT_TYPES",
+    "ALIGNMENT_TARGET_TYPES",
+    "CLR_CREDENTIAL_SCHEMA",
+    "CLR_V2",
+    "CREDENTIAL_REFRESH",
+    "DATA_INTEGRITY_V2",
+    "ENDORSEMENT_CREDENTIAL_SCHEMA",
+    "EXTENSION_TYPES",
+    "IDENTIFIER_TYPES",
+    "JSON_SCHEMA_VALIDATOR_2019",
+    "OB_EXTENSIONS",
+    "OB_V3",
+    "PROFILE_SCHEMA",
+    "RESULT_STATUSES",
+    "RESULT_TYPES",
+    "REVOCATION_LIST",
+    "VC_V1",
+    "VC_V2",
+    "Achievement",
+    "AchievementCredential",
+    "AchievementSubject",
+    "Alignment",
+    "Association",
+    "ClrCredential",
+    "ClrSubject",
+    "CredentialSchema",
+    "Criteria",
+    "EndorsementCredential",
+    "EndorsementSubject",
+    "Evidence",
+    "IdentifierEntry",
+    "IdentityObject",
+    "Image",
+    "Profile",
+    "Result",
+    "ResultDescription",
+    "RubricCriterionLevel",
+    "hashed_email",
+    "identity_hash",
+    "normalize_email",
+]
 
 VC_V2 = "https://www.w3.org/ns/credentials/v2"
+#: The VC Data Model 1.1 base context, which credentials issued before VC 2.0 name first.
+VC_V1 = "https://www.w3.org/2018/credentials/v1"
 OB_V3 = "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"
 OB_EXTENSIONS = "https://purl.imsglobal.org/spec/ob/v3p0/extensions.json"
 CLR_V2 = "https://purl.imsglobal.org/spec/clr/v2p0/context-2.0.1.json"
@@ -110,20 +159,6 @@ _SHA256_HASH = re.compile(r"^sha256\$[0-9a-fA-F]{64}$")
 
 
 # --- helpers -------------------------------------------------------------------------------
-
-
-def format_datetime(value: datetime, what: str = "date") -> str:
-    """DateTimeZ (OB-30 §B.7) in UTC with ``Z``; microseconds are dropped."""
-    if not isinstance(value, datetime):
-        raise InputError(f"{what} must be a datetime, not {type(value).__name__}")
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise InputError(
-            f"{what} must be timezone-aware: a DateTimeZ needs a time zone, and guessing one "
-            "would shift the date"
-        )
-    v = value.astimezone(UTC)
-    # strftime("%Y") does not zero-pad years below 1000 on every platform.
-    return f"{v.year:04d}-{v.month:02d}-{v.day:02d}T{v.hour:02d}:{v.minute:02d}:{v.second:02d}Z"
 
 
 def _compact(*pairs: tuple[str, Any]) -> dict[str, Any]:
@@ -207,17 +242,8 @@ def _freeze_documents(obj: Any, name: str, what: str) -> None:
     object.__setattr__(obj, name, tuple(copy.deepcopy(dict(d)) for d in getattr(obj, name)))
 
 
-def _types_of(document: Mapping[str, Any]) -> list[str]:
-    t = document.get("type")
-    if isinstance(t, str):
-        return [t]
-    if isinstance(t, list):
-        return [x for x in t if isinstance(x, str)]
-    return []
-
-
 def _check_signed(document: Mapping[str, Any], wanted: frozenset[str], what: str) -> None:
-    if not set(_types_of(document)) & wanted:
+    if not set(types_of(document)) & wanted:
         raise InputError(f"{what} must have a type including {' or '.join(sorted(wanted))}")
     if not document.get("proof"):
         raise InputError(f"{what} must be signed (carry a proof) before it is embedded")
@@ -234,7 +260,7 @@ def _uses_extension_types(node: Any, top: bool = True) -> bool:
         return False
     if not top and "@context" in node:
         return False
-    if set(_types_of(node)) & EXTENSION_TYPES:
+    if set(types_of(node)) & EXTENSION_TYPES:
         return True
     return any(_uses_extension_types(v, False) for k, v in node.items() if k != "type")
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,16 @@ from pyld import jsonld
 from pyld.context_resolver import ContextResolver
 
 from issuer.core.errors import ContextError, InputError, IssuerError, UndefinedTermError
+from issuer.core.pyld_adapter import SafeModeProcessor
+
+__all__ = [
+    "ISSUER_DEPENDENT_NS",
+    "ContextLoader",
+    "ExpansionReport",
+    "check_context_list",
+    "expand_safe",
+    "expanded_to_rdf_dataset",
+]
 
 #: VC Data Model 2.0 §4.1: the base context maps undefined terms to this namespace. Such
 #: terms survive canonicalization but mean nothing outside the issuer, so they are reported.
@@ -168,31 +178,6 @@ def _check_document(document: Any) -> None:
         )
 
 
-class _SafeProcessor(jsonld.JsonLdProcessor):
-    """pyld's processor, remembering which key it was expanding when it dropped one.
-
-    pyld calls the drop hook with the failed expansion only; the key itself is the value of
-    the vocabulary expansion that immediately precedes the hook in ``_expand_object``.
-    """
-
-    def __init__(self) -> None:
-        super().__init__(on_property_dropped=self._record_drop)
-        self._last_vocab_value: Any = None
-        self.dropped: list[str] = []
-
-    def _expand_iri(self, active_ctx: Any, value: Any, *args: Any, **kwargs: Any) -> Any:
-        if kwargs.get("vocab") or (len(args) >= 2 and args[1]):
-            self._last_vocab_value = value
-        return super()._expand_iri(active_ctx, value, *args, **kwargs)
-
-    def _record_drop(self, expanded_property: Any) -> None:
-        name = self._last_vocab_value
-        if not isinstance(name, str):
-            name = "" if expanded_property is None else str(expanded_property)
-        if name not in self.dropped:
-            self.dropped.append(name)
-
-
 def expand_safe(document: Mapping[str, Any], loader: ContextLoader) -> ExpansionReport:
     """Expand ``document`` and refuse anything expansion would silently lose.
 
@@ -202,7 +187,7 @@ def expand_safe(document: Mapping[str, Any], loader: ContextLoader) -> Expansion
     signed, but only the issuer knows what they mean (VCDM 2.0 §5.2).
     """
     _check_document(document)
-    processor = _SafeProcessor()
+    processor = SafeModeProcessor()
     try:
         expanded = processor.expand(dict(document), loader.options())
     except jsonld.JsonLdError as exc:
@@ -282,15 +267,6 @@ def _walk_expanded(node: Any, vocab_terms: list[str]) -> None:
             _walk_expanded(value, vocab_terms)
 
 
-def to_rdf_dataset(document: Mapping[str, Any], loader: ContextLoader) -> dict[str, Any]:
-    """Convert a JSON-LD document to pyld's RDF dataset form (graph name → triples).
-
-    Safe mode applies: the document is expanded and checked first.
-    """
-    report = expand_safe(document, loader)
-    return expanded_to_rdf_dataset(report.expanded, loader)
-
-
 def expanded_to_rdf_dataset(expanded: list[Any], loader: ContextLoader) -> dict[str, Any]:
     """Convert an already expanded document to pyld's RDF dataset form."""
     try:
@@ -308,5 +284,3 @@ def expanded_to_rdf_dataset(expanded: list[Any], loader: ContextLoader) -> dict[
         raise InputError(f"the document cannot be turned into RDF: {exc}") from None
     return dataset
 
-
-DocumentLoaderFn = Callable[[str, Any], dict[str, Any]]

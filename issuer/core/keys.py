@@ -48,6 +48,23 @@ from issuer.core.multibase import (
     encode_multikey,
 )
 
+__all__ = [
+    "MIN_RSA_BITS",
+    "KeyType",
+    "PathLike",
+    "PrivateKey",
+    "PublicKey",
+    "file_is_private",
+    "jsonwebkey_document",
+    "load_private_key",
+    "multikey_document",
+    "public_key_from_jwk",
+    "public_key_from_multibase",
+    "public_key_from_verification_method",
+    "save_private_key",
+    "x25519_from_ed25519",
+]
+
 KeyType = Literal["Ed25519", "P-256", "P-384", "P-521", "RSA"]
 PathLike = str | os.PathLike[str]
 

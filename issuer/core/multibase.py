@@ -23,6 +23,33 @@ from collections.abc import Collection
 
 from issuer.core.errors import KeyFormatError
 
+__all__ = [
+    "BASE58_ALPHABET",
+    "CODEC_NAMES",
+    "ED25519_PRIV",
+    "ED25519_PUB",
+    "KEY_LENGTHS",
+    "P256_PRIV",
+    "P256_PUB",
+    "P384_PUB",
+    "P521_PUB",
+    "PRIVATE_CODECS",
+    "X25519_PUB",
+    "add_codec_prefix",
+    "b58decode",
+    "b58encode",
+    "b64url_decode",
+    "b64url_encode",
+    "codec_name",
+    "decode_multikey",
+    "encode_multikey",
+    "multibase_decode",
+    "multibase_encode",
+    "split_codec_prefix",
+    "varint_decode",
+    "varint_encode",
+]
+
 ED25519_PUB = 0xED
 ED25519_PRIV = 0x1300
 X25519_PUB = 0xEC
@@ -103,7 +130,12 @@ def b64url_encode(data: bytes) -> str:
 
 
 def b64url_decode(text: str) -> bytes:
-    """Strict inverse of :func:`b64url_encode`: no padding, no other alphabet, canonical bits."""
+    """Strict inverse of :func:`b64url_encode`, for keys and JWTs alike.
+
+    RFC 7515 §2 ``BASE64URL``: the URL-safe alphabet without padding, and no whitespace or
+    other characters. RFC 4648 §3.5: the unused low bits of the last character must be
+    zero, so that every byte string has exactly one spelling.
+    """
     if not isinstance(text, str) or not _B64URL_RE.fullmatch(text) or len(text) % 4 == 1:
         raise KeyFormatError("value is not unpadded base64url")
     try:

@@ -8,7 +8,8 @@ speaks for the issuer:
 * a controller document the verifier pinned (``--trust``), taken as the resolved document for
   its ``id`` (VC Data Integrity §2.2 Verification Methods; Controlled Identifiers §3.3);
 * a document of an issuer hosted by this service (a registry the service supplies);
-* a ``did:web`` document, when the caller supplies a way to fetch one (did:web §3.2.2).
+* a ``did:web`` document, when the caller supplies a way to fetch one
+  (:func:`issuer.core.did_web.resolve_did_web`, did:web §2.5.2).
 
 A key is never taken from a URL fragment alone (``https://issuer.example#z6Mk…``): anybody can
 mint such a URL, so it says nothing about who controls the key (OB 3.0 Implementation Guide,
@@ -25,14 +26,23 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from issuer.core.dids import resolve_did_key
+from issuer.core.datetimes import parse_datetime
+from issuer.core.did_web import DID_WEB_PREFIX, DocumentFetch, resolve_did_web
+from issuer.core.dids import DID_KEY_PREFIX, resolve_did_key
 from issuer.core.errors import InputError, IssuerError, KeyFormatError, ResolutionError
 from issuer.core.keys import (
     PublicKey,
     public_key_from_jwk,
     public_key_from_verification_method,
 )
-from issuer.core.proofs.data_integrity import parse_datetime
+
+__all__ = [
+    "RELATIONSHIPS",
+    "ControllerDocument",
+    "DocumentSource",
+    "ResolvedKey",
+    "Resolver",
+]
 
 #: Looks up a controller document by its id; returns None when it does not know the id.
 DocumentSource = Callable[[str], Mapping[str, Any] | None]
@@ -145,13 +155,13 @@ def _revoked(vm: Mapping[str, Any], method_id: str) -> datetime | None:
 class Resolver:
     """Resolves verification methods against trusted controller documents.
 
-    ``registry`` answers for issuers this service hosts; ``did_web`` fetches did:web
-    documents (None: did:web is resolved only through the other sources).
+    ``registry`` answers for issuers this service hosts; ``fetch`` gets a did:web document
+    by its URL (None: did:web DIDs are resolved only through the other sources).
     """
 
     trusted: dict[str, ControllerDocument] = field(default_factory=dict)
     registry: DocumentSource | None = None
-    did_web: DocumentSource | None = None
+    fetch: DocumentFetch | None = None
 
     @classmethod
     def with_trusted(
@@ -159,13 +169,13 @@ class Resolver:
         documents: Iterable[Mapping[str, Any]] = (),
         *,
         registry: DocumentSource | None = None,
-        did_web: DocumentSource | None = None,
+        fetch: DocumentFetch | None = None,
     ) -> Resolver:
         trusted: dict[str, ControllerDocument] = {}
         for doc in documents:
             cd = ControllerDocument.from_json(doc)
             trusted[cd.id] = cd
-        return cls(trusted=trusted, registry=registry, did_web=did_web)
+        return cls(trusted=trusted, registry=registry, fetch=fetch)
 
     def controller_document(self, controller_id: str) -> ControllerDocument:
         """The controller document for ``controller_id``, from the first source that has it."""
@@ -175,18 +185,17 @@ class Resolver:
             doc = self.registry(controller_id)
             if doc is not None:
                 return ControllerDocument.from_json(doc, source="issuer hosted here")
-        if controller_id.startswith("did:key:"):
+        if controller_id.startswith(DID_KEY_PREFIX):
             return ControllerDocument.from_json(resolve_did_key(controller_id), source="did:key")
-        if controller_id.startswith("did:web:"):
-            if self.did_web is None:
+        if controller_id.startswith(DID_WEB_PREFIX):
+            if self.fetch is None:
                 raise ResolutionError(
                     f"the DID document of {controller_id} cannot be fetched offline; "
                     "pin a copy of it as a trusted controller document"
                 )
-            doc = self.did_web(controller_id)
-            if doc is None:
-                raise ResolutionError(f"the DID document of {controller_id} was not found")
-            return ControllerDocument.from_json(doc, source="did:web")
+            return ControllerDocument.from_json(
+                resolve_did_web(controller_id, self.fetch), source="did:web"
+            )
         raise ResolutionError(
             f"no trusted controller document for the issuer {controller_id}: its keys cannot "
             "be confirmed (a key named only in a URL fragment is not trusted)"

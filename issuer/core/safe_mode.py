@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from issuer.core.canon.fast_path import Unsupported, dataset_entries
+from issuer.core.canon import Unsupported, dataset_entries
 from issuer.core.errors import IssuerError
 from issuer.core.jsonld import ISSUER_DEPENDENT_NS, ContextLoader, expand_safe
 
@@ -42,6 +42,10 @@ def issuer_dependent_terms(document: Mapping[str, Any],
     try:
         statements = dataset_entries(document, loader)
     except (Unsupported, IssuerError):
+        statements = None
+    if statements is None:
+        # Outside the handler: pyld's errors must not carry the fast path's as their context,
+        # where expand_safe's search for a product error behind a pyld error would find it.
         return expand_safe(document, loader).issuer_dependent_terms
     found: dict[str, None] = {}
     for statement in statements:

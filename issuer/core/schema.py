@@ -37,8 +37,23 @@ from issuer.core.credentials import (
     ACHIEVEMENT_CREDENTIAL_SCHEMA,
     ENDORSEMENT_CREDENTIAL_SCHEMA,
     JSON_SCHEMA_VALIDATOR_2019,
+    VC_V1,
 )
-from issuer.core.errors import InputError, SchemaError
+from issuer.core.errors import InputError, SchemaError, SchemaUnavailable
+from issuer.core.nodes import types_of
+
+__all__ = [
+    "CHECKED_SCHEMA_DIGESTS",
+    "COMPACTABLE",
+    "DEFAULT_SCHEMA_BY_TYPE",
+    "MAX_ERRORS",
+    "SchemaRegistry",
+    "SchemaSelection",
+    "format_checker",
+    "is_date",
+    "is_date_time",
+    "is_uri",
+]
 
 #: The schema that applies by credential type when the document names none it can use.
 DEFAULT_SCHEMA_BY_TYPE: Mapping[str, str] = {
@@ -46,10 +61,6 @@ DEFAULT_SCHEMA_BY_TYPE: Mapping[str, str] = {
     "AchievementCredential": ACHIEVEMENT_CREDENTIAL_SCHEMA,
     "EndorsementCredential": ENDORSEMENT_CREDENTIAL_SCHEMA,
 }
-
-#: VCDM 1.1 base context. The bundled schemas describe the VCDM 2.0 shape (validFrom, not
-#: issuanceDate), although 1.1-era credentials name the same URLs.
-_VCDM_1_1 = "https://www.w3.org/2018/credentials/v1"
 
 #: Enough to fix a document by; a broken document can produce hundreds of errors.
 MAX_ERRORS = 20
@@ -243,15 +254,6 @@ def _messages(error: ValidationError) -> list[str]:
     return out
 
 
-def _types_of(document: Mapping[str, Any]) -> list[str]:
-    t = document.get("type")
-    if isinstance(t, str):
-        return [t]
-    if isinstance(t, list):
-        return [x for x in t if isinstance(x, str)]
-    return []
-
-
 #: The OB 3.0 schemas' definition of one ``credentialStatus`` entry.
 _STATUS_DEF = "CredentialStatus"
 
@@ -353,7 +355,7 @@ class SchemaRegistry:
                 try:
                     cls.check_schema(schema)
                 except JsonSchemaDefinitionError as exc:
-                    raise SchemaError(
+                    raise SchemaUnavailable(
                         f"the bundled schema {url} is not a valid JSON Schema") from exc
             self._validators[url] = cls(
                 schema, registry=self._registry, format_checker=self._format_checker
@@ -375,9 +377,9 @@ class SchemaRegistry:
         try:
             index = json.loads(index_path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
-            raise SchemaError(f"cannot read the schema index {index_path}: {exc}") from exc
+            raise SchemaUnavailable(f"cannot read the schema index {index_path}: {exc}") from exc
         if not isinstance(index, dict):
-            raise SchemaError(f"the schema index {index_path} must map URLs to file names")
+            raise SchemaUnavailable(f"the schema index {index_path} must map URLs to file names")
         schemas: dict[str, Mapping[str, Any]] = {}
         checked: list[str] = []
         for url, name in index.items():
@@ -386,9 +388,9 @@ class SchemaRegistry:
                 raw = path.read_bytes()
                 schema = json.loads(raw.decode("utf-8"))
             except (OSError, ValueError) as exc:
-                raise SchemaError(f"cannot read the bundled schema {path}: {exc}") from exc
+                raise SchemaUnavailable(f"cannot read the bundled schema {path}: {exc}") from exc
             if not isinstance(schema, dict):
-                raise SchemaError(f"the bundled schema {path} is not a JSON object")
+                raise SchemaUnavailable(f"the bundled schema {path} is not a JSON object")
             schemas[url] = schema
             if hashlib.sha256(raw).hexdigest() in CHECKED_SCHEMA_DIGESTS:
                 checked.append(url)
@@ -408,7 +410,7 @@ class SchemaRegistry:
     def validate(self, document: Any, schema_url: str, *, compacted: bool = False) -> list[str]:
         """Plain-language errors (``path: message``), at most MAX_ERRORS plus a count line.
 
-        An empty list means the document is valid. Raises SchemaError for a URL the
+        An empty list means the document is valid. Raises SchemaUnavailable for a URL the
         registry does not hold. With ``compacted``, single values are accepted where OB 3.0
         §A.2.1 allows compacted JSON-LD to drop the array (``type``, ``proof``,
         ``credentialSchema``, ``termsOfUse``) though the canonical schema wants one.
@@ -425,7 +427,7 @@ class SchemaRegistry:
         try:
             validator = self._validators[schema_url]
         except KeyError:
-            raise SchemaError(
+            raise SchemaUnavailable(
                 f"no bundled schema for {schema_url!r}: schemas are never fetched"
             ) from None
         status_errors: list[ValidationError] = []
@@ -446,7 +448,7 @@ class SchemaRegistry:
                           if list(e.absolute_path)[:1] != ["credentialStatus"]]
                 errors += status_errors
         except Unresolvable as exc:
-            raise SchemaError(
+            raise SchemaUnavailable(
                 f"the schema {schema_url} refers to {exc.ref!r}, which is not bundled"
             ) from None
         messages = sorted({m for e in errors for m in _messages(e)})
@@ -482,9 +484,11 @@ class SchemaRegistry:
         unknown: list[str] = []
         contexts = document.get("@context")
         first_context = contexts[0] if isinstance(contexts, list) and contexts else contexts
-        legacy = first_context == _VCDM_1_1
+        # The bundled schemas describe the VCDM 2.0 shape (validFrom, not issuanceDate),
+        # although VCDM 1.1 credentials name the same URLs.
+        legacy = first_context == VC_V1
         for entry in _entries(document.get("credentialSchema")):
-            if JSON_SCHEMA_VALIDATOR_2019 not in _types_of(entry):
+            if JSON_SCHEMA_VALIDATOR_2019 not in types_of(entry):
                 continue
             url = entry.get("id")
             if not isinstance(url, str):
@@ -493,7 +497,7 @@ class SchemaRegistry:
             if url not in target:
                 target.append(url)
         if not known and not legacy:
-            for credential_type in _types_of(document):
+            for credential_type in types_of(document):
                 default = DEFAULT_SCHEMA_BY_TYPE.get(credential_type)
                 if default and default in self._schemas and default not in known:
                     known.append(default)

@@ -24,11 +24,28 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
+from issuer.core.credentials import VC_V2
+from issuer.core.datetimes import format_datetime
 from issuer.core.errors import InputError, IssuerError
 from issuer.core.multibase import multibase_decode, multibase_encode
-from issuer.core.proofs.data_integrity import format_datetime
-from issuer.core.proofs.vc_jwt import issuer_id
-from issuer.core.verify import VC_V2, Outcome, StatusResult
+from issuer.core.nodes import issuer_id, types_of
+from issuer.core.verify import Outcome, StatusResult
+
+__all__ = [
+    "ENTRY_TYPE",
+    "LIST_CREDENTIAL_TYPE",
+    "LIST_TYPE",
+    "MAX_DECODED_BYTES",
+    "MIN_ENTRIES",
+    "PURPOSES",
+    "Bitstring",
+    "BitstringStatusChecker",
+    "check_entry",
+    "index_number",
+    "status_bit",
+    "status_entry",
+    "status_list_credential",
+]
 
 ENTRY_TYPE = "BitstringStatusListEntry"
 LIST_CREDENTIAL_TYPE = "BitstringStatusListCredential"
@@ -218,10 +235,10 @@ def _strings(value: Any) -> list[str]:
 def _list_subject(list_credential: Mapping[str, Any]) -> Mapping[str, Any]:
     if not isinstance(list_credential, Mapping):
         raise InputError("the status list is not a JSON object")
-    if LIST_CREDENTIAL_TYPE not in _strings(list_credential.get("type")):
+    if LIST_CREDENTIAL_TYPE not in types_of(list_credential):
         raise InputError(f"the status list is not a {LIST_CREDENTIAL_TYPE}")
     subject = list_credential.get("credentialSubject")
-    if not isinstance(subject, Mapping) or LIST_TYPE not in _strings(subject.get("type")):
+    if LIST_TYPE not in types_of(subject):
         raise InputError(f"the status list's credentialSubject is not a {LIST_TYPE}")
     return subject
 
@@ -236,6 +253,21 @@ def index_number(index: Any) -> int | None:
     return int(digits) if len(digits) <= _MAX_INDEX_DIGITS else None
 
 
+def status_bit(bits: Bitstring, index: str, size: int = 1) -> bool:
+    """The status an entry's ``statusListIndex`` points at (§3.2 steps 10-12), set or not.
+
+    The entry's bits start at ``index × statusSize``; an index past the end of the list is
+    a RANGE_ERROR (InputError). Only 1-bit entries are read: their one bit is the status.
+    """
+    number = index_number(index)
+    position = bits.size if number is None else number * size
+    if position >= bits.size:
+        shown = index if len(index) <= _SHOWN_DIGITS else index[:_SHOWN_DIGITS] + "…"
+        raise InputError(f"the status list index {shown} is outside the list "
+                         f"({bits.size:,} entries)")
+    return bits.get(position)
+
+
 def check_entry(entry: Mapping[str, Any], list_credential: Mapping[str, Any]) -> StatusResult:
     """§3.2 Validate Algorithm, steps 3 and 5-13, for a list whose proof is already checked.
 
@@ -243,7 +275,7 @@ def check_entry(entry: Mapping[str, Any], list_credential: Mapping[str, Any]) ->
     and STATUS_LIST_LENGTH_ERROR); what this code does not support, or a list for another
     purpose, is a WARNING: the status is unknown, not good.
     """
-    if not isinstance(entry, Mapping) or ENTRY_TYPE not in _strings(entry.get("type")):
+    if ENTRY_TYPE not in types_of(entry):
         raise InputError(f"the status entry is not a {ENTRY_TYPE}")
     purpose = entry.get("statusPurpose")
     if not isinstance(purpose, str):
@@ -282,15 +314,8 @@ def check_entry(entry: Mapping[str, Any], list_credential: Mapping[str, Any]) ->
     encoded = subject.get("encodedList")
     if not isinstance(encoded, str):
         raise InputError("the status list has no encodedList")
-    bits = Bitstring.decode(encoded)
-    number = index_number(index)
-    position = bits.size if number is None else number * size
-    if position >= bits.size:
-        shown = index if len(index) <= _SHOWN_DIGITS else index[:_SHOWN_DIGITS] + "…"
-        raise InputError(f"the status list index {shown} is outside the list "
-                         f"({bits.size:,} entries)")
     word = _PAST_TENSE[purpose]
-    if bits.get(position):
+    if status_bit(Bitstring.decode(encoded), index, size):
         return StatusResult(Outcome.FAILED,
                             f"{word}: the issuer's status list marks this credential as {word}")
     return StatusResult(Outcome.PASSED,
@@ -329,7 +354,7 @@ class BitstringStatusChecker:
     def __call__(
         self, entry: Mapping[str, Any], credential: Mapping[str, Any]
     ) -> StatusResult:
-        types = _strings(entry.get("type")) if isinstance(entry, Mapping) else []
+        types = types_of(entry)
         if ENTRY_TYPE not in types:
             name = types[0] if types else "without a type"
             return StatusResult(Outcome.WARNING,

@@ -32,15 +32,15 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from issuer.core import baking
-from issuer.core.canon.rdfc import WorkBudget
+from issuer.core.canon import WorkBudget
+from issuer.core.credentials import VC_V1, VC_V2
+from issuer.core.datetimes import format_datetime, parse_datetime
 from issuer.core.errors import InputError, IssuerError, UndefinedTermError
+from issuer.core.json_input import parse_json
 from issuer.core.jsonld import ContextLoader, check_context_list
-from issuer.core.proofs.data_integrity import (
-    SuiteContext,
-    parse_datetime,
-    proofs_of,
-    verify_one,
-)
+from issuer.core.nodes import issuer_id, types_of
+from issuer.core.proofs.data_integrity import SuiteContext, proofs_of, verify_one
+from issuer.core.proofs.jwt_claims import signing_time, without_claims
 from issuer.core.proofs.registry import suite_for_proof
 from issuer.core.proofs.vc_jwt import (
     JOSE_PROFILE,
@@ -48,7 +48,6 @@ from issuer.core.proofs.vc_jwt import (
     claim_problems,
     credential_of,
     decode_compact,
-    issuer_id,
     looks_like_jws,
     profile_of,
     verify_signature,
@@ -57,8 +56,26 @@ from issuer.core.resolve import ResolvedKey, Resolver
 from issuer.core.safe_mode import issuer_dependent_terms
 from issuer.core.schema import SchemaRegistry
 
-VC_V2 = "https://www.w3.org/ns/credentials/v2"
-VC_V1 = "https://www.w3.org/2018/credentials/v1"
+__all__ = [
+    "CHECK_TITLES",
+    "KNOWN_TYPES",
+    "MAX_ENDORSEMENT_DEPTH",
+    "MAX_INPUT_BYTES",
+    "OB_CONTEXT_PREFIX",
+    "OB_CURRENT_CONTEXT",
+    "OB_TYPES",
+    "STATUS_NOT_AVAILABLE",
+    "UNEXPECTED",
+    "Check",
+    "IssuanceRecord",
+    "IssuanceRecords",
+    "Outcome",
+    "StatusChecker",
+    "StatusResult",
+    "VerificationReport",
+    "Verifier",
+]
+
 OB_CONTEXT_PREFIX = "https://purl.imsglobal.org/spec/ob/v3p0/context"
 OB_CURRENT_CONTEXT = "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"
 
@@ -68,10 +85,6 @@ KNOWN_TYPES = OB_TYPES | {
     "ClrCredential",
     "BitstringStatusListCredential",
 }
-
-#: JWT registered claims (RFC 7519 §4.1) that sit beside the credential in a VC-JWT payload
-#: but are not credential properties.
-JWT_CLAIMS = frozenset({"iss", "sub", "aud", "exp", "nbf", "iat", "jti", "cnf"})
 
 MAX_INPUT_BYTES = 5 * 1024 * 1024
 MAX_ENDORSEMENT_DEPTH = 2
@@ -190,37 +203,10 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def _reject_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            # json.loads would keep the last value silently; a second "proof" or "issuer"
-            # is a classic way to show one thing to a person and sign another.
-            raise InputError(f"the JSON has the key {key!r} twice")
-        result[key] = value
-    return result
-
-
-def parse_json(text: str) -> Any:
-    try:
-        return json.loads(text, object_pairs_hook=_reject_duplicate_keys)
-    except InputError:
-        raise
-    except RecursionError:
-        raise InputError("the JSON is nested too deeply") from None
-    except ValueError as exc:
-        raise InputError(f"not valid JSON: {exc}") from None
-
-
 def _as_list(value: Any) -> list[Any]:
     if value is None:
         return []
     return value if isinstance(value, list) else [value]
-
-
-def _types(node: Mapping[str, Any]) -> list[str]:
-    """The string values of ``type``; anything else there is left to the schema check."""
-    return [t for t in _as_list(node.get("type")) if isinstance(t, str)]
 
 
 UNEXPECTED = "the credential could not be checked: its structure is unexpected"
@@ -237,9 +223,6 @@ class Verifier:
     clock: Callable[[], datetime] = _utcnow
     budget: WorkBudget | None = None
     records: IssuanceRecords | None = None
-
-    def with_resolver(self, resolver: Resolver) -> Verifier:
-        return replace(self, resolver=resolver)
 
     # -- entry points -------------------------------------------------------------------
 
@@ -361,6 +344,7 @@ class Verifier:
         A JWS signs the exact bytes, so for a JWT what JSON-LD would drop is a remark about
         meaning, not a hole in the signature.
         """
+        doc = _without_unknown_proofs(doc)
         ctx = doc.get("@context")
         contexts = _as_list(ctx)
         if not contexts:
@@ -383,7 +367,7 @@ class Verifier:
                 "which a signature does not cover (OB 3.0 §A.1 says to omit them)",
                 tuple(unsigned_parts[:10]),
             )
-        types = set(_types(doc))
+        types = set(types_of(doc))
         notes: list[str] = []
         if types & (OB_TYPES | {"EndorsementCredential"}):
             ob = [c for c in contexts if isinstance(c, str) and c.startswith(OB_CONTEXT_PREFIX)]
@@ -420,7 +404,7 @@ class Verifier:
         )
 
     def _check_type(self, doc: Mapping[str, Any]) -> tuple[Check, str]:
-        types = _types(doc)
+        types = types_of(doc)
         if "VerifiablePresentation" in types:
             return Check("type", Outcome.PASSED, "a verifiable presentation"), "presentation"
         if "VerifiableCredential" not in types:
@@ -483,6 +467,12 @@ class Verifier:
         except InputError as exc:
             return Check("proof", Outcome.FAILED, exc.message), None
         if not proofs:
+            if kind == "presentation":
+                # VCDM 2.0 §4.13: a presentation may be unsecured; what it encloses is still
+                # verified, but nothing proves who presents it.
+                return Check("proof", Outcome.WARNING,
+                             "the presentation has no proof, so nothing proves who presents "
+                             "it"), None
             return Check("proof", Outcome.FAILED, "the credential carries no proof"), None
         seen: list[str] = []
         for proof in proofs:
@@ -491,44 +481,73 @@ class Verifier:
                 return Check("proof", Outcome.FAILED,
                              "the proof set contains the same proof twice"), None
             seen.append(fingerprint)
-        if issuer is None:
-            who = "holder" if kind == "presentation" else "issuer"
-            return Check("proof", Outcome.FAILED, f"the credential names no {who}"), None
         purpose = "authentication" if kind == "presentation" else "assertionMethod"
+        if issuer is None and kind != "presentation":
+            return Check("proof", Outcome.FAILED, "the credential names no issuer"), None
         ctx = SuiteContext(loader=self.loader, budget=self.budget)
         details: list[str] = []
         verified_by: str | None = None
+        failed = unknown = 0
         for index, proof in enumerate(proofs, start=1):
             label = f"proof {index}" if len(proofs) > 1 else "proof"
             suite = suite_for_proof(proof)
             if suite is None:
+                # VC Data Integrity §4.5: a verifier checks the proofs it understands; one of a
+                # suite it does not know is reported, and cannot be what makes it valid.
+                unknown += 1
                 name = proof.get("cryptosuite") or proof.get("type")
-                details.append(f"{label}: the proof type {name!r} is not supported")
+                details.append(f"{label}: not checked, the proof type {name!r} is not "
+                               "supported")
                 continue
             method = proof.get("verificationMethod")
-            try:
-                key = self.resolver.assertion_key(str(method), issuer, purpose=purpose)
-            except IssuerError as exc:
-                details.append(f"{label} ({suite.name}): {exc.message}")
-                continue
-            ok, why = verify_one(doc, proof, proofs, suite, key.public_key, ctx,
-                                 expected_purpose=purpose, now=self.clock())
-            if ok:
-                created = proof.get("created")
-                # verify_one has refused a malformed "created" already.
-                claimed = parse_datetime(created) if isinstance(created, str) else None
-                problem, note = self._signing_time(doc, key, claimed, "its proof")
-                ok, why = (False, problem) if problem else (True, why + note)
-            details.append(f"{label} ({suite.name}, {method}, key from {key.source}): {why}")
-            if ok and verified_by is None:
+            ok, why, key = self._verify_proof(doc, proof, proofs, suite, issuer, purpose, ctx)
+            source = f", key from {key.source}" if key is not None else ""
+            details.append(f"{label} ({suite.name}, {method}{source}): {why}")
+            if not ok:
+                failed += 1
+            elif verified_by is None and key is not None:
                 verified_by = key.method_id
-        if verified_by is not None:
-            return Check(
-                "proof", Outcome.PASSED,
-                f"signed by {issuer} with a key it controls ({verified_by})", tuple(details),
-            ), verified_by
-        message = details[0] if len(details) == 1 else "no proof could be verified"
-        return Check("proof", Outcome.FAILED, message, tuple(details)), None
+        signer = issuer or "the holder"
+        if failed:
+            # VC Data Integrity §4.5 (verify proof sets and chains): every proof of a set and
+            # every link of a chain must verify, or the whole document is not verified.
+            message = (details[0] if len(details) == 1
+                       else f"{failed} of {len(proofs)} proofs could not be verified")
+            return Check("proof", Outcome.FAILED, message, tuple(details)), None
+        if verified_by is None:
+            message = details[0] if len(details) == 1 else "no proof could be verified"
+            return Check("proof", Outcome.FAILED, message, tuple(details)), None
+        outcome = Outcome.WARNING if unknown else Outcome.PASSED
+        return Check(
+            "proof", outcome, f"signed by {signer} with a key it controls ({verified_by})"
+            + (f"; {unknown} proof{'s' if unknown != 1 else ''} of an unsupported suite "
+               "not checked" if unknown else ""),
+            tuple(details),
+        ), verified_by
+
+    def _verify_proof(
+        self, doc: Mapping[str, Any], proof: Mapping[str, Any],
+        proofs: list[Mapping[str, Any]], suite: Any, issuer: str | None, purpose: str,
+        ctx: SuiteContext,
+    ) -> tuple[bool, str, ResolvedKey | None]:
+        """One proof of a set or chain: (verified, why, the key it was checked with)."""
+        method = proof.get("verificationMethod")
+        # VCDM 2.0 §4.13: a presentation need not name its holder; its proof is then
+        # checked against the controller of the key it names.
+        controller = issuer if issuer is not None else str(method).split("#", 1)[0]
+        try:
+            key = self.resolver.assertion_key(str(method), controller, purpose=purpose)
+        except IssuerError as exc:
+            return False, exc.message, None
+        ok, why = verify_one(doc, proof, proofs, suite, key.public_key, ctx,
+                             expected_purpose=purpose, now=self.clock())
+        if ok:
+            created = proof.get("created")
+            # verify_one has refused a malformed "created" already.
+            claimed = parse_datetime(created) if isinstance(created, str) else None
+            problem, note = self._signing_time(doc, key, claimed, "its proof")
+            ok, why = (False, problem) if problem else (True, why + note)
+        return ok, why, key
 
     # -- compact JWS -------------------------------------------------------------------
 
@@ -542,7 +561,7 @@ class Verifier:
             checks.append(Check("context", Outcome.FAILED, exc.message))
             return VerificationReport(checks=checks, format="jwt")
         # The registered claims travel beside the credential, they are not part of it.
-        doc = {k: v for k, v in credential.items() if k not in JWT_CLAIMS}
+        doc = without_claims(credential)
         _, context_check = self._check_context(doc, embedded_proof=False)
         checks.append(context_check)
         type_check, kind = self._check_type(doc)
@@ -581,8 +600,8 @@ class Verifier:
             return Check("proof", Outcome.FAILED,
                          "the signature is valid but the JWT claims are not",
                          tuple(problems)), None
-        claimed, basis = _jwt_signing_time(decoded)
-        credential = {k: v for k, v in credential_of(decoded).items() if k not in JWT_CLAIMS}
+        credential = without_claims(credential_of(decoded))
+        claimed, basis = signing_time(decoded.payload, credential_of(decoded))
         problem, note = self._signing_time(credential, key, claimed, basis)
         if problem:
             return Check("proof", Outcome.FAILED, problem,
@@ -609,7 +628,7 @@ class Verifier:
             claimed, basis = record.issued_at, record.source
         if key.revoked is None:
             return None, ""
-        since = _stamp(key.revoked)
+        since = format_datetime(key.revoked)
         if claimed is None:
             return (
                 f"{basis} does not say when it was signed, and its key {key.method_id} is "
@@ -617,12 +636,12 @@ class Verifier:
             ), ""
         if claimed >= key.revoked:
             return (
-                f"signed on {_stamp(claimed)} (according to {basis}) with key "
+                f"signed on {format_datetime(claimed)} (according to {basis}) with key "
                 f"{key.method_id}, which its issuer reports compromised since {since}; "
                 "re-issue the badge"
             ), ""
         return None, (
-            f"; signed on {_stamp(claimed)} (according to {basis}), before its key was "
+            f"; signed on {format_datetime(claimed)} (according to {basis}), before its key was "
             f"reported compromised (since {since})"
         )
 
@@ -683,7 +702,7 @@ class Verifier:
                      f"all {len(entries)} enclosed credentials are valid", tuple(details))
 
     def _enclosed_report(self, entry: Any, *, depth: int) -> VerificationReport:
-        if isinstance(entry, Mapping) and "EnvelopedVerifiableCredential" in _types(entry):
+        if isinstance(entry, Mapping) and "EnvelopedVerifiableCredential" in types_of(entry):
             data_url = entry.get("id")
             prefix = "data:application/vc+jwt,"
             if not isinstance(data_url, str) or not data_url.startswith(prefix):
@@ -804,32 +823,6 @@ class Verifier:
 _IMAGE_NAMES = {"png": "a PNG image", "svg": "an SVG image"}
 
 
-def _stamp(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _jwt_signing_time(decoded: DecodedJws) -> tuple[datetime | None, str]:
-    """When a JWT says it was signed: ``iat``, else ``nbf`` (RFC 7519 §4.1.6, §4.1.5), else
-    the credential's ``validFrom``; the claims were checked for form already."""
-    payload = decoded.payload
-    for claim in ("iat", "nbf"):
-        value = payload.get(claim)
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            try:
-                return datetime.fromtimestamp(value, UTC), f"its '{claim}' claim"
-            except (OverflowError, OSError, ValueError):
-                return None, f"its '{claim}' claim"
-    credential = credential_of(decoded)
-    for name in ("validFrom", "issuanceDate"):
-        value = credential.get(name)
-        if isinstance(value, str):
-            try:
-                return parse_datetime(value), f"its {name}"
-            except InputError:
-                return None, f"its {name}"
-    return None, "the JWT"
-
-
 def _image_kind(data: Any) -> str | None:
     if isinstance(data, bytes | bytearray | str):
         return baking.image_format(bytes(data) if isinstance(data, bytearray) else data)
@@ -852,22 +845,44 @@ def _record_entries(clr: Mapping[str, Any]) -> list[Any]:
 
 def _not_an_achievement_credential(entry: Any) -> bool:
     """True for a JSON credential of another type; JWTs and envelopes are decoded first."""
-    if not isinstance(entry, Mapping) or "EnvelopedVerifiableCredential" in _types(entry):
+    if not isinstance(entry, Mapping) or "EnvelopedVerifiableCredential" in types_of(entry):
         return False
-    return not set(_types(entry)) & OB_TYPES
+    return not set(types_of(entry)) & OB_TYPES
 
 
 def _unsupported_envelope(entry: Any) -> str | None:
     if not isinstance(entry, Mapping):
         return None
     ident = entry.get("id")
-    if "EnvelopedVerifiableCredential" not in _types(entry):
+    if "EnvelopedVerifiableCredential" not in types_of(entry):
         return None
     if isinstance(ident, str):
         for prefix in _UNSUPPORTED_ENVELOPES:
             if ident.startswith(prefix):
                 return prefix.removeprefix("data:application/")
     return None
+
+
+def _without_unknown_proofs(doc: Mapping[str, Any]) -> Mapping[str, Any]:
+    """``doc`` without the proofs of suites this verifier does not know.
+
+    Their options may use terms our contexts do not define (VC Data Integrity §4.5 leaves
+    them to verifiers that know the suite); they are reported by the proof check, not
+    expanded here. A proof chained to one of them still carries it into its own hashing.
+    """
+    proof = doc.get("proof")
+    if isinstance(proof, Mapping):
+        return doc if suite_for_proof(proof) is not None else {
+            k: v for k, v in doc.items() if k != "proof"}
+    if not isinstance(proof, list):
+        return doc
+    known = [p for p in proof if not isinstance(p, Mapping) or suite_for_proof(p) is not None]
+    if len(known) == len(proof):
+        return doc
+    rest = {k: v for k, v in doc.items() if k != "proof"}
+    if known:
+        rest["proof"] = known
+    return rest
 
 
 def _unsignable_values(node: Any, path: str = "") -> list[str]:

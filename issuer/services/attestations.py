@@ -27,11 +27,12 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from issuer.core.errors import IssuerError
 from issuer.services import audit
-from issuer.services.claims import OPEN, STATUS_WORDS, policy_of
+from issuer.services.attestation_wording import DEFAULT_KIND, KINDS
+from issuer.services.claim_policy import policy_for
+from issuer.services.claims import OPEN, STATUS_WORDS
 from issuer.services.context import ServiceContext
-from issuer.services.errors import Conflict, Invalid, NotFound, PermissionDenied
+from issuer.services.errors import Conflict, Gone, Invalid, NotFound, PermissionDenied
 from issuer.services.mail import render_mail, send_mail
 from issuer.services.reviews import maybe_auto_approve
 from issuer.storage.learning import Attestation, AttestationRequest, Claim, Learner
@@ -41,11 +42,10 @@ REQUEST_DAYS = 30
 MAX_REQUESTS = 50
 MAX_COMMENT = 2000
 MAX_NOTE = 1000
-KINDS = ("helped-me-learn", "genuine-contribution")
 EMAIL = re.compile(r"^[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+$")
 
 
-class LinkExpired(IssuerError):
+class LinkExpired(Gone):
     """The attestation link was real but is past its date (410 Gone)."""
 
     code = "gone"
@@ -59,17 +59,9 @@ def link(ctx: ServiceContext, token: str) -> str:
     return f"{ctx.base}/attest/{token}"
 
 
-def kind_sentence(kind: str, learner_name: str, topic: str) -> str:
-    """The statement a peer makes, in plain words."""
-    if kind == "genuine-contribution":
-        return f"{learner_name}’s contribution is genuine"
-    return f"{learner_name} helped me learn {topic}"
-
-
 def default_kind(session: Session, claim: Claim) -> str:
-    policy = policy_of(session, claim.achievement)
-    kind = policy.attestation_kind if policy else KINDS[0]
-    return kind if kind in KINDS else KINDS[0]
+    kind = policy_for(session, claim.achievement).attestation_kind
+    return kind if kind in KINDS else DEFAULT_KIND
 
 
 def create_request(session: Session, ctx: ServiceContext, learner: Learner, claim: Claim, *,
@@ -172,8 +164,10 @@ def attest(session: Session, ctx: ServiceContext, peer: Learner, request: Attest
            display_name: str | None = None) -> Attestation:
     """Record a peer's attestation; the database's unique constraint settles duplicates.
 
-    On a duplicate the whole transaction is rolled back (the failed INSERT has already
-    aborted it on PostgreSQL) and :class:`Conflict` is raised: nothing of the request stays.
+    On a duplicate :class:`Conflict` is raised and nothing of the attestation stays (the
+    name it would have shown included): it is written in a SAVEPOINT, rolled back on the
+    failed INSERT, which on PostgreSQL would otherwise abort the whole transaction. What
+    the caller did before in the same transaction is kept.
     """
     claim = claim_of(session, request)
     check_may_attest(claim, peer)
@@ -193,15 +187,14 @@ def attest(session: Session, ctx: ServiceContext, peer: Learner, request: Attest
             errors["display_name"] = "at most 200 characters"
     if errors:
         raise Invalid("Please check your attestation: " + "; ".join(errors.values()), errors)
-    if show_name and not peer.display_name:
-        peer.display_name = name
     attestation = Attestation(claim_id=claim.id, peer_id=peer.id, kind=kind, comment=comment,
                               show_name=bool(show_name), created_at=ctx.now())
-    session.add(attestation)
     try:
-        session.flush()
+        with session.begin_nested():
+            if show_name and not peer.display_name:
+                peer.display_name = name
+            session.add(attestation)
     except IntegrityError:
-        session.rollback()
         raise Conflict("You have already attested to this claim. An attestation cannot be "
                        "changed or given twice.") from None
     audit.record(session, ctx, actor=audit.learner_actor(peer.email),

@@ -25,16 +25,14 @@ from issuer.core.credentials import (
     hashed_email,
     normalize_email,
 )
-from issuer.core.errors import InputError, IssuerError
-from issuer.core.keys import PrivateKey
-from issuer.core.proofs.data_integrity import SuiteContext, sign_document
-from issuer.core.proofs.registry import SIGNING_SUITES
+from issuer.core.errors import InputError
 from issuer.services.achievements import achievement_builder
 from issuer.services.context import ServiceContext
 from issuer.services.errors import Invalid, NotFound
-from issuer.services.issuers import method_id, profile, signing_key
+from issuer.services.issuers import profile
+from issuer.services.signing import DEFAULT_SUITE, sign_as
 from issuer.services.status_lists import Slot, reserved
-from issuer.storage.models import Achievement, Credential, Issuer, SigningKey
+from issuer.storage.models import Achievement, Credential, Issuer
 
 EMAIL = re.compile(r"^[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+$")
 DID = re.compile(r"^did:[a-z0-9]+:[A-Za-z0-9._:%-]+$")
@@ -178,41 +176,31 @@ def award(
     if request.valid_until is not None and request.valid_until <= now:
         raise Invalid("the expiry date must be in the future", {"valid_until": "in the past"})
     credential_id = credential_id or str(uuid.uuid4())
-    key_row, key = signing_key(ctx, issuer)
     given = nullcontext(slot) if slot is not None else reserved(session, ctx, issuer)
     with given as taken:
-        return _issue(session, ctx, issuer, achievement, request, taken, key_row, key,
+        return _issue(session, ctx, issuer, achievement, request, taken,
                       credential_id=credential_id, now=now, actor=actor,
                       bulk_job_id=bulk_job_id, flush=flush, add=add)
 
 
 def _issue(session: Session, ctx: ServiceContext, issuer: Issuer, achievement: Achievement,
-           request: AwardRequest, slot: Slot, key_row: SigningKey, key: PrivateKey, *,
-           credential_id: str, now: datetime, actor: str | None, bulk_job_id: int | None,
-           flush: bool, add: bool) -> Credential:
+           request: AwardRequest, slot: Slot, *, credential_id: str, now: datetime,
+           actor: str | None, bulk_job_id: int | None, flush: bool, add: bool) -> Credential:
     """Build, sign and add the credential that holds ``slot``'s status entries."""
     document = build_credential(ctx, issuer, achievement, request, credential_id, now,
                                 slot.entries)
-    try:
-        signed = sign_document(
-            document, SIGNING_SUITES["eddsa-rdfc-2022"], key,
-            verification_method=method_id(ctx, key_row),
-            ctx=SuiteContext(loader=ctx.loader, budget=ctx.budget),
-            created=now,
-        )
-    except IssuerError as exc:
-        raise Invalid(f"the credential could not be signed: {exc.message}") from None
+    signed = sign_as(ctx, issuer, document, now)
     row = Credential(
         id=credential_id,
         issuer_id=issuer.id,
         achievement_id=achievement.id,
-        signing_key_id=key_row.id,
+        signing_key_id=signed.key.id,
         recipient_name=request.recipient.name,
         recipient_email=request.recipient.email,
         recipient_did=request.recipient.did,
         achievement_name=achievement.name,
-        proof_format="eddsa-rdfc-2022",
-        document=json.dumps(signed, ensure_ascii=False, separators=(",", ":")),
+        proof_format=DEFAULT_SUITE,
+        document=json.dumps(signed.document, ensure_ascii=False, separators=(",", ":")),
         issued_at=now,
         valid_until=request.valid_until,
         bulk_job_id=bulk_job_id,

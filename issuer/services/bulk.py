@@ -1,29 +1,28 @@
 """Bulk award from a CSV file: the whole file is checked first, then issued row by row.
 
 Nothing is issued from a file with problems unless the person chooses to issue only its
-valid rows. Issuing runs in batches that each commit, so progress is visible while it runs,
-memory stays flat, and a crash leaves every finished batch issued and the job marked failed.
+valid rows. Issuing runs in batches (:func:`issue_batch`), each of which the runner
+(:mod:`issuer.jobs.bulk`) commits on its own, so progress is visible while it runs, memory
+stays flat, and a crash leaves every finished batch issued and the job marked failed.
 
 Each recipient with an email address is sent the "badge awarded" mail (unless the caller
 chooses not to): queued with their credential, in the batch's transaction, and delivered
-(``mail.BatchDelivery``) once every row is issued and the job is done, so SMTP never slows
-issuing down and a mail that fails never fails a row.
+by the runner once every row is issued and the job is done, so SMTP never slows issuing
+down and a mail that fails never fails a row.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import logging
 import re
-import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from issuer.core.credentials import normalize_email
 from issuer.core.errors import IssuerError
@@ -37,11 +36,9 @@ from issuer.services.awards import (
 )
 from issuer.services.context import ServiceContext
 from issuer.services.errors import Conflict, Invalid, NotFound
-from issuer.services.mail import BatchDelivery, Outgoing, insert_messages
+from issuer.services.mail import Outgoing, insert_messages
 from issuer.services.status_lists import Slot, allocate_many, release_many
 from issuer.storage.models import Achievement, BulkJob, Credential, Issuer
-
-log = logging.getLogger("issuer.bulk")
 
 COLUMNS = (
     "recipient", "name", "evidence_url", "evidence_name", "evidence_narrative", "narrative",
@@ -399,105 +396,65 @@ class RowOutcome:
     message: str | None = None
 
 
-BatchCallback = Callable[[list[RowOutcome]], None]
+def begin_run(session: Session, job_id: int) -> None:
+    """Mark a pending job as running; refuses a job that is not waiting to run (a job runs
+    once)."""
+    job = session.get(BulkJob, job_id)
+    if job is None:
+        raise NotFound(f"no bulk award {job_id}")
+    if job.status != PENDING:
+        raise Conflict(f"the bulk award is {job.status}, not waiting to run")
+    job.status = RUNNING
+    session.flush()
 
 
-def run_job(session_factory: sessionmaker[Session], ctx: ServiceContext, job_id: int,
-            rows: Sequence[CsvRow], *, actor: str | None = None,
-            batch_size: int = BATCH_SIZE, on_batch: BatchCallback | None = None,
-            notify: bool = True, on_mailing: Callable[[int], None] | None = None) -> str:
-    """Issue ``rows`` for a pending job with sessions of its own; returns the final status.
+def issue_batch(session: Session, ctx: ServiceContext, job_id: int, rows: Sequence[CsvRow],
+                *, actor: str | None = None,
+                mail: bool = True) -> tuple[list[RowOutcome], list[Outgoing]]:
+    """Issue ``rows`` of a running job: the credentials, their mail (with ``mail``) and the
+    job's counters, all in the caller's transaction, which the caller commits as one.
 
-    Each batch commits the credentials together with the job's counters, so what the job
-    says is what was stored. ``on_batch`` hears about each batch once it is committed.
-    With ``notify``, every email recipient is sent their credential's link once the job is
-    done (its status says so meanwhile): sent, or marked failed, when this returns.
-    ``on_mailing`` hears how many messages are about to be sent, before they are.
-    Never raises: a crash marks the job failed with a message.
+    A row that cannot be issued is counted with its reason and leaves nothing behind.
+    Returns each row's outcome and the mail written.
     """
-    mailer = BatchDelivery(session_factory, ctx, name=f"bulk-mail-{job_id}") if notify \
-        else None
-    try:
-        return _run(session_factory, ctx, job_id, rows, actor, max(1, batch_size), on_batch,
-                    mailer)
-    except Exception as exc:  # whatever happens, the job must not stay "running"
-        log.exception("bulk award %s stopped", job_id)
-        detail = exc.message if isinstance(exc, IssuerError) else "an unexpected error"
-        _mark_failed(session_factory, ctx, job_id,
-                     f"The bulk award stopped: {detail}. Rows issued before that are kept; "
-                     "the rest were not issued.")
-        return FAILED
-    finally:
-        if mailer is not None and mailer.pending:
-            if on_mailing is not None:
-                try:
-                    on_mailing(mailer.pending)
-                except Exception:  # a progress display must not keep the mail from going
-                    log.exception("bulk award %s: on_mailing failed", job_id)
-            report = mailer.close()
-            log.info("bulk award %s: mail %d sent, %d failed, %d held in the outbox", job_id,
-                     report.sent, report.failed, report.held)
+    job = session.get(BulkJob, job_id)
+    if job is None:
+        raise NotFound(f"no bulk award {job_id}")
+    issuer, achievement = _job_subjects(session, job)
+    # The batch's status indexes in one statement rather than one per row.
+    slots = allocate_many(session, ctx, issuer, len(rows)) if rows else []
+    outcomes: list[RowOutcome] = []
+    issued: list[Credential] = []
+    for row in rows:
+        outcomes.append(_issue_row(session, ctx, job, issuer, achievement, row, actor,
+                                   issued, slots))
+    written = _finish_batch(session, ctx, job, outcomes, issued, slots, mail)
+    return outcomes, written
 
 
-def _commit(session: Session, mailer: BatchDelivery | None, mail: Sequence[Outgoing]) -> None:
-    """Commit the batch, then hand its mail (committed now) to the mailer."""
-    session.commit()
-    if mailer is not None:
-        # Only the ids: the mailer reads the texts back a chunk at a time, so memory stays
-        # flat however many recipients there are.
-        mailer.submit([message.id for message in mail])
+def end_run(session: Session, ctx: ServiceContext, job_id: int) -> None:
+    """Mark a running job done; its file is no longer needed."""
+    job = session.get(BulkJob, job_id)
+    if job is None:
+        raise NotFound(f"no bulk award {job_id}")
+    job.status = DONE
+    job.finished_at = ctx.now()
+    job.source = None
+    session.flush()
 
 
-def _run(session_factory: sessionmaker[Session], ctx: ServiceContext, job_id: int,
-         rows: Sequence[CsvRow], actor: str | None, batch_size: int,
-         on_batch: BatchCallback | None, mailer: BatchDelivery | None) -> str:
-    session = session_factory()
-    try:
-        job = session.get(BulkJob, job_id)
-        if job is None:
-            raise NotFound(f"no bulk award {job_id}")
-        if job.status != PENDING:
-            raise Conflict(f"the bulk award is {job.status}, not waiting to run")
-        job.status = RUNNING
-        session.commit()
-        batch: list[RowOutcome] = []
-        issued: list[Credential] = []
-        slots: list[Slot] = []
-        for position, row in enumerate(rows):
-            issuer, achievement = _job_subjects(session, job)
-            if not batch:
-                # The batch's status indexes in one statement rather than one per row.
-                slots = allocate_many(session, ctx, issuer,
-                                      min(batch_size, len(rows) - position))
-            batch.append(_issue_row(session, ctx, job, issuer, achievement, row, actor,
-                                    issued, slots))
-            if len(batch) >= batch_size:
-                mail = _finish_batch(session, ctx, job, batch, issued, slots, mailer)
-                _commit(session, mailer, mail)
-                if on_batch is not None:
-                    on_batch(batch)
-                batch, issued, slots = [], [], []
-                # Issued credentials are not needed again: keep the session small.
-                session.expunge_all()
-                job = session.get(BulkJob, job_id)
-                assert job is not None
-        mail = _finish_batch(session, ctx, job, batch, issued, slots, mailer)
-        job.status = DONE
+def mark_failed(session: Session, ctx: ServiceContext, job_id: int, message: str) -> None:
+    """Mark a job that stopped as failed, with ``message``; a finished job stays as it is."""
+    job = session.get(BulkJob, job_id)
+    if job is not None and job.status in (PENDING, RUNNING):
+        job.status = FAILED
+        job.message = message
         job.finished_at = ctx.now()
         job.source = None
-        _commit(session, mailer, mail)
-        if batch and on_batch is not None:
-            on_batch(batch)
-        return DONE
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
+        session.flush()
 
 
 def _job_subjects(session: Session, job: BulkJob) -> tuple[Issuer, Achievement]:
-    # session.get answers from the identity map within a batch: one read per batch, not row.
     issuer = session.get(Issuer, job.issuer_id)
     achievement = session.get(Achievement, job.achievement_id)
     if issuer is None or achievement is None:
@@ -540,47 +497,17 @@ def _issue_row(session: Session, ctx: ServiceContext, job: BulkJob, issuer: Issu
 
 def _finish_batch(session: Session, ctx: ServiceContext, job: BulkJob,
                   batch: Sequence[RowOutcome], issued: Sequence[Credential],
-                  unused: Sequence[Slot], mailer: BatchDelivery | None) -> list[Outgoing]:
+                  unused: Sequence[Slot], with_mail: bool) -> list[Outgoing]:
     """Give back the status indexes of refused rows, write the batch's credentials, then
     their mail (each message names its credential), and count the outcomes: one statement
-    each, in the batch's transaction; the caller commits. Returns the mail written."""
+    each, in the batch's transaction. Returns the mail written."""
     release_many(session, unused)
     write_credentials(session, issued)
     mail: list[Outgoing] = []
-    if mailer is not None:
+    if with_mail:
         issuer = session.get(Issuer, job.issuer_id)
         name = issuer.name if issuer is not None else ""
         rows = (award_mail_values(ctx, credential, issuer_name=name) for credential in issued)
         mail = insert_messages(session, [row for row in rows if row is not None])
     _count(job, batch)
     return mail
-
-
-def _mark_failed(session_factory: sessionmaker[Session], ctx: ServiceContext, job_id: int,
-                 message: str) -> None:
-    session = session_factory()
-    try:
-        job = session.get(BulkJob, job_id)
-        if job is not None and job.status in (PENDING, RUNNING):
-            job.status = FAILED
-            job.message = message
-            job.finished_at = ctx.now()
-            job.source = None
-            session.commit()
-    except Exception:  # the database itself may be what failed
-        session.rollback()
-        log.exception("could not mark bulk award %s as failed", job_id)
-    finally:
-        session.close()
-
-
-def start_in_background(session_factory: sessionmaker[Session], ctx: ServiceContext,
-                        job_id: int, rows: Sequence[CsvRow], *,
-                        actor: str | None = None, notify: bool = True) -> threading.Thread:
-    """Run the job in a thread of its own, so the web request can answer at once."""
-    thread = threading.Thread(
-        target=run_job, args=(session_factory, ctx, job_id, list(rows)),
-        kwargs={"actor": actor, "notify": notify}, name=f"bulk-award-{job_id}", daemon=True,
-    )
-    thread.start()
-    return thread

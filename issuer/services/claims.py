@@ -24,17 +24,12 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from issuer.services import audit
+from issuer.services.claim_policy import closed_to_claims, is_open, policy_for
 from issuer.services.context import ServiceContext
 from issuer.services.errors import Conflict, Invalid, NotFound, PermissionDenied
 from issuer.services.evidence_files import check_file
 from issuer.services.reviews import maybe_auto_approve
-from issuer.storage.learning import (
-    AchievementPolicy,
-    Attestation,
-    Claim,
-    EvidenceRecord,
-    Learner,
-)
+from issuer.storage.learning import Attestation, Claim, EvidenceRecord, Learner
 from issuer.storage.models import Achievement, Issuer, Membership, User
 
 #: The learner can still change the claim.
@@ -94,23 +89,12 @@ def learner_label(learner: Learner) -> str:
 # --- reading -------------------------------------------------------------------------------
 
 
-def policy_of(session: Session, achievement: Achievement) -> AchievementPolicy | None:
-    return session.get(AchievementPolicy, achievement.id)
-
-
-def is_open(session: Session, achievement: Achievement) -> bool:
-    """An achievement without a policy row is open to claims (and needs a reviewer)."""
-    policy = policy_of(session, achievement)
-    return policy is None or policy.open_to_claims
-
-
 def claimable(session: Session) -> list[tuple[Issuer, list[Achievement]]]:
     """Issuers with the achievements learners may claim, by issuer name then badge name."""
-    closed = select(AchievementPolicy.achievement_id).where(
-        AchievementPolicy.open_to_claims.is_(False))
     rows = session.scalars(
         select(Achievement).join(Issuer, Issuer.id == Achievement.issuer_id)
-        .where(Achievement.id.not_in(closed)).order_by(Issuer.name, Achievement.name))
+        .where(Achievement.id.not_in(closed_to_claims()))
+        .order_by(Issuer.name, Achievement.name))
     grouped: dict[int, tuple[Issuer, list[Achievement]]] = {}
     for achievement in rows:
         grouped.setdefault(achievement.issuer_id, (achievement.issuer, []))[1].append(
@@ -159,8 +143,8 @@ def own_claim(session: Session, learner: Learner, public_id: str) -> Claim:
 def progress(session: Session, claim: Claim) -> Progress:
     given = session.scalar(select(func.count()).select_from(Attestation)
                            .where(Attestation.claim_id == claim.id)) or 0
-    policy = session.get(AchievementPolicy, claim.achievement_id)
-    return Progress(given=int(given), required=policy.attestations_required if policy else 0)
+    required = policy_for(session, claim.achievement).attestations_required
+    return Progress(given=int(given), required=required)
 
 
 def cpd_hours(claim: Claim) -> float:

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cached_property
 
 from issuer.config import Settings, context_loader, schema_registry, work_budget
-from issuer.core.canon.rdfc import WorkBudget
+from issuer.core.canon import WorkBudget
 from issuer.core.jsonld import ContextLoader
 from issuer.core.schema import SchemaRegistry
+from issuer.services.passwords import PasswordHasher
 from issuer.storage.keystore import KeyStore
 
 
@@ -19,12 +21,26 @@ def _utcnow() -> datetime:
 
 @dataclass(frozen=True)
 class ServiceContext:
+    """The settings and what is built from them; ``loader``, ``schemas`` and ``budget``
+    default to those ``settings`` name (a test may pass others)."""
+
     settings: Settings
     keystore: KeyStore
-    loader: ContextLoader = field(default_factory=context_loader)
-    schemas: SchemaRegistry = field(default_factory=schema_registry)
-    budget: WorkBudget = field(default_factory=work_budget)
+    loader: ContextLoader = None  # type: ignore[assignment]  # from settings, see below
+    schemas: SchemaRegistry = None  # type: ignore[assignment]
+    budget: WorkBudget = None  # type: ignore[assignment]
     clock: Callable[[], datetime] = _utcnow
+
+    def __post_init__(self) -> None:
+        defaults = {"loader": context_loader, "schemas": schema_registry, "budget": work_budget}
+        for name, build in defaults.items():
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, build(self.settings))
+
+    @cached_property
+    def passwords(self) -> PasswordHasher:
+        """The staff password hasher of ``settings.password_hashing``, made when first used."""
+        return PasswordHasher(self.settings.password_hashing)
 
     @property
     def base(self) -> str:

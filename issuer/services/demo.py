@@ -31,11 +31,11 @@ from sqlalchemy.orm import Session
 from issuer.services import audit
 from issuer.services.achievements import create_achievement, store_image
 from issuer.services.attestations import attest, create_request, find_request
+from issuer.services.claim_policy import set_policy, stored_policy
 from issuer.services.claims import (
     EvidenceInput,
     active_claim,
     add_evidence,
-    policy_of,
     start_claim,
     submit_claim,
 )
@@ -44,7 +44,7 @@ from issuer.services.errors import Conflict
 from issuer.services.issuers import create_issuer
 from issuer.services.learners import ensure_learner
 from issuer.services.profiles import set_display_name, set_shown
-from issuer.services.reviews import approve, set_policy
+from issuer.services.reviews import approve
 from issuer.services.revocation import revoke
 from issuer.services.users import create_user, grant
 from issuer.storage.learning import Claim, Learner, LearnerBadge
@@ -147,7 +147,7 @@ def ensure_demo(session: Session, ctx: ServiceContext, instance: Path) -> DemoIn
         grant(session, admin, issuer)
         _remember_password(instance, password)
     # Staff may change the policy later (the browser tests do); a later run keeps theirs.
-    if policy_of(session, achievement) is None:
+    if stored_policy(session, achievement) is None:
         set_policy(session, ctx, achievement, DEMO_POLICY, actor=audit.staff_actor(DEMO_ADMIN))
     learner = ensure_learner(session, ctx, DEMO_LEARNER)
     claim = active_claim(session, learner, achievement)

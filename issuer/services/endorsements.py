@@ -25,16 +25,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from issuer.core.credentials import EndorsementCredential, EndorsementSubject
-from issuer.core.errors import InputError, IssuerError
-from issuer.core.proofs.data_integrity import SuiteContext, sign_document
-from issuer.core.proofs.registry import SIGNING_SUITES
-from issuer.core.verify import CHECK_TITLES, parse_json
+from issuer.core.errors import InputError
+from issuer.core.json_input import parse_json
+from issuer.core.nodes import issuer_id
+from issuer.core.verify import CHECK_TITLES
 from issuer.services import audit
 from issuer.services.achievements import achievement_id, get_achievement
 from issuer.services.context import ServiceContext
 from issuer.services.errors import Conflict, Invalid, NotFound
-from issuer.services.issuers import get_issuer, issuer_did, issuer_url, method_id, profile
-from issuer.services.issuers import signing_key as issuer_signing_key
+from issuer.services.issuers import get_issuer, issuer_did, issuer_url, profile
+from issuer.services.signing import SigningRefused, sign_as
 from issuer.services.verification import verify
 from issuer.storage.learning import Endorsement
 from issuer.storage.models import Achievement, Issuer
@@ -48,22 +48,17 @@ def sign_endorsement(ctx: ServiceContext, issuer: Issuer, *, credential_id: str,
                      subject_id: str, comment: str, now: datetime) -> dict[str, Any]:
     """An EndorsementCredential by ``issuer`` about ``subject_id``, signed eddsa-rdfc-2022.
 
-    OB 3.0 §B.1.7 (name required), §B.1.8 EndorsementSubject, §8.3 proof. Raises Invalid when
-    it cannot be built or signed; nothing is stored here.
+    OB 3.0 §B.1.7 (name required), §B.1.8 EndorsementSubject, §8.3 proof. Raises
+    SigningRefused (an Invalid) when it cannot be built or signed; nothing is stored here.
     """
-    key_row, key = issuer_signing_key(ctx, issuer)
     try:
         document = EndorsementCredential(
             id=credential_id, issuer=profile(ctx, issuer), validFrom=now, name=name,
             credentialSubject=EndorsementSubject(id=subject_id, endorsementComment=comment),
         ).to_json()
-        return sign_document(
-            document, SIGNING_SUITES["eddsa-rdfc-2022"], key,
-            verification_method=method_id(ctx, key_row),
-            ctx=SuiteContext(loader=ctx.loader, budget=ctx.budget), created=now,
-        )
-    except IssuerError as exc:
-        raise Invalid(f"the endorsement could not be signed: {exc.message}") from None
+    except InputError as exc:
+        raise SigningRefused("endorsement", exc) from None
+    return sign_as(ctx, issuer, document, now, what="endorsement").document
 
 
 # --- organisation endorsements ------------------------------------------------------------
@@ -244,14 +239,7 @@ def endorsements_given(session: Session, ctx: ServiceContext,
         select(Endorsement).where(Endorsement.document.contains(json.dumps(did),
                                                                 autoescape=True))
         .order_by(Endorsement.created_at.desc(), Endorsement.id.desc()))
-    return [r for r in rows if _issuer_id(_parsed(r.document)) == did]
-
-
-def _issuer_id(document: Mapping[str, Any]) -> str | None:
-    value = document.get("issuer")
-    if isinstance(value, Mapping):
-        value = value.get("id")
-    return value if isinstance(value, str) else None
+    return [r for r in rows if issuer_id(_parsed(r.document)) == did]
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
 from issuer.core.credentials import Profile
-from issuer.core.dids import DidKeyEntry, did_web_document, did_web_from_url
+from issuer.core.datetimes import format_datetime
+from issuer.core.did_web import DidKeyEntry, did_web_document, did_web_from_url
 from issuer.core.keys import PrivateKey, public_key_from_multibase
 from issuer.services.context import ServiceContext
 from issuer.services.errors import Conflict, Invalid, NotFound
@@ -166,8 +167,7 @@ def did_document(ctx: ServiceContext, issuer: Issuer) -> dict[str, Any]:
             public_key=public_key_from_multibase(k.public_multibase),
             retired=not k.active,
             compromised_since=(
-                k.compromised_since.strftime("%Y-%m-%dT%H:%M:%SZ")
-                if k.compromised_since else None
+                format_datetime(k.compromised_since) if k.compromised_since else None
             ),
         )
         for k in issuer.keys

@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime, time
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from issuer.core.datetimes import format_datetime
 from issuer.core.errors import InputError
 from issuer.services.context import ServiceContext
 from issuer.services.errors import Conflict, Invalid, NotFound
@@ -28,8 +29,8 @@ _DATE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[
 
 
 def stamp(moment: datetime) -> str:
-    """How keys' dates are shown and published: UTC, whole seconds."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """How keys' dates are shown and published: as DID documents write them (a DateTimeZ)."""
+    return format_datetime(moment)
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from issuer.core.errors import IssuerError
 from issuer.services import audit
 from issuer.services.context import ServiceContext
-from issuer.services.errors import Invalid
+from issuer.services.errors import Invalid, TooManyRequests
 from issuer.services.mail import render_mail, send_mail
 from issuer.storage.learning import Learner, SignInToken
 
@@ -38,14 +38,10 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s.]+(\.[^@\s.]+)+$")
 _NEXT_MAX = 500
 
 
-class RateLimited(IssuerError):
+class RateLimited(TooManyRequests):
     """Too many sign-in links asked for one address; ``retry_after`` in seconds."""
 
     code = "rate-limited"
-
-    def __init__(self, message: str, retry_after: int) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
 
 
 class SignInLinkError(IssuerError):

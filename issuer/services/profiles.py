@@ -11,13 +11,14 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from issuer.core.credentials import normalize_email
+from issuer.core.datetimes import format_datetime
 from issuer.core.errors import InputError
 from issuer.services.audit import record
 from issuer.services.awards import credential_url
@@ -135,8 +136,8 @@ def link_badges(session: Session, learner: Learner) -> int:
 def _insert_new(session: Session, values: list[dict[str, Any]]) -> Any:
     """INSERT … ON CONFLICT DO NOTHING on the (learner, credential) pair.
 
-    A savepoint would do on PostgreSQL, but the SQLite driver turns a savepoint outside an
-    open transaction into a commit; both dialects support ON CONFLICT.
+    A lost race is then a normal outcome rather than an error to undo with a savepoint; both
+    dialects support ON CONFLICT.
     """
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
@@ -231,7 +232,7 @@ class PublicProfile:
                     "credential": credential_url(ctx, b.credential.id),
                     "achievement": b.credential.achievement_name,
                     "issuer": b.issuer_name,
-                    "issued": _stamp(b.credential.issued_at),
+                    "issued": format_datetime(b.credential.issued_at),
                     "verify": f"{credential_url(ctx, b.credential.id)}/verify",
                 }
                 for b in self.badges
@@ -239,8 +240,6 @@ class PublicProfile:
         }
 
 
-def _stamp(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def profile_url(ctx: ServiceContext, learner: Learner) -> str:

@@ -1,12 +1,12 @@
-"""Reviewing claims: the per-achievement policy, the review queue, and the three decisions.
+"""Reviewing claims: the review queue and the three decisions.
 
 Approval turns a claim into a signed OB 3.0 AchievementCredential in one transaction: the
 learner's evidence as Evidence objects (§B.1.9), the count of peer attestations as a Result
 (§B.1.16) with its ResultDescription (§B.1.17), the CPD hours as ``creditsEarned`` (§B.1.3),
 and every peer attestation as an EndorsementCredential (§B.1.7) signed by the issuer and
-embedded in ``endorsement``. Peers are named only if they agreed; otherwise a pairwise
-pseudonymous identifier stands in (USERS.md §4 G1, G2). Evidence the learner kept private
-appears only as a digest (USERS.md §3.13).
+embedded in ``endorsement`` (:mod:`issuer.services.attestation_endorsements`). Evidence the
+learner kept private appears only as a digest (USERS.md §3.13). What a claim needs before it
+is approved is its achievement's policy (:mod:`issuer.services.claim_policy`).
 
 Organisation endorsements of the achievement are not copied into new credentials: they live
 on the achievement's public page, where they are verified when shown, and credentials stay
@@ -18,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import uuid
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,112 +26,30 @@ from sqlalchemy.orm import Session
 
 from issuer.services import audit
 from issuer.services.achievements import achievement_id
+from issuer.services.attestation_endorsements import endorsements_of
 from issuer.services.award_mail import queue_award_mail
-from issuer.services.awards import AwardRequest, EvidenceItem, Recipient, award, credential_url
+from issuer.services.awards import AwardRequest, EvidenceItem, Recipient, award
+from issuer.services.claim_policy import policies_for, policy_for
 from issuer.services.context import ServiceContext
-from issuer.services.endorsements import sign_endorsement
 from issuer.services.errors import Conflict, Invalid, NotFound
-from issuer.services.issuers import issuer_did
 from issuer.services.mail import render_mail, send_mail
-from issuer.services.pseudonyms import peer_identifier
 from issuer.storage.learning import (
-    AchievementPolicy,
     Attestation,
     AuditEvent,
     Claim,
     EvidenceRecord,
     LearnerBadge,
 )
-from issuer.storage.models import Achievement, Credential, Issuer
+from issuer.storage.models import Credential, Issuer
 
 log = logging.getLogger(__name__)
 
-MAX_ATTESTATIONS = 20
 MAX_COMMENT = 5000
-MAX_CATEGORY = 100
-#: What a peer attests to, as the policy page offers it.
-ATTESTATION_KINDS = {
-    "helped-me-learn": "The learner helped them learn (scaffolding)",
-    "genuine-contribution": "The learner's contribution is genuine",
-}
 #: The claim states a reviewer sees; drafts are the learner's own until submitted.
 REVIEW_STATUSES = ("submitted", "returned", "approved", "rejected")
-DECISIONS = {"approve": "approved", "reject": "rejected", "return": "returned"}
 AUTO_COMMENT = "Approved automatically: the required peer attestations are in."
 SYSTEM = "system"
 EVIDENCE_GENRE = "Informal learning"
-
-
-# --- policy --------------------------------------------------------------------------------
-
-
-def policy_for(session: Session, achievement: Achievement) -> AchievementPolicy:
-    """The stored policy, or (not stored) the default: no attestations, a reviewer decides."""
-    stored = session.get(AchievementPolicy, achievement.id)
-    if stored is not None:
-        return stored
-    return AchievementPolicy(achievement_id=achievement.id, attestations_required=0,
-                             review_required=True, attestation_kind="helped-me-learn",
-                             cpd_category=None, open_to_claims=True)
-
-
-def _count(value: Any) -> int:
-    if isinstance(value, bool):
-        value = None
-    try:
-        number = int(str(value).strip())
-    except (TypeError, ValueError):
-        raise Invalid("the number of attestations must be a whole number",
-                      {"attestations_required": "a whole number"}) from None
-    if not 0 <= number <= MAX_ATTESTATIONS:
-        raise Invalid(f"the number of attestations must be between 0 and {MAX_ATTESTATIONS}",
-                      {"attestations_required": f"0 to {MAX_ATTESTATIONS}"})
-    return number
-
-
-def set_policy(session: Session, ctx: ServiceContext, achievement: Achievement,
-               data: Mapping[str, Any], *, actor: str) -> AchievementPolicy:
-    """Store how ``achievement`` is earned through a claim.
-
-    Keys: ``attestations_required`` (0–20), ``review_required``, ``attestation_kind``,
-    ``cpd_category``, ``open_to_claims``. Automatic approval needs at least one attestation:
-    otherwise the issuer would sign whatever anybody claims, unseen.
-    """
-    required = _count(data.get("attestations_required", 0))
-    review = bool(data.get("review_required"))
-    kind = str(data.get("attestation_kind") or "").strip()
-    if kind not in ATTESTATION_KINDS:
-        raise Invalid("choose what peers attest to", {"attestation_kind": "unknown kind"})
-    category = str(data.get("cpd_category") or "").strip() or None
-    if category is not None and len(category) > MAX_CATEGORY:
-        raise Invalid(f"keep the CPD category under {MAX_CATEGORY} characters",
-                      {"cpd_category": "too long"})
-    if not review and required == 0:
-        raise Invalid("automatic approval needs at least one peer attestation; require some "
-                      "attestations or keep a reviewer", {"review_required": "needs attestations"})
-    policy = session.get(AchievementPolicy, achievement.id)
-    if policy is None:
-        policy = AchievementPolicy(achievement_id=achievement.id)
-        session.add(policy)
-    before = _policy_detail(policy)
-    policy.attestations_required = required
-    policy.review_required = review
-    policy.attestation_kind = kind
-    policy.cpd_category = category
-    policy.open_to_claims = bool(data.get("open_to_claims"))
-    session.flush()
-    audit.record(session, ctx, actor=actor, action="policy.updated",
-                 issuer_id=achievement.issuer_id,
-                 detail={"achievement": achievement.slug, "before": before,
-                         "after": _policy_detail(policy)})
-    return policy
-
-
-def _policy_detail(policy: AchievementPolicy) -> dict[str, Any]:
-    return {"attestations_required": policy.attestations_required,
-            "review_required": policy.review_required,
-            "attestation_kind": policy.attestation_kind,
-            "cpd_category": policy.cpd_category, "open_to_claims": policy.open_to_claims}
 
 
 # --- the queue -----------------------------------------------------------------------------
@@ -152,7 +69,7 @@ class QueueEntry:
         return self.attestations >= self.required
 
 
-def _peer_attestations(claim: Claim) -> list[Attestation]:
+def peer_attestations(claim: Claim) -> list[Attestation]:
     """The attestations that count: never the learner's own."""
     return [a for a in claim.attestations if a.peer_id != claim.learner_id]
 
@@ -175,15 +92,13 @@ def review_queue(session: Session, issuer: Issuer, status: str | None = None) ->
             .join(Claim, and_(Claim.id == Attestation.claim_id,
                               Claim.learner_id != Attestation.peer_id))
             .where(Attestation.claim_id.in_(ids)).group_by(Attestation.claim_id))}
-    policies = {p.achievement_id: p for p in session.scalars(select(AchievementPolicy).where(
-        AchievementPolicy.achievement_id.in_({c.achievement_id for c in claims})))}
+    policies = policies_for(session, {c.achievement_id for c in claims})
     entries = []
     for claim in claims:
-        policy = policies.get(claim.achievement_id)
+        policy = policies[claim.achievement_id]
         entries.append(QueueEntry(
             claim=claim, attestations=counts.get(claim.id, 0),
-            required=policy.attestations_required if policy else 0,
-            automatic=bool(policy and not policy.review_required)))
+            required=policy.attestations_required, automatic=not policy.review_required))
     return entries
 
 
@@ -205,7 +120,7 @@ def approval_blocker(session: Session, claim: Claim) -> str | None:
     if claim.status != "submitted":
         return f"This claim is {claim.status}; only submitted claims can be decided."
     required = policy_for(session, claim.achievement).attestations_required
-    have = len(_peer_attestations(claim))
+    have = len(peer_attestations(claim))
     if have < required:
         return (f"It needs {required} peer attestation{'s' if required != 1 else ''} before "
                 f"it can be approved; {have} {'has' if have == 1 else 'have'} arrived so far.")
@@ -329,17 +244,11 @@ def _approve(session: Session, ctx: ServiceContext, claim: Claim, *, reviewer: s
         raise Conflict(blocker)
     policy = policy_for(session, claim.achievement)
     issuer, achievement, learner = claim.issuer, claim.achievement, claim.learner
-    attestations = _peer_attestations(claim)
+    attestations = peer_attestations(claim)
     credential_id = str(uuid.uuid4())
     now = ctx.now()
     # Signed first, before anything is written: a failure here leaves no trace to undo.
-    endorsements = [
-        sign_endorsement(
-            ctx, issuer, credential_id=f"{credential_url(ctx, credential_id)}/endorsements/{n}",
-            name="Peer attestation", subject_id=credential_url(ctx, credential_id),
-            comment=attestation_comment(ctx, claim, attestation), now=now)
-        for n, attestation in enumerate(attestations, start=1)
-    ]
+    endorsements = endorsements_of(ctx, claim, attestations, credential_id, now)
     evidence, hours = credential_evidence(claim)
     results: list[dict[str, Any]] = []
     descriptions: list[dict[str, Any]] = []
@@ -389,30 +298,6 @@ def _approve(session: Session, ctx: ServiceContext, claim: Claim, *, reviewer: s
 # --- what goes into the credential ----------------------------------------------------------
 
 
-def peer_label(ctx: ServiceContext, claim: Claim, attestation: Attestation) -> str:
-    """The peer as the credential names them: by name only with their consent."""
-    peer = attestation.peer
-    if attestation.show_name and peer.display_name and peer.display_name.strip():
-        return peer.display_name.strip()
-    pseudonym = peer_identifier(peer, claim.learner, issuer_did(ctx, claim.issuer))
-    return f"A peer (pseudonymous id {pseudonym})"
-
-
-def kind_sentence(kind: str, learner_name: str) -> str:
-    if kind == "helped-me-learn":
-        return f"{learner_name} helped them learn"
-    if kind == "genuine-contribution":
-        return f"{learner_name}'s contribution is genuine"
-    return f"{learner_name}'s claim is supported"
-
-
-def attestation_comment(ctx: ServiceContext, claim: Claim, attestation: Attestation) -> str:
-    """OB 3.0 §B.1.8 endorsementComment: who attests, to what, in their words."""
-    holder = claim.learner.display_name or "the badge holder"
-    return (f"{peer_label(ctx, claim, attestation)} attests: "
-            f"{kind_sentence(attestation.kind, holder)}. “{attestation.comment.strip()}”")
-
-
 def _hours(value: float | None) -> str:
     return f"{value:g} CPD hour{'s' if value != 1 else ''}" if value else ""
 
@@ -460,7 +345,6 @@ def credential_evidence(claim: Claim) -> tuple[list[EvidenceItem], float | None]
     return items, (round(total, 2) if total > 0 else None)
 
 
-__all__ = ["ATTESTATION_KINDS", "DECISIONS", "REVIEW_STATUSES", "QueueEntry",
-           "approval_blocker", "approve", "attestation_comment", "claim_trail",
-           "credential_evidence", "get_claim", "maybe_auto_approve", "peer_label",
-           "policy_for", "reject", "return_for_revision", "review_queue", "set_policy"]
+__all__ = ["REVIEW_STATUSES", "QueueEntry", "approval_blocker", "approve", "claim_trail",
+           "credential_evidence", "get_claim", "maybe_auto_approve", "peer_attestations",
+           "reject", "return_for_revision", "review_queue"]

@@ -21,9 +21,11 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from issuer.core.credentials import (
+    ACHIEVEMENT_CREDENTIAL_TYPES,
     Achievement,
     Alignment,
     ClrCredential,
@@ -35,15 +37,15 @@ from issuer.core.credentials import (
     ResultDescription,
     hashed_email,
 )
-from issuer.core.errors import InputError, IssuerError
-from issuer.core.proofs.data_integrity import SuiteContext, sign_document
-from issuer.core.proofs.registry import SIGNING_SUITES
+from issuer.core.errors import InputError
+from issuer.core.nodes import types_of
 from issuer.services.audit import record
 from issuer.services.awards import credential_url
 from issuer.services.context import ServiceContext
 from issuer.services.errors import Invalid
-from issuer.services.issuers import create_issuer, method_id, profile, signing_key
+from issuer.services.issuers import create_issuer, profile
 from issuer.services.profiles import OwnedBadge, actor, owned_badges
+from issuer.services.signing import SigningRefused, sign_as
 from issuer.storage.learning import Learner
 from issuer.storage.models import Issuer
 
@@ -56,7 +58,6 @@ UNCATEGORISED = "Uncategorised"
 CSV_COLUMNS = ("date", "achievement", "issuer", "category", "hours", "credential URL")
 #: Characters that make a spreadsheet read a cell as a formula (OWASP "CSV Injection").
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_OB_TYPES = frozenset({"OpenBadgeCredential", "AchievementCredential"})
 _NOT_VALID = {
     "revoked": "revoked by its issuer",
     "suspended": "suspended by its issuer",
@@ -234,9 +235,7 @@ def transcript(session: Session, ctx: ServiceContext, learner: Learner,
 
 
 def _enclosable(document: Mapping[str, Any]) -> bool:
-    types = document.get("type")
-    types = types if isinstance(types, list) else [types]
-    return bool(set(t for t in types if isinstance(t, str)) & _OB_TYPES) \
+    return bool(set(types_of(document)) & ACHIEVEMENT_CREDENTIAL_TYPES) \
         and bool(document.get("proof"))
 
 
@@ -269,13 +268,17 @@ def transcript_csv(result: Transcript) -> str:
 def records_issuer(session: Session, ctx: ServiceContext) -> Issuer:
     """The issuer that signs transcripts, created with a did:web and a key on first use.
 
-    Two first uses at once: one of them fails on the unique short name and is retried by
-    its caller (see :func:`issuer.web.learner.profile`), finding the other's issuer.
+    Two first uses at once: the second fails on the unique short name, in a SAVEPOINT that
+    takes back only its own attempt, and uses the other's issuer.
     """
     issuer = session.scalar(select(Issuer).where(Issuer.slug == RECORDS_SLUG))
     if issuer is None:
-        issuer = create_issuer(session, ctx, slug=RECORDS_SLUG, name=RECORDS_NAME,
-                               description=RECORDS_DESCRIPTION, reserved=True)
+        try:
+            with session.begin_nested():
+                issuer = create_issuer(session, ctx, slug=RECORDS_SLUG, name=RECORDS_NAME,
+                                       description=RECORDS_DESCRIPTION, reserved=True)
+        except IntegrityError:
+            issuer = session.scalars(select(Issuer).where(Issuer.slug == RECORDS_SLUG)).one()
     return issuer
 
 
@@ -363,7 +366,6 @@ def sign_clr(session: Session, ctx: ServiceContext, *, name: str, description: s
     The learner has no DID: the subject is identified by a hashed e-mail IdentityObject.
     """
     issuer = records_issuer(session, ctx)
-    key_row, key = signing_key(ctx, issuer)
     now = ctx.now()
     achievements: dict[str, Achievement] = {}
     for document in credentials:
@@ -387,13 +389,9 @@ def sign_clr(session: Session, ctx: ServiceContext, *, name: str, description: s
                 achievement=tuple(achievements.values()),
             ),
         ).to_json()
-        return sign_document(
-            clr, SIGNING_SUITES["eddsa-rdfc-2022"], key,
-            verification_method=method_id(ctx, key_row),
-            ctx=SuiteContext(loader=ctx.loader, budget=ctx.budget), created=now,
-        )
-    except IssuerError as exc:
-        raise Invalid(f"the transcript could not be signed: {exc.message}") from None
+    except InputError as exc:
+        raise SigningRefused("transcript", exc) from None
+    return sign_as(ctx, issuer, clr, now, what="transcript").document
 
 
 def _identifiers(learner: Learner) -> list[IdentityObject]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from werkzeug.security import check_password_hash, generate_password_hash
 
 from issuer.services.awards import EMAIL
 from issuer.services.context import ServiceContext
@@ -12,9 +11,6 @@ from issuer.services.errors import Conflict, Invalid, PermissionDenied
 from issuer.storage.models import Issuer, Membership, User
 
 MIN_PASSWORD = 10
-
-# Compared against when the email is unknown, so a failed sign-in takes as long either way.
-_DUMMY_HASH = generate_password_hash("not a real password")
 
 
 def create_user(session: Session, ctx: ServiceContext, *, email: str, name: str,
@@ -28,7 +24,7 @@ def create_user(session: Session, ctx: ServiceContext, *, email: str, name: str,
     if session.scalar(select(User).where(User.email == email)) is not None:
         raise Conflict(f"an account for {email} already exists")
     user = User(email=email, name=(name or email).strip(),
-                password_hash=generate_password_hash(password), created_at=ctx.now())
+                password_hash=ctx.passwords.hash(password), created_at=ctx.now())
     session.add(user)
     session.flush()
     return user
@@ -45,12 +41,15 @@ def grant(session: Session, user: User, issuer: Issuer, role: str = "admin") -> 
     return membership
 
 
-def authenticate(session: Session, email: str, password: str) -> User | None:
+def authenticate(session: Session, ctx: ServiceContext, email: str,
+                 password: str) -> User | None:
+    """The staff member with this email and password, or None: an unknown email takes as
+    long to refuse as a wrong password."""
     user = session.scalar(select(User).where(User.email == (email or "").strip().lower()))
     if user is None:
-        check_password_hash(_DUMMY_HASH, password or "")
+        ctx.passwords.refuse(password or "")
         return None
-    if not check_password_hash(user.password_hash, password or ""):
+    if not ctx.passwords.verify(user.password_hash, password or ""):
         return None
     return user
 

@@ -15,42 +15,28 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from issuer.core.credentials import DATA_INTEGRITY_V2
-from issuer.core.errors import InputError, IssuerError
+from issuer.core.credentials import DATA_INTEGRITY_V2, VC_V1, VC_V2
+from issuer.core.datetimes import format_datetime, parse_datetime
+from issuer.core.errors import InputError
 from issuer.core.jsonld import check_context_list
-from issuer.core.keys import PrivateKey
-from issuer.core.proofs.data_integrity import (
-    Cryptosuite,
-    SuiteContext,
-    format_datetime,
-    parse_datetime,
-    sign_document,
-)
-from issuer.core.proofs.registry import SIGNING_SUITES
+from issuer.core.nodes import types_of
 from issuer.core.resolve import Resolver
 from issuer.core.safe_mode import issuer_dependent_terms
 from issuer.core.schema import SchemaRegistry
-from issuer.core.verify import VC_V1, VC_V2, Verifier
+from issuer.core.verify import Verifier
 from issuer.services.achievements import get_achievement
 from issuer.services.awards import credential_url
 from issuer.services.context import ServiceContext
 from issuer.services.errors import Conflict, Invalid, NotFound
-from issuer.services.issuers import (
-    did_document,
-    issuer_did,
-    issuer_url,
-    method_id,
-    profile,
-    signing_key,
-)
+from issuer.services.issuers import did_document, issuer_did, issuer_url, profile
+from issuer.services.signing import DEFAULT_SUITE, sign_as
 from issuer.services.status_lists import reserved
-from issuer.storage.models import Achievement, Credential, Issuer, SigningKey
+from issuer.storage.models import Achievement, Credential, Issuer
 
 OB_CREDENTIAL_TYPES = frozenset({"OpenBadgeCredential", "AchievementCredential",
                                  "EndorsementCredential"})
 #: Checks that say something about the credential as issued; dates and status do not.
 SELF_CHECKS = ("parse", "context", "type", "schema", "proof")
-DEFAULT_SUITE = "eddsa-rdfc-2022"
 #: Defines BitstringStatusListEntry for VC 1.1 credentials (VC 2.0 defines it itself).
 STATUS_CONTEXT = "https://www.w3.org/ns/credentials/status/v1"
 
@@ -140,7 +126,7 @@ def prepare(session: Session, ctx: ServiceContext, issuer: Issuer,
     if legacy and DATA_INTEGRITY_V2 not in contexts:
         # VC 1.1 does not define DataIntegrityProof; the suite's context does.
         document["@context"] = [*contexts, DATA_INTEGRITY_V2]
-    is_ob = bool(set(_list(document.get("type"))) & OB_CREDENTIAL_TYPES)
+    is_ob = bool(set(types_of(document)) & OB_CREDENTIAL_TYPES)
     _fill_issuer(ctx, issuer, document, is_ob)
     row_id, ours = _assign_id(session, ctx, document)
     date_member = "issuanceDate" if legacy else "validFrom"
@@ -279,26 +265,17 @@ def issue(session: Session, ctx: ServiceContext, issuer: Issuer, credential: dic
             "entries, and cannot keep a status it does not publish",
             ["credentialStatus: must be absent"])
     document, row_id, ours = prepare(session, ctx, issuer, credential, now)
-    suite = SIGNING_SUITES[cryptosuite or DEFAULT_SUITE]
-    key_row, key = signing_key(ctx, issuer)
+    suite = cryptosuite or DEFAULT_SUITE
     with reserved(session, ctx, issuer) as slot:
         return _sign_and_store(session, ctx, issuer, _with_status(document, slot.entries),
-                               row_id, ours, suite, key_row, key, slot.allocation_id, now,
-                               actor)
+                               row_id, ours, suite, slot.allocation_id, now, actor)
 
 
 def _sign_and_store(session: Session, ctx: ServiceContext, issuer: Issuer,
-                    document: dict[str, Any], row_id: str, ours: bool, suite: Cryptosuite,
-                    key_row: SigningKey, key: PrivateKey, allocation_id: int, now: datetime,
-                    actor: str | None) -> Issued:
-    try:
-        signed = sign_document(
-            document, suite, key, verification_method=method_id(ctx, key_row),
-            ctx=SuiteContext(loader=ctx.loader, budget=ctx.budget), created=now,
-        )
-    except IssuerError as exc:
-        raise Refused(f"the credential could not be signed: {exc.message}",
-                      [exc.message]) from None
+                    document: dict[str, Any], row_id: str, ours: bool, suite: str,
+                    allocation_id: int, now: datetime, actor: str | None) -> Issued:
+    result = sign_as(ctx, issuer, document, now, suite=suite)
+    signed = result.document
     _self_check(ctx, issuer, signed)
     achievement = _achievement_of(session, ctx, issuer, signed)
     subject_achievement = next(
@@ -311,8 +288,8 @@ def _sign_and_store(session: Session, ctx: ServiceContext, issuer: Issuer,
     row = Credential(
         id=row_id, issuer_id=issuer.id,
         achievement_id=achievement.id if achievement is not None else None,
-        signing_key_id=key_row.id, recipient_name=recipient_name, recipient_did=did,
-        achievement_name=name[:200], proof_format=suite.name, document=text,
+        signing_key_id=result.key.id, recipient_name=recipient_name, recipient_did=did,
+        achievement_name=name[:200], proof_format=suite, document=text,
         issued_at=now, valid_until=_until(signed), created_by=actor,
         status_allocation_id=allocation_id,
     )

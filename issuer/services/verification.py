@@ -10,7 +10,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from issuer.core.nodes import types_of
 from issuer.core.resolve import ResolvedKey, Resolver
+from issuer.core.status_list import LIST_CREDENTIAL_TYPE
 from issuer.core.verify import IssuanceRecord, IssuanceRecords, VerificationReport, Verifier
 from issuer.services.context import ServiceContext
 from issuer.services.issuers import IssuersBySlug, did_document, method_id
@@ -18,7 +20,6 @@ from issuer.services.status_lists import LocalStatusChecker
 from issuer.storage.models import Credential, Issuer, SigningKey
 
 RECORDS = "the records of this service"
-_STATUS_LIST = "BitstringStatusListCredential"
 #: Enough to find one credential among look-alikes; ids are unique in practice.
 _MAX_CANDIDATES = 20
 
@@ -66,7 +67,7 @@ def issuance_records(session: Session, ctx: ServiceContext,
 
     def lookup(credential: Mapping[str, Any], key: ResolvedKey) -> IssuanceRecord | None:
         issuer = known.by_did(key.controller)
-        if issuer is None or _STATUS_LIST in _types(credential):
+        if issuer is None or LIST_CREDENTIAL_TYPE in types_of(credential):
             # Status lists are kept (and re-signed with the active key) by their own table.
             return None
         cid = credential.get("id")
@@ -124,11 +125,6 @@ def _stored(session: Session, ctx: ServiceContext, issuer: Issuer, cid: Any, *,
                Credential.document.contains(needle, autoescape=True))
         .limit(_MAX_CANDIDATES))
     return next((r for r in rows if _parsed(r.document).get("id") == cid), None)
-
-
-def _types(credential: Mapping[str, Any]) -> list[Any]:
-    value = credential.get("type")
-    return value if isinstance(value, list) else [value]
 
 
 def _unsecured(credential: Mapping[str, Any]) -> dict[str, Any]:

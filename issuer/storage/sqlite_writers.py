@@ -9,11 +9,12 @@ Here a write transaction first takes an exclusive ``flock`` on ``<database>-writ
 checking again at most every millisecond while another connection holds it, and gives it up
 as soon as it commits or rolls back; a write then starts within a millisecond of the
 previous one ending. The lock covers exactly what SQLite's write lock covers (from the first
-INSERT/UPDATE/DELETE, which is where the ``sqlite3`` module opens the transaction, to the
-end of the transaction; a commit includes SQLite's automatic WAL checkpoint), so it changes
-who waits how, never who may write. After :data:`BUSY_TIMEOUT` a writer stops waiting and
-SQLite's own locking and busy timeout decide, exactly as without the queue; if the lock file
-cannot be opened, writers do not queue at all.
+INSERT/UPDATE/DELETE, which is where the ``sqlite3`` module opens the transaction, or from a
+``BEGIN IMMEDIATE``, which takes the write lock at once, to the end of the transaction; a
+commit includes SQLite's automatic WAL checkpoint), so it changes who waits how, never who
+may write. After :data:`BUSY_TIMEOUT` a writer stops waiting and SQLite's own locking and
+busy timeout decide, exactly as without the queue; if the lock file cannot be opened,
+writers do not queue at all.
 """
 
 from __future__ import annotations
@@ -33,11 +34,15 @@ BUSY_TIMEOUT = 30.0
 #: Pauses between looks at the lock: short, because writes are short.
 _FIRST_PAUSE, _LONGEST_PAUSE = 0.0002, 0.001
 _WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
+#: Transactions that take SQLite's write lock when they begin.
+_WRITING_BEGINS = ("BEGIN IMMEDIATE", "BEGIN EXCLUSIVE")
 
 
 def is_write(sql: str) -> bool:
-    """The statements before which the ``sqlite3`` module opens a transaction."""
-    return sql.lstrip()[:7].upper().startswith(_WRITES)
+    """The statements that take SQLite's write lock: those before which the ``sqlite3``
+    module opens a transaction, and a BEGIN that takes the lock at once."""
+    head = " ".join(sql.lstrip()[:32].split()).upper()
+    return head.startswith(_WRITES) or head.startswith(_WRITING_BEGINS)
 
 
 class QueuedWriterCursor(sqlite3.Cursor):

@@ -15,14 +15,7 @@ from flask import Flask, Response, jsonify, make_response, render_template, requ
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from issuer.core.errors import (
-    ContextError,
-    InputError,
-    IssuerError,
-    SchemaError,
-    UndefinedTermError,
-)
-from issuer.services.errors import Conflict, Invalid, NotFound, PermissionDenied
+from issuer.core.errors import IssuerError
 
 log = logging.getLogger("issuer.web")
 
@@ -33,17 +26,6 @@ API_PREFIXES = ("/api/", "/credentials/issue", "/credentials/verify", "/presenta
 #: details whatever the client accepts, as schemas/openapi.yaml describes them.
 MACHINE_DOCUMENTS = re.compile(r"^/issuers/[^/]+/(?:did\.json$|status/)")
 
-STATUS_OF: list[tuple[type[IssuerError], int]] = [
-    (NotFound, 404),
-    (PermissionDenied, 403),
-    (Conflict, 409),
-    (Invalid, 422),
-    (SchemaError, 422),
-    (UndefinedTermError, 422),
-    (ContextError, 422),
-    (InputError, 400),
-]
-
 TITLES = {
     400: "Bad request",
     401: "Not signed in",
@@ -51,6 +33,7 @@ TITLES = {
     404: "Not found",
     405: "Method not allowed",
     409: "Conflict",
+    410: "Gone",
     413: "Request too large",
     415: "Unsupported media type",
     422: "Invalid input",
@@ -92,19 +75,38 @@ def error_response(status: int, detail: str, **extra: Any) -> Response | tuple[s
     ), status
 
 
-def status_for(exc: IssuerError) -> int:
-    for kind, status in STATUS_OF:
-        if isinstance(exc, kind):
-            return status
-    return 400
+#: What a person is told when the service itself is at fault; the log has the details.
+SERVER_FAULT = ("The service is not set up to do this right now. Nothing was changed; "
+                "please try again later.")
+
+
+def issuer_error_response(exc: IssuerError) -> Response:
+    """The response for an error a use case or the core raised on purpose.
+
+    The status is the one the error states (``http_status``, :mod:`issuer.core.errors`).
+    A 5xx is the service's own problem (a setting, a bundled file): its message may name
+    paths on the server, so it goes to the log, and the client gets a plain sentence.
+    """
+    status = exc.http_status
+    if status >= 500:  # the 5xx class: the server is at fault (RFC 9110 §15.6)
+        log.error("%s on %s %s: %s", type(exc).__name__, request.method, request.path,
+                  exc.message)
+        response = make_response(error_response(status, SERVER_FAULT))
+    else:
+        fields = getattr(exc, "fields", None) or None
+        errors = getattr(exc, "errors", None) or None
+        response = make_response(error_response(status, exc.message, errors=fields or errors))
+    retry_after = getattr(exc, "retry_after", None)
+    if isinstance(retry_after, int):
+        # RFC 6585 §4 / RFC 9110 §10.2.3: how long to wait before asking again.
+        response.headers["Retry-After"] = str(retry_after)
+    return response
 
 
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(IssuerError)
     def _issuer_error(exc: IssuerError) -> Any:
-        fields = getattr(exc, "fields", None) or None
-        errors = getattr(exc, "errors", None) or None
-        return error_response(status_for(exc), exc.message, errors=fields or errors)
+        return issuer_error_response(exc)
 
     @app.errorhandler(CSRFError)
     def _csrf(exc: CSRFError) -> Any:

@@ -1,11 +1,12 @@
-"""Registers the HTTP edge on an app: converters, error handlers, request guards, and every
-blueprint of :mod:`issuer.web.blueprints` with the routes its modules attach to it."""
+"""Registers the HTTP edge on an app: converters, error handlers, request guards, mail after
+the commit, and every blueprint of :mod:`issuer.web.blueprints` with the routes its modules
+attach to it."""
 
 from __future__ import annotations
 
 from flask import Flask
 
-from issuer.web import blueprints, nul_guard, security
+from issuer.web import blueprints, mail_delivery, nul_guard, security
 from issuer.web.admin import (  # noqa: F401  - each module attaches its routes
     achievements,
     awards,
@@ -34,6 +35,7 @@ def register(app: Flask) -> None:
     register_error_handlers(app)
     security.init_app(app)
     nul_guard.init_app(app)
+    mail_delivery.init_app(app)
     for bp in blueprints.CSRF_EXEMPT:
         csrf.exempt(bp)
     for bp in blueprints.ALL:

@@ -15,6 +15,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pytest
 from playwright.sync_api import expect
 
 from tests.live_server import Server, demo_password
@@ -157,6 +158,7 @@ def _queue_row(page: Any) -> Any:
     return row
 
 
+@pytest.mark.slow
 def test_claim_attest_review_show_and_verify(
     browser: Any, server: Server, tmp_path: Path
 ) -> None:

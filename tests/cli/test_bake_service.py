@@ -148,6 +148,7 @@ def test_format_comes_from_the_out_extension_and_image_can_be_given(
     assert "is a PNG image" in clash.stderr
 
 
+@pytest.mark.slow
 def test_refusals_are_plain_and_write_nothing(
     session: Session, ctx: ServiceContext, world: World, env: dict[str, str], tmp_path: Path
 ) -> None:

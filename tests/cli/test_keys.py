@@ -148,6 +148,7 @@ def test_rotate_prints_the_new_key_and_both_generations_verify(instance: Instanc
     assert document["assertionMethod"] == [f"{DID}#key-1", f"{DID}#key-2"]
 
 
+@pytest.mark.slow
 def test_retire_after_a_compromise_fails_only_what_was_signed_after(
     instance: Instance,
 ) -> None:

@@ -174,6 +174,7 @@ def test_verify_with_pinned_status_lists(instance: Instance) -> None:
     assert "INVALID: failed: status" in revoked.stdout
 
 
+@pytest.mark.slow
 def test_verify_where_the_service_runs_reads_its_lists(instance: Instance) -> None:
     """Revoke, then verify: the next check says revoked, with no list copied anywhere."""
     row = instance.award("ada@example.org")

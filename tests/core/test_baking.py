@@ -401,6 +401,10 @@ def test_svg_reading_other_spellings() -> None:
     assert not bake_svg(bom, JWS, jws=True).startswith("\ufeff")
 
 
+SVG11_DOCTYPE = ('<!DOCTYPE svg PUBLIC "-//W3C//DTD SVG 1.1//EN" '
+                 '"http://www.w3.org/Graphics/SVG/1.1/DTD/svg11.dtd">')
+
+
 def test_svg_without_credential_gives_none() -> None:
     for source in SVGS:
         assert extract_svg(source) is None
@@ -412,7 +416,17 @@ def test_svg_without_credential_gives_none() -> None:
         ('<!DOCTYPE svg [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>'
          '<svg xmlns="http://www.w3.org/2000/svg"><text>&b;</text></svg>', "DOCTYPE"),
         ('<!DOCTYPE svg PUBLIC "-//W3C//DTD SVG 1.1//EN" '
-         '"http://www.w3.org/Graphics/SVG/1.1/DTD/svg11.dtd"><svg/>', "DOCTYPE"),
+         '"http://www.w3.org/Graphics/SVG/1.1/DTD/svg11.dtd" [<!ENTITY a "a">]>'
+         '<svg xmlns="http://www.w3.org/2000/svg"/>', "DOCTYPE"),
+        ('<!DOCTYPE svg PUBLIC "-//W3C//DTD SVG 1.0//EN" '
+         '"http://www.w3.org/TR/2001/REC-SVG-20010904/DTD/svg10.dtd">'
+         '<svg xmlns="http://www.w3.org/2000/svg"/>', "DOCTYPE"),
+        ('<!DOCTYPE svg SYSTEM "http://www.w3.org/Graphics/SVG/1.1/DTD/svg11.dtd">'
+         '<svg xmlns="http://www.w3.org/2000/svg"/>', "DOCTYPE"),
+        ('<!DOCTYPE svg PUBLIC "-//W3C//DTD SVG 1.1//EN" "file:///etc/passwd">'
+         '<svg xmlns="http://www.w3.org/2000/svg"/>', "DOCTYPE"),
+        (SVG11_DOCTYPE + '<svg xmlns="http://www.w3.org/2000/svg"><text>&nbsp;</text></svg>',
+         "entities"),
         ('<!DOCTYPE svg [<!ENTITY x SYSTEM "file:///etc/passwd">]><svg>&x;</svg>', "DOCTYPE"),
         ("<svg><text>&undefined;</text></svg>", "not well-formed"),
         ('<html xmlns="http://www.w3.org/1999/xhtml"><svg/></html>', "not an SVG"),
@@ -424,6 +438,16 @@ def test_unsafe_or_foreign_xml_is_refused(source: str, words: str) -> None:
     for operation in (extract_svg, lambda s: bake_svg(s, PAYLOAD, jws=False)):
         with pytest.raises(InputError, match=words):
             operation(source)
+
+
+def test_svg_with_the_standard_svg11_doctype_is_read_and_baked() -> None:
+    source = ('<?xml version="1.0" encoding="UTF-8"?>\n' + SVG11_DOCTYPE
+              + '\n<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>')
+    baked = bake_svg(source, PAYLOAD, jws=False)
+    assert SVG11_DOCTYPE in baked
+    assert image_format(baked.encode("utf-8")) == "svg"
+    assert extract_svg(baked) == PAYLOAD
+    assert extract(baked.encode("utf-8")) == PAYLOAD
 
 
 def test_svg_bake_refusals() -> None:

@@ -15,12 +15,12 @@ from typing import Any
 
 import pytest
 
-from issuer.core import jsonld
 from issuer.core.bundled import bundled_loader
 from issuer.core.errors import UndefinedTermError
 from issuer.core.jsonld import expand_safe
 from issuer.core.proofs.data_integrity import SuiteContext, sign_document
 from issuer.core.proofs.registry import SIGNING_SUITES
+from issuer.core.pyld_adapter import SafeModeProcessor
 from issuer.core.safe_mode import issuer_dependent_terms
 from issuer.core.verify import Outcome
 from tests.core.canon.test_differential import generate
@@ -60,7 +60,7 @@ def fast_verdict(document: Any, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, .
         raise AssertionError("pyld expansion was used")
 
     with monkeypatch.context() as patch:
-        patch.setattr(jsonld._SafeProcessor, "expand", no_pyld)
+        patch.setattr(SafeModeProcessor, "expand", no_pyld)
         assert verdict(issuer_dependent_terms, document) == expected
     return expected
 
@@ -166,7 +166,7 @@ def test_the_verifier_names_issuer_dependent_terms_without_pyld(
     signed = sign_document(document, SIGNING_SUITES["eddsa-rdfc-2022"], key,
                            verification_method=method, ctx=SuiteContext(loader=LOADER),
                            created="2026-01-01T00:00:00Z")
-    monkeypatch.setattr(jsonld._SafeProcessor, "expand",
+    monkeypatch.setattr(SafeModeProcessor, "expand",
                         lambda *_: pytest.fail("pyld expansion was used"))
     report = verifier().verify(signed)
     assert report.valid

@@ -17,7 +17,7 @@ from issuer.core.credentials import (
     ENDORSEMENT_CREDENTIAL_SCHEMA,
     PROFILE_SCHEMA,
 )
-from issuer.core.errors import InputError, SchemaError
+from issuer.core.errors import InputError, SchemaError, SchemaUnavailable
 from issuer.core.schema import (
     CHECKED_SCHEMA_DIGESTS,
     MAX_ERRORS,
@@ -82,23 +82,23 @@ def test_unbundled_refs_fail_instead_of_going_to_the_network() -> None:
         "$ref": "https://elsewhere.example/schema.json",
     }
     local = SchemaRegistry({url: schema})
-    with pytest.raises(SchemaError, match=r"elsewhere\.example.*not bundled"):
+    with pytest.raises(SchemaUnavailable, match=r"elsewhere\.example.*not bundled"):
         local.validate({}, url)
 
 
 def test_unknown_schema_url_is_refused(registry: SchemaRegistry) -> None:
-    with pytest.raises(SchemaError, match="no bundled schema"):
+    with pytest.raises(SchemaUnavailable, match="no bundled schema"):
         registry.validate({}, CLR_SCHEMA)
 
 
 def test_missing_index_is_reported(tmp_path: Path) -> None:
-    with pytest.raises(SchemaError, match="cannot read the schema index"):
+    with pytest.raises(SchemaUnavailable, match="cannot read the schema index"):
         SchemaRegistry.from_directory(tmp_path)
 
 
 def test_an_invalid_bundled_schema_is_reported() -> None:
     bad = {"$schema": "https://json-schema.org/draft/2019-09/schema", "type": 5}
-    with pytest.raises(SchemaError, match="not a valid JSON Schema"):
+    with pytest.raises(SchemaUnavailable, match="not a valid JSON Schema"):
         SchemaRegistry({"https://test.example/bad.json": bad})
 
 
@@ -122,7 +122,7 @@ def test_a_changed_schema_file_is_checked_when_loaded(tmp_path: Path) -> None:
     schema = load(SCHEMAS / name)
     schema["properties"]["type"] = {"type": 5}  # not a JSON Schema any more
     (tmp_path / name).write_text(json.dumps(schema), encoding="utf-8")
-    with pytest.raises(SchemaError, match=f"{url} is not a valid JSON Schema"):
+    with pytest.raises(SchemaUnavailable, match=f"{url} is not a valid JSON Schema"):
         SchemaRegistry.from_directory(tmp_path)
 
 

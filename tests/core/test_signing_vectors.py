@@ -82,8 +82,8 @@ def test_w3c_eddsa_vectors(
     )
     assert canonical_config == _text(f"{folder}/{canon_proof}")
     signed = _sign_as_configured(unsigned, proof_options, _key_for(config), loader)
-    expected = _json(f"{folder}/{signed_file}")["proof"]["proofValue"]
-    assert signed["proof"][-1]["proofValue"] == expected
+    # One proof is the proof object itself, as the vector publishes it (VC DI §4.2).
+    assert signed["proof"] == _json(f"{folder}/{signed_file}")["proof"]
 
 
 def test_w3c_legacy_ed25519signature2020_vector(loader: ContextLoader) -> None:
@@ -96,7 +96,7 @@ def test_w3c_legacy_ed25519signature2020_vector(loader: ContextLoader) -> None:
     options = {k: v for k, v in config.items() if k != "@context"}
     result = _sign_as_configured(unsigned, options, _key_for(config), loader,
                                  suite_name="Ed25519Signature2020")
-    assert result["proof"][-1]["proofValue"] == signed["proof"]["proofValue"]
+    assert result["proof"]["proofValue"] == signed["proof"]["proofValue"]
 
 
 @pytest.mark.parametrize("n", [1, 2])
@@ -141,7 +141,7 @@ def test_1edtech_implementation_guide_vectors(loader: ContextLoader, folder: str
     assert hashlib.sha256(proof_canon.encode()).hexdigest() == hashes["proofHashHex"]
     signed = _sign_as_configured(unsigned, config, key, loader)
     published = proofs_of(_json(f"{folder}/signed.json"))[0]["proofValue"]
-    assert signed["proof"][-1]["proofValue"] == published
+    assert proofs_of(signed)[-1]["proofValue"] == published
     if "proofValue" in hashes:
         assert published == hashes["proofValue"]
 
@@ -149,15 +149,6 @@ def test_1edtech_implementation_guide_vectors(loader: ContextLoader, folder: str
 def test_vectors_folder_is_inside_the_project() -> None:
     # A user's clone has no ../shared: every file the tests read must be in tests/vectors.
     assert Path(VECTORS).is_relative_to(Path(__file__).resolve().parents[2])
-
-
-def test_public_canonicalize_uses_the_bundled_contexts() -> None:
-    from issuer.core import canonicalize as public_canonicalize
-
-    folder = "1edtech-impl-guide-ob30-eddsa-rdfc-2022"
-    assert public_canonicalize(_json(f"{folder}/unsigned.json")) == _text(
-        f"{folder}/document-canon.txt"
-    )
 
 
 def test_a_signed_document_shares_nothing_with_the_one_given(loader: ContextLoader) -> None:

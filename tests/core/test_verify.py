@@ -55,7 +55,7 @@ def test_tampered_jwt_payload_fails() -> None:
     key, did, vm = did_key_issuer("P-256")
     token = sign_ob_vc_jwt(unsigned_badge(did), key, kid=vm)
     head, body, sig = token.split(".")
-    from issuer.core.proofs.vc_jwt import b64url_decode, b64url_encode
+    from issuer.core.multibase import b64url_decode, b64url_encode
 
     payload = json.loads(b64url_decode(body))
     payload["name"] = "Something else"

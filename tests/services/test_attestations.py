@@ -14,8 +14,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from issuer.app import runtime
+from issuer.services import attestations
 from issuer.services.attestations import token_hash
 from issuer.services.context import ServiceContext
+from issuer.services.errors import Conflict
 from issuer.services.issuers import issuer_did
 from issuer.services.pseudonyms import peer_identifier
 from issuer.storage.learning import (
@@ -189,6 +191,33 @@ def test_the_database_refuses_a_duplicate_even_without_the_page(
         one.commit()
         with pytest.raises(IntegrityError):
             two.commit()
+
+
+def test_a_duplicate_takes_back_only_the_attestation(
+        learner: LearnerClient, peers: tuple[LearnerClient, ...], session: Session,
+        ctx: ServiceContext, open_achievement: OpenAchievement) -> None:
+    """The use case undoes its own work in a SAVEPOINT: the caller's other work in the same
+    transaction stays, and so does the transaction itself (PostgreSQL aborts a transaction
+    whose statement failed, unless a savepoint takes the failure)."""
+    public_id = ready_claim(learner, open_achievement)
+    token = new_link(learner, public_id)
+    assert attest(peers[1], token).status_code == 302
+    request = session.scalar(select(AttestationRequest)
+                             .where(AttestationRequest.token_hash == token_hash(token)))
+    peer = session.get(Learner, peers[1].learner_id)
+    assert request is not None and peer is not None and peer.display_name is None
+    make_learner(session, ctx, "earlier.work@guild.test")  # the caller's work, flushed
+    with pytest.raises(Conflict):
+        attestations.attest(session, ctx, peer, request, kind="helped-me-learn",
+                            comment="Once more", show_name=True, display_name="Not Kept")
+    make_learner(session, ctx, "later.work@guild.test")  # the transaction goes on
+    session.commit()
+    session.expire_all()
+    kept = session.scalars(select(Learner.email).where(Learner.email.like("%.work@guild.test"))
+                           .order_by(Learner.email)).all()
+    assert kept == ["earlier.work@guild.test", "later.work@guild.test"]
+    assert session.get(Learner, peers[1].learner_id).display_name is None  # type: ignore[union-attr]
+    assert count(session) == 1
 
 
 def test_no_self_attestation(learner: LearnerClient, session: Session,

@@ -17,9 +17,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from issuer.config import Settings
+from issuer.jobs.mail import MAX_CONNECT_FAILURES
 from issuer.services.context import ServiceContext
 from issuer.services.issuers import get_issuer
-from issuer.services.mail import MAX_CONNECT_FAILURES
 from issuer.services.revocation import revoke
 from issuer.services.verification import verify
 from issuer.storage.learning import MailMessage
@@ -341,8 +341,9 @@ def test_a_bulk_award_is_done_before_its_mail_goes_out(
         app: Any, world: World, session: Session, ctx: ServiceContext,
         smtp_server: SmtpSink) -> None:
     from issuer.app import runtime
+    from issuer.jobs.bulk import run_bulk_job
     from issuer.services.achievements import get_achievement
-    from issuer.services.bulk import PENDING, create_job, parse_csv, rows_to_issue, run_job
+    from issuer.services.bulk import PENDING, create_job, parse_csv, rows_to_issue
     from issuer.storage.models import BulkJob
 
     issuer = get_issuer(session, world.issuer_slug)
@@ -362,7 +363,7 @@ def test_a_bulk_award_is_done_before_its_mail_goes_out(
             seen.append((count, job.status, job.done, int(sent or 0)))
         assert smtp_server.messages == []
 
-    assert run_job(runtime(app).sessions, ctx, job_id, rows, batch_size=2,
-                   on_mailing=on_mailing) == "done"
+    assert run_bulk_job(runtime(app).sessions, ctx, job_id, rows, batch_size=2,
+                        on_mailing=on_mailing) == "done"
     assert seen == [(5, "done", 6, 0)]  # every badge issued, no mail sent yet
-    assert len(smtp_server.messages) == 5  # and all of it sent when run_job returns
+    assert len(smtp_server.messages) == 5  # and all of it sent when the runner returns

@@ -489,7 +489,8 @@ def test_a_bulk_award_keeps_one_index_per_credential_when_rows_are_refused(
         app: Flask, session: Session, ctx: ServiceContext, world: World) -> None:
     from datetime import date
 
-    from issuer.services.bulk import PENDING, create_job, parse_csv, rows_to_issue, run_job
+    from issuer.jobs.bulk import run_bulk_job
+    from issuer.services.bulk import PENDING, create_job, parse_csv, rows_to_issue
 
     issue(session, ctx)  # the lists exist, so batches take their indexes at once
     # Read as of 2020, the 2021 expiry dates pass the file's check and are refused when
@@ -504,8 +505,8 @@ def test_a_bulk_award_keeps_one_index_per_credential_when_rows_are_refused(
     job = create_job(session, ctx, issuer, achievement, status=PENDING, total=len(rows),
                      actor="test")
     session.commit()
-    assert run_job(runtime(app).sessions, ctx, job.id, rows, batch_size=3,
-                   notify=False) == "done"
+    assert run_bulk_job(runtime(app).sessions, ctx, job.id, rows, batch_size=3,
+                        notify=False) == "done"
     session.expire_all()
     issued = session.scalars(select(Credential).where(Credential.bulk_job_id == job.id)).all()
     assert sorted(c.recipient_email or "" for c in issued) == [

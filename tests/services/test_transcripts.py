@@ -25,7 +25,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from issuer.core.credentials import CLR_V2, OB_V3, VC_V2, hashed_email, identity_hash
-from issuer.core.proofs.data_integrity import SuiteContext, parse_datetime, sign_document
+from issuer.core.datetimes import parse_datetime
+from issuer.core.proofs.data_integrity import SuiteContext, sign_document
 from issuer.core.proofs.registry import SIGNING_SUITES
 from issuer.services.achievements import create_achievement, get_achievement
 from issuer.services.awards import AwardRequest, Recipient, award

@@ -8,6 +8,16 @@ that name only bundled contexts directly, reusing processed contexts across call
 does not handle goes to the general path (pyld expansion in safe mode, pyld's RDF conversion),
 which is the reference for both results and errors. Both end in the same RDFC-1.0
 implementation.
+
+This module is the package's public face; other layers import from here only:
+
+* :func:`canonicalize` (and :func:`canonicalize_general`, the reference it must equal);
+* RDFC-1.0 on RDF data: :class:`WorkBudget` (and ``DEFAULT_BUDGET``, the one used when none
+  is given), :func:`canonicalize_quads`, :func:`canonicalize_nquads`;
+* the fast path on its own, for safe mode and benchmarks: :func:`canonicalize_fast`,
+  :func:`dataset_entries` and :class:`Unsupported`;
+
+The RFC 8785 JSON canonicalization of ``eddsa-jcs-2022`` is :func:`issuer.core.canon.jcs.jcs`.
 """
 
 from __future__ import annotations
@@ -15,12 +25,32 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from issuer.core.canon.fast_path import Unsupported, canonicalize_fast, check_json_depth
+from issuer.core.canon.fast_path import (
+    Unsupported,
+    canonicalize_fast,
+    check_json_depth,
+    dataset_entries,
+)
 from issuer.core.canon.nquads import quads_from_pyld
-from issuer.core.canon.rdfc import WorkBudget, canonicalize_quads
+from issuer.core.canon.rdfc import (
+    DEFAULT_BUDGET,
+    WorkBudget,
+    canonicalize_nquads,
+    canonicalize_quads,
+)
 from issuer.core.jsonld import ContextLoader, expand_safe, expanded_to_rdf_dataset
 
-__all__ = ["canonicalize", "canonicalize_general"]
+__all__ = [
+    "DEFAULT_BUDGET",
+    "Unsupported",
+    "WorkBudget",
+    "canonicalize",
+    "canonicalize_fast",
+    "canonicalize_general",
+    "canonicalize_nquads",
+    "canonicalize_quads",
+    "dataset_entries",
+]
 
 
 def canonicalize(

@@ -12,7 +12,9 @@ This module fuses those steps for the closed world the product works in:
   ``override protected``) and every chain of type-scoped contexts (``propagate`` false) is
   derived by pyld's own context processing the first time it is met and then reused, together
   with each term's compiled definition and the expansion of every key and type seen under it.
-  Term definitions therefore cannot drift from the general path: they *are* pyld's.
+  Term definitions therefore cannot drift from the general path: they *are* pyld's. Those are
+  pyld internals, reached only through :mod:`issuer.core.pyld_adapter`, which refuses to load
+  under a pyld other than the one they were proven with.
 * **Expansion (§5.1 Expansion Algorithm, §5.2 IRI Expansion, §5.3 Value Expansion), node map
   generation (§7.2) and §8.1 Deserialize JSON-LD to RDF / §8.2 Object to RDF Conversion /
   §8.3 List to RDF Conversion are done in a single walk** that writes each statement straight
@@ -58,23 +60,22 @@ import weakref
 from collections.abc import Mapping
 from typing import Any
 
-# pyld's general path writes rdf:JSON literals with this canonicalizer (shipped inside the pyld
-# distribution); using the same one keeps those literals identical.
-from c14n.Canonicalize import canonicalize as _json_canonicalize
 from cachetools import LRUCache
-from pyld import jsonld
 from pyld.context_resolver import ContextResolver
 
+from issuer.core import pyld_adapter
+from issuer.core.canon.jcs import jcs
 from issuer.core.canon.nquads import (
     RDF_DIR_LANG_STRING,
     RDF_LANG_STRING,
     RDF_NS,
     XSD_STRING,
-    _escape_literal,
+    escape_literal,
 )
-from issuer.core.canon.rdfc import DEFAULT_BUDGET, WorkBudget, _Canonicalizer, _Entry
-from issuer.core.errors import InputError, IssuerError, WorkLimitExceeded
+from issuer.core.canon.rdfc import Statement, WorkBudget, canonicalize_statements
+from issuer.core.errors import InputError, IssuerError
 from issuer.core.jsonld import ContextLoader
+from issuer.core.pyld_adapter import ActiveContext, ContextProcessor, TermDefinition
 
 __all__ = [
     "MAX_JSON_DEPTH",
@@ -169,26 +170,25 @@ class _Term:
         "type_scoped",
     )
 
-    def __init__(self, mapping: Mapping[str, Any]) -> None:
-        containers = set(mapping.get("@container") or ())
-        containers.discard("@set")
+    def __init__(self, definition: TermDefinition) -> None:
+        containers = definition.containers - {"@set"}
         self.is_list = "@list" in containers
         self.is_graph = "@graph" in containers
-        type_mapping = mapping.get("@type")
+        type_mapping = definition.type_mapping
         self.type: str | None = type_mapping
         # A property-scoped context is applied when it is not None (False resets the context);
         # a type-scoped one only when it is neither None nor False (pyld's reading of §4.1).
-        self.scoped: Any = mapping.get("@context")
+        self.scoped: Any = definition.local_context
         self.type_scoped: Any = None if self.scoped is False else self.scoped
-        self.has_language = "@language" in mapping
-        self.language: str | None = mapping.get("@language")
-        self.has_direction = "@direction" in mapping
-        self.direction: str | None = mapping.get("@direction")
+        self.has_language = definition.has_language
+        self.language: str | None = definition.language
+        self.has_direction = definition.has_direction
+        self.direction: str | None = definition.direction
         # Definitions this walk leaves to the general path: reverse properties, maps
         # (language, index, id, type), a list that is also a graph, datatypes the RDF layer
         # would refuse, JSON literals in containers, base directions.
         self.odd = bool(
-            mapping.get("reverse")
+            definition.reverse
             or containers - {"@list", "@graph"}
             or (self.is_list and self.is_graph)
             or (
@@ -282,7 +282,7 @@ class _Ctx:
         "typed",
     )
 
-    def __init__(self, compiler: _Compiler, py: Mapping[str, Any]) -> None:
+    def __init__(self, compiler: _Compiler, py: ActiveContext) -> None:
         self.compiler = compiler
         self.py = py
         self.keys: dict[str, _Key] = {}
@@ -290,15 +290,11 @@ class _Ctx:
         self.prop_children: dict[int, tuple[Any, _Ctx]] = {}
         self.type_children: dict[tuple[int, ...], tuple[tuple[Any, ...], _Ctx]] = {}
         self.typed: dict[tuple[str, ...], tuple[_Ctx, tuple[_RdfTerm, ...] | None]] = {}
-        self.language: str | None = py.get("@language")
-        self.direction: str | None = py.get("@direction")
+        self.language: str | None = pyld_adapter.default_language(py)
+        self.direction: str | None = pyld_adapter.default_direction(py)
         # §5.2 step 6.4: a term whose definition may serve as a prefix expands "term:suffix".
-        self.prefixes: dict[str, str] = {
-            term: mapping["@id"]
-            for term, mapping in py["mappings"].items()
-            if mapping and mapping.get("_prefix") and isinstance(mapping.get("@id"), str)
-        }
-        previous = py.get("previousContext")
+        self.prefixes: dict[str, str] = pyld_adapter.prefix_iris(py)
+        previous = pyld_adapter.previous_context(py)
         self.previous: _Ctx | None = None if previous is None else compiler.wrap(previous)
 
     def key(self, name: str) -> _Key:
@@ -314,9 +310,9 @@ class _Ctx:
     def _make_key(self, name: str) -> _Key:
         if type(name) is not str:
             raise Unsupported("a key that is not a string")
-        mapping = self.py["mappings"].get(name)
-        term = _Term(mapping) if mapping else None
-        iri = self.compiler.processor._expand_iri(self.py, name, vocab=True)
+        definition = pyld_adapter.term_definition(self.py, name)
+        term = _Term(definition) if definition is not None else None
+        iri = self.compiler.processor.expand_vocab(self.py, name)
         if not isinstance(iri, str):
             return _Key(self, name, _BAD, "", term)
         if iri.startswith("@"):
@@ -332,7 +328,7 @@ class _Compiler:
     """Per-loader state: pyld's context processing, run once per distinct context."""
 
     def __init__(self, loader: ContextLoader) -> None:
-        self.processor = jsonld.JsonLdProcessor()
+        self.processor = ContextProcessor()
         # The same options the general path's expansion ends up with (pyld's expand() defaults
         # plus the loader's): only bundled contexts, and no base IRI.
         self.options: dict[str, Any] = loader.options(
@@ -354,9 +350,9 @@ class _Compiler:
         self.contexts: dict[int, _Ctx] = {}
         self.roots: dict[tuple[str, ...], _Ctx] = {}
         self.cached_keys = 0
-        self.initial = self.processor._get_initial_context(self.options)
+        self.initial = self.processor.initial_context(self.options)
 
-    def wrap(self, py: Mapping[str, Any]) -> _Ctx:
+    def wrap(self, py: ActiveContext) -> _Ctx:
         found = self.contexts.get(id(py))
         if found is not None and found.py is py:
             return found
@@ -368,7 +364,7 @@ class _Compiler:
     def _process(self, active: _Ctx, local: Any, **flags: bool) -> _Ctx:
         with self.lock:
             try:
-                py = self.processor._process_context(active.py, local, self.options, **flags)
+                py = self.processor.process(active.py, local, self.options, **flags)
             except Exception as exc:  # noqa: BLE001 - the general path reports the error
                 raise Unsupported(f"context processing failed: {exc}") from None
             return self.wrap(py)
@@ -463,52 +459,11 @@ def _compiler_for(loader: ContextLoader) -> _Compiler:
 
 # A term in subject/object/graph position: (serialised form, None) for IRIs and literals,
 # ("", label) for blank nodes, the graph name ("", None) for the default graph; the split
-# canon._Entry stores.
+# rdfc.Statement stores.
 _RdfTerm = tuple[str, str | None]
 _Row = tuple[str, str | None, str, str, str, str | None, str, str | None]
 _NIL: _RdfTerm = (_NIL_TEXT, None)
 _DEFAULT_GRAPH: _RdfTerm = ("", None)
-
-
-class _Statement:
-    """One RDFC-1.0 input row, with the attributes and ``line`` of canon._Entry.
-
-    canon._Entry is a frozen dataclass, whose constructor costs several times a plain one;
-    the canonicalizer only reads these attributes, so rows built here use this class.
-    """
-
-    __slots__ = (
-        "graph",
-        "graph_bnode",
-        "obj",
-        "object_bnode",
-        "predicate",
-        "predicate_text",
-        "subject",
-        "subject_bnode",
-    )
-
-    line = _Entry.line
-
-    def __init__(
-        self,
-        subject: str,
-        subject_bnode: str | None,
-        predicate: str,
-        predicate_text: str,
-        obj: str,
-        object_bnode: str | None,
-        graph: str,
-        graph_bnode: str | None,
-    ) -> None:
-        self.subject = subject
-        self.subject_bnode = subject_bnode
-        self.predicate = predicate
-        self.predicate_text = predicate_text
-        self.obj = obj
-        self.object_bnode = object_bnode
-        self.graph = graph
-        self.graph_bnode = graph_bnode
 
 
 class _Walk:
@@ -572,7 +527,7 @@ class _Walk:
         kind = type(value)
         if kind is str:
             if datatype is None:
-                escaped = _escape_literal(value)
+                escaped = escape_literal(value)
                 if language is not None:
                     return (f'"{escaped}"@{language}', None)
                 return (f'"{escaped}"', None)
@@ -605,18 +560,21 @@ class _Walk:
         else:
             raise Unsupported("a value that is not JSON")
         if datatype == XSD_STRING:
-            return (f'"{_escape_literal(text)}"', None)
+            return (f'"{escape_literal(text)}"', None)
         if datatype in (RDF_LANG_STRING, RDF_DIR_LANG_STRING):
             raise Unsupported("a language-string datatype without a language")
-        return (f'"{_escape_literal(text)}"^^<{datatype}>', None)
+        return (f'"{escape_literal(text)}"^^<{datatype}>', None)
 
     def json_literal(
         self, value: Any, subject: _RdfTerm, predicate: _Key, graph: _RdfTerm, depth: int
     ) -> _RdfTerm:
         """§8.2 step 5 (rdf:JSON): the JSON canonicalization of the value."""
         check_json_depth(value, MAX_JSON_DEPTH - depth)
+        # The general path writes these with the JCS implementation shipped in the pyld
+        # distribution. RFC 8785 gives the same text for every value it accepts; the values it
+        # refuses and pyld's does not (integers beyond 2**53) go to the general path.
         try:
-            text = _json_canonicalize(value).decode("utf-8")
+            text = jcs(value).decode("utf-8")
         except Exception as exc:  # noqa: BLE001 - the general path reports the error
             raise Unsupported(f"a JSON literal that cannot be canonicalized: {exc}") from None
         # Node map generation drops a value equal (by Python ==) to one the node already has;
@@ -626,7 +584,7 @@ class _Walk:
             if other_text != text and other == value:
                 raise Unsupported("two JSON literals the general path would merge")
         seen.append((value, text))
-        return (f'"{_escape_literal(text)}"^^<{RDF_JSON}>', None)
+        return (f'"{escape_literal(text)}"^^<{RDF_JSON}>', None)
 
     # ------------------------------------------------------------------ expansion
 
@@ -796,7 +754,7 @@ class _Walk:
                             s1,
                             key.iri,
                             key.text,
-                            f'"{_escape_literal(value)}"{lit}',
+                            f'"{escape_literal(value)}"{lit}',
                             None,
                             g0,
                             g1,
@@ -951,7 +909,7 @@ def _rows(document: Any, loader: ContextLoader) -> list[_Row]:
     return walk.rows
 
 
-def dataset_entries(document: Any, loader: ContextLoader) -> list[_Statement]:
+def dataset_entries(document: Any, loader: ContextLoader) -> list[Statement]:
     """The RDF dataset of ``document`` as RDFC-1.0 input rows, each statement once.
 
     Raises :class:`Unsupported` when the general path must handle the document, and
@@ -966,7 +924,7 @@ def dataset_entries(document: Any, loader: ContextLoader) -> list[_Statement]:
         raise Unsupported("the caller's stack is too deep for the walk") from None
     except Exception as exc:  # noqa: BLE001 - whatever went wrong, the general path decides
         raise Unsupported(f"{type(exc).__name__}: {exc}") from None
-    return [_Statement(*row) for row in dict.fromkeys(rows)]
+    return [Statement(*row) for row in dict.fromkeys(rows)]
 
 
 def canonicalize_fast(
@@ -976,16 +934,5 @@ def canonicalize_fast(
 
     Raises :class:`Unsupported` when the general path must handle the document.
     """
-    statements = dataset_entries(document, loader)
-    # canon._Canonicalizer works on prepared rows; handing it rows built here skips building
-    # and re-serialising a Quad object per statement.
-    canonicalizer = _Canonicalizer((), DEFAULT_BUDGET if budget is None else budget, "sha256")
-    canonicalizer.entries = statements  # type: ignore[assignment]
-    try:
-        canonicalizer.run()
-    except RecursionError:
-        raise WorkLimitExceeded(
-            "canonicalization stopped: look-alike blank nodes are chained too deep; "
-            "the data may be a hostile graph"
-        ) from None
-    return canonicalizer.serialize()
+    # Rows built here go to RDFC-1.0 as they are, skipping a Quad object per statement.
+    return canonicalize_statements(dataset_entries(document, loader), budget=budget)

@@ -35,6 +35,7 @@ __all__ = [
     "IRI",
     "RDF_DIR_LANG_STRING",
     "RDF_LANG_STRING",
+    "RDF_NS",
     "XSD_STRING",
     "BlankNode",
     "GraphName",
@@ -42,6 +43,7 @@ __all__ = [
     "ObjectTerm",
     "Quad",
     "SubjectTerm",
+    "escape_literal",
     "parse_nquads",
     "quads_from_pyld",
     "serialize_quad",
@@ -185,7 +187,9 @@ _LITERAL_ESCAPES.update({cp: f"\\u{cp:04X}" for cp in range(0xD800, 0xE000)})
 _NEEDS_ESCAPE = re.compile('[\x00-\x1f\x7f"\\\\\ud800-\udfff\ufffe\uffff]')
 
 
-def _escape_literal(value: str) -> str:
+def escape_literal(value: str) -> str:
+    """The lexical form of a literal as canonical N-Quads writes it between its quotes
+    (RDF 1.2 N-Triples §3 "A Canonical form of N-Triples"; the rules in the module docstring)."""
     if _NEEDS_ESCAPE.search(value) is None:
         return value
     return value.translate(_LITERAL_ESCAPES)
@@ -198,7 +202,7 @@ def serialize_term(term: IRI | BlankNode | Literal) -> str:
     if isinstance(term, BlankNode):
         return f"_:{term.id}"
     if isinstance(term, Literal):
-        text = f'"{_escape_literal(term.value)}"'
+        text = f'"{escape_literal(term.value)}"'
         if term.language is not None:
             if term.direction is not None:
                 return f"{text}@{term.language}--{term.direction}"

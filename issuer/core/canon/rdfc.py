@@ -23,11 +23,14 @@ from issuer.core.canon.nquads import BlankNode, Quad, parse_nquads, serialize_te
 from issuer.core.errors import InputError, WorkLimitExceeded
 
 __all__ = [
+    "DEFAULT_BUDGET",
     "HASH_ALGORITHMS",
+    "Statement",
     "WorkBudget",
     "canonical_issued_ids",
     "canonicalize_nquads",
     "canonicalize_quads",
+    "canonicalize_statements",
     "canonicalize_with_ids",
 ]
 
@@ -74,19 +77,50 @@ DEFAULT_BUDGET = WorkBudget()
 _MAX_DEPTH = 400
 
 
-# A quad reduced to what the algorithm reads: the serialised non-blank terms and the
-# blank-node labels in subject, object and graph position. Serialising each term once here
-# is what keeps first-degree hashing and the final output to string joins.
-@dataclass(frozen=True, slots=True)
-class _Entry:
-    subject: str  # serialised term, or "" when the subject is a blank node
-    subject_bnode: str | None
-    predicate: str  # the IRI itself, as Hash Related Blank Node §4.7 uses it
-    predicate_text: str  # "<iri>"
-    obj: str
-    object_bnode: str | None
-    graph: str  # serialised graph name, "" for the default graph or a blank node
-    graph_bnode: str | None
+class Statement:
+    """One quad as the algorithm reads it: the non-blank terms serialised once (which keeps
+    first-degree hashing and the final output to string joins) and the blank nodes by label.
+
+    ``subject`` and ``obj`` are serialised terms, or ``""`` for a blank node, whose label is
+    then ``subject_bnode`` / ``object_bnode``. ``predicate`` is the IRI itself, as Hash Related
+    Blank Node (§4.7) uses it, and ``predicate_text`` its serialised form ``<iri>``. ``graph``
+    is the serialised graph name, ``""`` for the default graph or a blank node
+    (``graph_bnode``).
+
+    A plain class rather than a frozen dataclass: the fast JSON-LD path builds one per
+    statement of every document, and a frozen dataclass costs several times as much to make.
+    """
+
+    __slots__ = (
+        "graph",
+        "graph_bnode",
+        "obj",
+        "object_bnode",
+        "predicate",
+        "predicate_text",
+        "subject",
+        "subject_bnode",
+    )
+
+    def __init__(
+        self,
+        subject: str,
+        subject_bnode: str | None,
+        predicate: str,
+        predicate_text: str,
+        obj: str,
+        object_bnode: str | None,
+        graph: str,
+        graph_bnode: str | None,
+    ) -> None:
+        self.subject = subject
+        self.subject_bnode = subject_bnode
+        self.predicate = predicate
+        self.predicate_text = predicate_text
+        self.obj = obj
+        self.object_bnode = object_bnode
+        self.graph = graph
+        self.graph_bnode = graph_bnode
 
     def line(self, label: Callable[[str], str]) -> str:
         """The canonical N-Quads line with each blank node written as ``_:`` + label(id)."""
@@ -99,21 +133,27 @@ class _Entry:
         return f"{s} {self.predicate_text} {o} .\n"
 
 
-def _entry(quad: Quad) -> _Entry:
+def _statement(quad: Quad) -> Statement:
     s, o, g = quad.subject, quad.object, quad.graph
     s_bnode = s.id if isinstance(s, BlankNode) else None
     o_bnode = o.id if isinstance(o, BlankNode) else None
     g_bnode = g.id if isinstance(g, BlankNode) else None
-    return _Entry(
-        subject="" if s_bnode is not None else serialize_term(s),
-        subject_bnode=s_bnode,
-        predicate=quad.predicate.value,
-        predicate_text=serialize_term(quad.predicate),
-        obj="" if o_bnode is not None else serialize_term(o),
-        object_bnode=o_bnode,
-        graph="" if g is None or g_bnode is not None else serialize_term(g),
-        graph_bnode=g_bnode,
+    return Statement(
+        "" if s_bnode is not None else serialize_term(s),
+        s_bnode,
+        quad.predicate.value,
+        serialize_term(quad.predicate),
+        "" if o_bnode is not None else serialize_term(o),
+        o_bnode,
+        "" if g is None or g_bnode is not None else serialize_term(g),
+        g_bnode,
     )
+
+
+def _statements(quads: Iterable[Quad]) -> Iterator[Statement]:
+    # A dataset is a set: repeated quads would otherwise be hashed and written twice.
+    for quad in dict.fromkeys(quads):
+        yield _statement(quad)
 
 
 def _distinct_permutations(items: list[str]) -> Iterator[list[str]]:
@@ -141,7 +181,9 @@ def _distinct_permutations(items: list[str]) -> Iterator[list[str]]:
 class _Canonicalizer:
     """The canonicalization state of §4.2 plus the bookkeeping for the work budget."""
 
-    def __init__(self, quads: Iterable[Quad], budget: WorkBudget, hash_algorithm: str) -> None:
+    def __init__(
+        self, statements: Iterable[Statement], budget: WorkBudget, hash_algorithm: str
+    ) -> None:
         try:
             self._new_hash = HASH_ALGORITHMS[hash_algorithm.lower().replace("-", "")]
         except KeyError:
@@ -153,9 +195,9 @@ class _Canonicalizer:
         self.deadline = time.monotonic() + budget.max_seconds
         self.steps = 0
         self.calls: dict[str, int] = {}
-        # A dataset is a set: repeated quads would otherwise be hashed and written twice.
-        self.entries = [_entry(quad) for quad in dict.fromkeys(quads)]
-        self.blank_node_to_quads: dict[str, list[_Entry]] = {}
+        # Read after the clock starts, so turning quads into statements counts against it.
+        self.entries = list(statements)
+        self.blank_node_to_quads: dict[str, list[Statement]] = {}
         self.first_degree: dict[str, str] = {}
         self.canonical: dict[str, str] = {}
         self._related_cache: dict[str, str] = {}
@@ -194,7 +236,7 @@ class _Canonicalizer:
         return self._hash("".join(nquads))
 
     def hash_related_blank_node(
-        self, related: str, entry: _Entry, issuer: dict[str, str], position: str
+        self, related: str, entry: Statement, issuer: dict[str, str], position: str
     ) -> str:
         """§4.7 Hash Related Blank Node."""
         identifier = self.canonical.get(related) or issuer.get(related)
@@ -350,9 +392,11 @@ class _Canonicalizer:
         return "".join(sorted(entry.line(label) for entry in self.entries))
 
 
-def _run(quads: Iterable[Quad], budget: WorkBudget | None, hash_algorithm: str) -> _Canonicalizer:
+def _run(
+    statements: Iterable[Statement], budget: WorkBudget | None, hash_algorithm: str
+) -> _Canonicalizer:
     canonicalizer = _Canonicalizer(
-        quads, DEFAULT_BUDGET if budget is None else budget, hash_algorithm
+        statements, DEFAULT_BUDGET if budget is None else budget, hash_algorithm
     )
     try:
         canonicalizer.run()
@@ -374,7 +418,7 @@ def canonicalize_with_ids(
 ) -> tuple[str, dict[str, str]]:
     """RDFC-1.0: the canonical N-Quads document and the issued identifiers map
     (input blank-node label → canonical label, both without ``_:``)."""
-    canonicalizer = _run(quads, budget, hash_algorithm)
+    canonicalizer = _run(_statements(quads), budget, hash_algorithm)
     return canonicalizer.serialize(), dict(canonicalizer.canonical)
 
 
@@ -392,6 +436,21 @@ def canonicalize_quads(
     return canonicalize_with_ids(quads, budget=budget, hash_algorithm=hash_algorithm)[0]
 
 
+def canonicalize_statements(
+    statements: Iterable[Statement],
+    *,
+    budget: WorkBudget | None = None,
+    hash_algorithm: str = "sha256",
+) -> str:
+    """RDFC-1.0 canonical N-Quads of a dataset given as prepared statements, each once.
+
+    For producers that build :class:`Statement` rows directly (the fast JSON-LD path) rather
+    than :class:`~issuer.core.canon.nquads.Quad` objects; unlike :func:`canonicalize_quads`
+    it does not drop repeats. Same budget and errors as :func:`canonicalize_quads`.
+    """
+    return _run(statements, budget, hash_algorithm).serialize()
+
+
 def canonical_issued_ids(
     quads: Iterable[Quad],
     *,
@@ -399,7 +458,7 @@ def canonical_issued_ids(
     hash_algorithm: str = "sha256",
 ) -> dict[str, str]:
     """The canonical issuer's issued identifiers map: input blank-node label → ``c14nN``."""
-    return dict(_run(quads, budget, hash_algorithm).canonical)
+    return dict(_run(_statements(quads), budget, hash_algorithm).canonical)
 
 
 def canonicalize_nquads(

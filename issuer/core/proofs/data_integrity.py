@@ -9,22 +9,28 @@ transformed, hashed and signed) live in one module each and register in
 from __future__ import annotations
 
 import copy
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Protocol
 
-from issuer.core.canon.rdfc import WorkBudget
+from issuer.core.canon import WorkBudget
+from issuer.core.datetimes import format_datetime, parse_datetime
 from issuer.core.errors import InputError, IssuerError, SigningError
 from issuer.core.jsonld import ContextLoader, check_context_list
 from issuer.core.keys import PrivateKey, PublicKey
 from issuer.core.multibase import multibase_decode, multibase_encode
 
-#: VC Data Integrity §2.1: ``created`` and ``expires`` are XML Schema dateTimeStamps.
-_DATETIME = re.compile(
-    r"^-?\d{4,}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$"
-)
+__all__ = [
+    "Cryptosuite",
+    "SuiteContext",
+    "check_proof_options",
+    "json_copy",
+    "proofs_of",
+    "sign_document",
+    "verify_one",
+    "without_proof",
+]
 
 
 @dataclass(frozen=True)
@@ -52,35 +58,6 @@ class Cryptosuite(Protocol):
     def hashing(self, transformed: bytes, canonical_config: bytes) -> bytes: ...
 
     def key_allowed(self, key: PublicKey) -> bool: ...
-
-
-@dataclass(frozen=True)
-class ProofResult:
-    """The outcome of checking one proof of a proof set."""
-
-    index: int
-    verified: bool
-    message: str
-    verification_method: str | None = None
-    cryptosuite: str | None = None
-    created: str | None = None
-    key_source: str | None = None
-
-
-def format_datetime(value: datetime) -> str:
-    """XML Schema dateTimeStamp in UTC, second precision, as the specs' examples write it."""
-    if value.tzinfo is None:
-        raise InputError("a proof time must carry a time zone")
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def parse_datetime(value: str) -> datetime:
-    if not isinstance(value, str) or not _DATETIME.match(value):
-        raise InputError(f"{value!r} is not a date-time with a time zone")
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise InputError(f"{value!r} is not a valid date-time") from None
 
 
 def proofs_of(document: Mapping[str, Any]) -> list[Mapping[str, Any]]:
@@ -154,7 +131,8 @@ def sign_document(
         options["id"] = proof_id
     if created is not None:
         options["created"] = (
-            format_datetime(created) if isinstance(created, datetime) else created
+            format_datetime(created, "the proof's created time")
+            if isinstance(created, datetime) else created
         )
         parse_datetime(options["created"])
     options["verificationMethod"] = verification_method
@@ -165,8 +143,26 @@ def sign_document(
     proof = dict(options)
     proof["proofValue"] = multibase_encode(key.sign(hash_data), "z")
     secured = without_proof(document)
-    secured["proof"] = [*copy.deepcopy(existing), proof] if existing else [proof]
+    if existing:
+        secured["proof"] = [*copy.deepcopy(existing), proof]
+    elif _schema_wants_a_list(document):
+        secured["proof"] = [proof]
+    else:
+        # VC Data Integrity §4.2 step 6: one proof is the value of ``proof``; a list is a
+        # proof set (§4.3), which one proof is not.
+        secured["proof"] = proof
     return secured
+
+
+#: The 1EdTech contexts (Open Badges 3.0, CLR 2.0); their JSON Schemas model ``proof`` as a
+#: list (OB 3.0 §B.1.2 ``proof`` Proof [0..*]), which their validators require.
+_ONE_EDTECH_CONTEXTS = "https://purl.imsglobal.org/spec/"
+
+
+def _schema_wants_a_list(document: Mapping[str, Any]) -> bool:
+    contexts = document.get("@context")
+    listed = contexts if isinstance(contexts, list) else [contexts]
+    return any(isinstance(c, str) and c.startswith(_ONE_EDTECH_CONTEXTS) for c in listed)
 
 
 def _hash_data(

@@ -14,6 +14,8 @@ from issuer.core.canon.jcs import jcs
 from issuer.core.keys import PublicKey
 from issuer.core.proofs.data_integrity import SuiteContext
 
+__all__ = ["EddsaJcs2022"]
+
 
 class EddsaJcs2022:
     name = "eddsa-jcs-2022"

@@ -14,6 +14,8 @@ from issuer.core.canon import canonicalize
 from issuer.core.keys import PublicKey
 from issuer.core.proofs.data_integrity import SuiteContext
 
+__all__ = ["Ed25519Signature2020", "Eddsa2022", "EddsaRdfc2022"]
+
 
 class EddsaRdfc2022:
     name = "eddsa-rdfc-2022"

@@ -9,6 +9,8 @@ from issuer.core.proofs.data_integrity import Cryptosuite
 from issuer.core.proofs.eddsa_jcs_2022 import EddsaJcs2022
 from issuer.core.proofs.eddsa_rdfc_2022 import Ed25519Signature2020, Eddsa2022, EddsaRdfc2022
 
+__all__ = ["SIGNING_SUITES", "VERIFYING_SUITES", "suite_for_proof"]
+
 #: Suites this service signs with.
 SIGNING_SUITES: dict[str, Cryptosuite] = {
     "eddsa-rdfc-2022": EddsaRdfc2022(),

@@ -12,20 +12,40 @@ Three shapes are met in the wild and each is told apart by its header and payloa
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from issuer.core.errors import InputError, SigningError
+from issuer.core.credentials import VC_V1
+from issuer.core.errors import InputError, KeyFormatError, SigningError
 from issuer.core.keys import PrivateKey, PublicKey
+from issuer.core.multibase import b64url_decode, b64url_encode
+from issuer.core.proofs.jwt_claims import claim_mismatches, claims_for, time_problems
 
-#: RFC 7515 §3.1 compact serialization: three base64url segments.
-_COMPACT = re.compile(r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$")
+__all__ = [
+    "ALGORITHMS",
+    "JOSE_PROFILE",
+    "MAX_TOKEN_LENGTH",
+    "OB_HEADER_PARAMETERS",
+    "OB_PROFILE",
+    "VCDM11_PROFILE",
+    "DecodedJws",
+    "claim_problems",
+    "credential_of",
+    "decode_compact",
+    "encode_compact",
+    "looks_like_jws",
+    "profile_of",
+    "sign_ob_vc_jwt",
+    "verify_signature",
+]
+
+#: RFC 7515 §7.1 compact serialization: three base64url segments (§2: no padding, no
+#: whitespace, nothing else).
+_COMPACT = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
 
 #: Algorithms verified, by key type. ``none`` and HMAC are never accepted: a credential must
 #: be verifiable by anyone holding the issuer's public key.
@@ -47,17 +67,6 @@ JOSE_PROFILE = "VC-JOSE-COSE"
 VCDM11_PROFILE = "VCDM 1.1 JWT"
 
 
-def b64url_encode(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def b64url_decode(text: str) -> bytes:
-    try:
-        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-    except (binascii.Error, ValueError):
-        raise InputError("the JWT is not valid base64url") from None
-
-
 @dataclass(frozen=True)
 class DecodedJws:
     """A compact JWS split into its parts (RFC 7515 §7.1); nothing is trusted yet."""
@@ -69,17 +78,22 @@ class DecodedJws:
 
 
 def looks_like_jws(text: str) -> bool:
-    return bool(_COMPACT.match(text.strip())) and text.strip().startswith("ey")
+    """Whether ``text`` has the shape of a compact JWS (a JSON header, so ``ey`` first)."""
+    return bool(_COMPACT.fullmatch(text)) and text.startswith("ey")
 
 
 def decode_compact(token: str) -> DecodedJws:
-    """Split and parse a compact JWS; raise InputError when it is not one."""
+    """Split and parse a compact JWS; raise InputError when it is not one.
+
+    Every segment must be canonical base64url (RFC 7515 §2, RFC 4648 §3.5): no padding, no
+    whitespace, and the unused low bits of the last character zero. Otherwise one signed
+    token would have several spellings that all verify.
+    """
     if not isinstance(token, str):
         raise InputError("a JWT must be a string")
-    token = token.strip()
     if len(token) > MAX_TOKEN_LENGTH:
         raise InputError("the JWT is too large")
-    if not _COMPACT.match(token):
+    if not _COMPACT.fullmatch(token):
         raise InputError("not a compact JWS: expected three base64url parts separated by '.'")
     head, body, sig = token.split(".")
     header = _json_part(head, "header")
@@ -88,12 +102,19 @@ def decode_compact(token: str) -> DecodedJws:
         header=header,
         payload=payload,
         signing_input=f"{head}.{body}".encode("ascii"),
-        signature=b64url_decode(sig),
+        signature=_segment(sig, "signature"),
     )
 
 
+def _segment(text: str, name: str) -> bytes:
+    try:
+        return b64url_decode(text)
+    except KeyFormatError:
+        raise InputError(f"the JWT {name} is not canonical base64url") from None
+
+
 def _json_part(segment: str, name: str) -> dict[str, Any]:
-    raw = b64url_decode(segment)
+    raw = _segment(segment, name)
     try:
         value = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
@@ -143,34 +164,6 @@ def verify_signature(decoded: DecodedJws, key: PublicKey) -> tuple[bool, str]:
     return False, "the JWT signature does not match: it was changed or signed by another key"
 
 
-def _numeric_date(value: str | None) -> int | None:
-    if value is None:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except (TypeError, ValueError):
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return int(parsed.timestamp())
-
-
-def _subject_id(credential: Mapping[str, Any]) -> str | None:
-    subject = credential.get("credentialSubject")
-    if isinstance(subject, list) and subject:
-        subject = subject[0]
-    if isinstance(subject, Mapping) and isinstance(subject.get("id"), str):
-        return subject["id"]
-    return None
-
-
-def issuer_id(credential: Mapping[str, Any]) -> str | None:
-    issuer = credential.get("issuer", credential.get("holder"))
-    if isinstance(issuer, Mapping):
-        issuer = issuer.get("id")
-    return issuer if isinstance(issuer, str) else None
-
-
 def claim_problems(decoded: DecodedJws, now: datetime) -> list[str]:
     """Header and claim rules of the token's profile; an empty list when all hold.
 
@@ -195,7 +188,7 @@ def claim_problems(decoded: DecodedJws, now: datetime) -> list[str]:
         for claim in ("vc", "vp"):
             if claim in payload:
                 problems.append(f"a VC-JOSE-COSE payload must not carry a {claim!r} claim")
-        return problems + _time_problems(payload, now)
+        return problems + time_problems(payload, now)
     credential = credential_of(decoded)
     if profile == OB_PROFILE:
         extra = set(header) - OB_HEADER_PARAMETERS
@@ -203,45 +196,15 @@ def claim_problems(decoded: DecodedJws, now: datetime) -> list[str]:
             problems.append(
                 "header parameters not allowed by OB 3.0 §8.2.3: " + ", ".join(sorted(extra))
             )
-    iss = payload.get("iss")
-    if iss is not None and iss != issuer_id(credential):
-        problems.append("the 'iss' claim is not the credential's issuer")
-    sub = payload.get("sub")
-    if sub is not None and sub != _subject_id(credential):
-        problems.append("the 'sub' claim is not the credential subject's id")
-    jti = payload.get("jti")
-    if jti is not None and jti != credential.get("id"):
-        problems.append("the 'jti' claim is not the credential's id")
-    nbf = payload.get("nbf")
-    if isinstance(nbf, int | float):
-        valid_from = credential.get("validFrom", credential.get("issuanceDate"))
-        if valid_from is not None and _numeric_date(valid_from) != int(nbf):
-            problems.append("the 'nbf' claim is not the credential's validFrom")
-    problems += _time_problems(payload, now)
+    problems += claim_mismatches(payload, credential)
+    problems += time_problems(payload, now)
     if profile == VCDM11_PROFILE:
         ctx = credential.get("@context")
         first = ctx[0] if isinstance(ctx, list) and ctx else ctx
-        if first != "https://www.w3.org/2018/credentials/v1":
+        if first != VC_V1:
             # OB 3.0 Implementation Guide, VCDM 1.1 verification: the claim and the data
             # model version must agree.
             problems.append("a 'vc' claim must carry a VCDM 1.1 credential")
-    return problems
-
-
-def _time_problems(payload: Mapping[str, Any], now: datetime) -> list[str]:
-    """RFC 7519 §4.1.4 and §4.1.5: ``exp`` and ``nbf`` bound the token's use."""
-    problems: list[str] = []
-    nbf, exp = payload.get("nbf"), payload.get("exp")
-    if nbf is not None:
-        if not isinstance(nbf, int | float) or isinstance(nbf, bool):
-            problems.append("the 'nbf' claim must be a NumericDate")
-        elif nbf > now.timestamp():
-            problems.append("the JWT is not valid yet ('nbf' is in the future)")
-    if exp is not None:
-        if not isinstance(exp, int | float) or isinstance(exp, bool):
-            problems.append("the 'exp' claim must be a NumericDate")
-        elif exp < now.timestamp():
-            problems.append("the JWT has expired ('exp' has passed)")
     return problems
 
 
@@ -260,22 +223,7 @@ def sign_ob_vc_jwt(
     """
     if not isinstance(credential, Mapping):
         raise SigningError("only a JSON object can be signed")
-    payload: dict[str, Any] = dict(credential)
-    iss = issuer_id(credential)
-    if iss is None:
-        raise SigningError("the credential needs an issuer to be issued as a JWT")
-    payload["iss"] = iss
-    if isinstance(credential.get("id"), str):
-        payload["jti"] = credential["id"]
-    nbf = _numeric_date(credential.get("validFrom"))
-    if nbf is not None:
-        payload["nbf"] = nbf
-    sub = _subject_id(credential)
-    if sub is not None:
-        payload["sub"] = sub
-    exp = _numeric_date(credential.get("validUntil"))
-    if exp is not None:
-        payload["exp"] = exp
+    payload: dict[str, Any] = {**credential, **claims_for(credential)}
     header: dict[str, Any] = {"alg": key.jws_alg, "typ": "JWT"}
     if kid is not None:
         header["kid"] = kid

@@ -18,7 +18,7 @@ from issuer.services.errors import Conflict, Invalid
 from issuer.storage.models import Achievement, Image, Issuer
 from issuer.web.admin.common import member_issuer
 from issuer.web.blueprints import admin as bp
-from issuer.web.context import db, services
+from issuer.web.context import attempt, db, services
 from issuer.web.forms import Form, row_name, row_names
 from issuer.web.security import login_required
 
@@ -119,14 +119,14 @@ def _save(issuer: Issuer, existing: Achievement | None) -> Any:
     saved: Achievement | None = None
     if form.valid:
         try:
-            if existing is None:
-                saved = create_achievement(db(), services(), issuer, data)
-            else:
-                data.pop("slug", None)  # the short name is part of the achievement's id
-                saved = update_achievement(db(), services(), existing, data)
-            if image is not None:
-                saved.image_id = image.id
-            db().commit()
+            with attempt():
+                if existing is None:
+                    saved = create_achievement(db(), services(), issuer, data)
+                else:
+                    data.pop("slug", None)  # the short name is part of the achievement's id
+                    saved = update_achievement(db(), services(), existing, data)
+                if image is not None:
+                    saved.image_id = image.id
         except Invalid as exc:
             form.absorb(exc, rename, LABELS)
         except Conflict as exc:
@@ -135,7 +135,7 @@ def _save(issuer: Issuer, existing: Achievement | None) -> Any:
             # Someone saved the same short name a moment ago, between the check and the insert.
             form.error("slug", "That short name was just taken; choose another")
     if saved is None or not form.valid:
-        db().rollback()
+        # The answer is an error: nothing of it is kept, the image neither.
         if image is not None:
             form.error("image", "Choose the image again: it is only kept once the form is saved.")
         return _render(issuer, form, existing, 422)

@@ -2,7 +2,7 @@
 
 An award to an email address sends the recipient the badge link (unless staff untick
 "Email the recipient"): queued with the credential, delivered right after the commit, and
-its outcome shown on the credential's page, which can also send it (again).
+its outcome flashed and shown on the credential's page, which can also send it (again).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime, time
 from typing import Any
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import Response, flash, redirect, render_template, request, url_for
 
 from issuer.core.errors import InputError
 from issuer.services.achievements import list_achievements
@@ -31,12 +31,13 @@ from issuer.services.awards import (
 )
 from issuer.services.errors import Invalid, NotFound
 from issuer.services.revocation import credential_status, status_events
+from issuer.storage.learning import MailMessage
 from issuer.storage.models import Achievement, Credential, Issuer
 from issuer.web.admin.common import PAGE_SIZE, member_issuer, staff
 from issuer.web.blueprints import admin as bp
-from issuer.web.context import db, services
+from issuer.web.context import after_commit, attempt, db, services
 from issuer.web.forms import Form, row_name, row_names
-from issuer.web.learner.auth import deliver_after_commit
+from issuer.web.mail_delivery import deliver_committed_mail
 from issuer.web.security import login_required
 
 FIELDS = ("achievement", "recipient", "recipient_name", "valid_until", "narrative")
@@ -102,6 +103,15 @@ def flash_mail(mail: AwardMail) -> None:
     flash(mail.sentence(), category)
 
 
+def flash_mail_after_commit(row: Credential, message: MailMessage | None) -> None:
+    """Once the award is stored, send its mail and flash how that went: the next page tells
+    the outcome."""
+    def told(_answer: Response) -> None:
+        flash_mail(delivered_mail(services(), row, message, deliver_committed_mail()))
+
+    after_commit(told)
+
+
 def _chosen(form: Form, achievements: Sequence[Achievement]) -> Achievement | None:
     slug = form.get("achievement")
     for achievement in achievements:
@@ -135,22 +145,20 @@ def _award(issuer: Issuer, achievements: Sequence[Achievement]) -> Any:
     notify = email_wanted(form)
     if form.valid and achievement is not None and recipient is not None:
         try:
-            row = award(db(), services(), issuer, achievement,
-                        AwardRequest(recipient=recipient, evidence=evidence,
-                                     narrative=narrative, valid_until=valid_until),
-                        actor=staff().email)
-            message = (queue_award_mail(db(), services(), row, issuer_name=issuer.name)
-                       if notify else None)
-            db().commit()
+            with attempt():  # nothing of a failed award is kept
+                row = award(db(), services(), issuer, achievement,
+                            AwardRequest(recipient=recipient, evidence=evidence,
+                                         narrative=narrative, valid_until=valid_until),
+                            actor=staff().email)
+                message = (queue_award_mail(db(), services(), row, issuer_name=issuer.name)
+                           if notify else None)
         except Invalid as exc:
             form.absorb(exc)
         else:
             who = recipient.name or recipient.email or recipient.did
             flash(f"“{achievement.name}” awarded to {who}.", "success")
-            # Sent now, after the commit, so the next page can tell how it went.
-            flash_mail(delivered_mail(services(), row, message, deliver_after_commit()))
+            flash_mail_after_commit(row, message)
             return redirect(url_for("admin.credential", slug=issuer.slug, cid=row.id))
-    db().rollback()  # nothing of a failed award is kept
     return _render(issuer, form, achievements, 422)
 
 
@@ -206,12 +214,10 @@ def _email_credential(issuer: Issuer, row: Credential) -> Any:
         flash_mail(current)
         return redirect(target)
     message = queue_award_mail(db(), services(), row, issuer_name=issuer.name)
-    if message is None:
-        db().rollback()
+    if message is None:  # nothing was queued: the state as it was
         flash_mail(award_mail(db(), services(), row))
         return redirect(target)
-    db().commit()
-    flash_mail(delivered_mail(services(), row, message, deliver_after_commit()))
+    flash_mail_after_commit(row, message)
     return redirect(target)
 
 

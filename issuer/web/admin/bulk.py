@@ -29,7 +29,6 @@ from issuer.services.bulk import (
     list_jobs,
     parse_csv,
     rows_to_issue,
-    start_in_background,
 )
 from issuer.services.errors import Conflict, Invalid, NotFound
 from issuer.services.issuers import get_issuer
@@ -37,7 +36,7 @@ from issuer.services.users import require_member
 from issuer.storage.models import Achievement, BulkJob, Issuer
 from issuer.web.admin.awards import email_wanted
 from issuer.web.blueprints import bulk_pages as bp
-from issuer.web.context import db, runtime, services
+from issuer.web.context import after_commit, background, db, runtime, services
 from issuer.web.security import current_user, login_required
 
 PREVIEW_ROWS = 50
@@ -128,7 +127,6 @@ def upload_submit(slug: str) -> ResponseReturnValue:
     user = current_user()
     job = create_job(db(), ctx, issuer, achievement, status=PREVIEW, source=data,
                      filename=upload_file.filename, actor=user.email if user else None)
-    db().commit()
     return redirect(url_for("bulk_pages.job", slug=issuer.slug, job_id=job.id), code=303)
 
 
@@ -179,14 +177,19 @@ def confirm(slug: str, job_id: int) -> ResponseReturnValue:
     try:
         confirm_job(db(), found, rows, parsed.errors)
     except Conflict:
-        # Confirmed twice at the same moment: the other request is issuing the badges.
-        db().rollback()
+        # Confirmed twice at the same moment: the other request is issuing the badges (and
+        # this one changed nothing).
         flash("This bulk award has already been started.", "info")
         return redirect(target, code=303)
-    db().commit()
     user = current_user()
-    start_in_background(runtime().sessions, ctx, found.id, rows,
-                        actor=user.email if user else None, notify=email_wanted())
+    actor, notify = (user.email if user else None), email_wanted()
+
+    def start(_answer: Response) -> None:
+        # Once the job is stored as pending: the runner's own sessions must see it.
+        background().start_bulk_job(runtime().sessions, ctx, found.id, rows, actor=actor,
+                                    notify=notify)
+
+    after_commit(start)
     return redirect(target, code=303)
 
 
@@ -201,6 +204,5 @@ def cancel(slug: str, job_id: int) -> ResponseReturnValue:
         flash(f"{exc.message}.", "error")
         return redirect(url_for("bulk_pages.job", slug=issuer.slug, job_id=found.id),
                         code=303)
-    db().commit()
     flash("Cancelled: nothing was issued.", "success")
     return redirect(url_for("bulk_pages.upload", slug=issuer.slug), code=303)

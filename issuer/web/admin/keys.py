@@ -25,7 +25,7 @@ from issuer.services.keys import (
 from issuer.storage.models import Issuer
 from issuer.web.admin.common import member_issuer
 from issuer.web.blueprints import admin as bp
-from issuer.web.context import db, services
+from issuer.web.context import attempt, db, services
 from issuer.web.forms import Form
 from issuer.web.security import login_required
 
@@ -51,7 +51,6 @@ def keys(slug: str) -> Any:
 def rotate_key_now(slug: str) -> Any:
     issuer = member_issuer(slug)
     new = rotate_key(db(), services(), issuer)
-    db().commit()
     flash(f"{new.fragment} now signs the badges {issuer.name} awards. The earlier keys stay "
           "published, so the badges they signed keep verifying.", "success")
     return redirect(url_for("admin.keys", slug=issuer.slug))
@@ -78,19 +77,16 @@ def report_compromised_key(slug: str) -> Any:
     if not form.valid or fragment is None or since is None:
         return _render(issuer, form, 422)
     try:
-        key = find_key(db(), ctx, fragment, issuer=issuer)
-        done = report_compromised(db(), ctx, key, since)
-        db().commit()
+        with attempt():
+            key = find_key(db(), ctx, fragment, issuer=issuer)
+            done = report_compromised(db(), ctx, key, since)
     except NotFound as exc:
-        db().rollback()
         form.error("key", exc.message)
         return _render(issuer, form, 422)
     except Invalid as exc:
-        db().rollback()
         form.absorb(exc, rename={"since": "date"})
         return _render(issuer, form, 422)
     except Conflict as exc:
-        db().rollback()
         form.error("date", exc.message)
         return _render(issuer, form, 422)
     message = f"{done.key.fragment} is reported compromised since {stamp(done.since)}. "

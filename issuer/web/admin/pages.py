@@ -43,7 +43,8 @@ def login() -> Any:
 @bp.post("/login")
 def login_submit() -> Any:
     form = Form.from_request(["email", "next"])
-    user = authenticate(db(), form.get("email"), request.form.get("password", ""))
+    user = authenticate(db(), services(), form.get("email"),
+                        request.form.get("password", ""))
     if user is None:
         # One message for unknown email and wrong password: never reveal which accounts exist.
         form.error(None, LOGIN_FAILED)

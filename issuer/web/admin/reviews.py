@@ -15,7 +15,10 @@ from sqlalchemy import select
 
 from issuer.services import audit
 from issuer.services.achievements import get_achievement, list_achievements
+from issuer.services.attestation_endorsements import peer_label
+from issuer.services.attestation_wording import ATTESTATION_KINDS
 from issuer.services.awards import credential_url
+from issuer.services.claim_policy import policy_for, set_policy
 from issuer.services.endorsements import (
     EndorsementView,
     endorse,
@@ -28,25 +31,22 @@ from issuer.services.endorsements import (
 from issuer.services.errors import Conflict, Invalid
 from issuer.services.issuers import issuer_did
 from issuer.services.reviews import (
-    ATTESTATION_KINDS,
     REVIEW_STATUSES,
     approval_blocker,
     approve,
     claim_trail,
     get_claim,
     maybe_auto_approve,
-    peer_label,
-    policy_for,
+    peer_attestations,
     reject,
     return_for_revision,
     review_queue,
-    set_policy,
 )
 from issuer.storage.learning import Claim
 from issuer.storage.models import Achievement, Issuer
 from issuer.web.admin.common import member_issuer, staff
 from issuer.web.blueprints import reviews as bp
-from issuer.web.context import db, services
+from issuer.web.context import Undo, attempt, db, services
 from issuer.web.forms import Form
 from issuer.web.public.view import web_url
 from issuer.web.security import current_user, login_required
@@ -100,14 +100,21 @@ def public_endorsements(issuer: Issuer, achievement: Achievement | None = None,
 
 def _auto_approve_pending(issuer: Issuer) -> None:
     """Safety net: approve claims whose policy needs no reviewer and whose attestations are
-    in, in case the attestation that completed them could not do it."""
-    approved = 0
-    for entry in review_queue(db(), issuer, "submitted"):
-        if entry.automatic and entry.complete:
-            if maybe_auto_approve(db(), services(), entry.claim) is not None:
-                approved += 1
-    if approved:
-        db().commit()
+    in, in case the attestation that completed them could not do it.
+
+    The queue is a GET that writes on purpose: approvals commit with the page. When none
+    succeeds nothing is kept, so an approval that keeps failing does not add its note to
+    the audit trail on every look at the queue.
+    """
+    ready = [entry.claim for entry in review_queue(db(), issuer, "submitted")
+             if entry.automatic and entry.complete]
+    if not ready:
+        return
+    with attempt():
+        approved = [claim for claim in ready
+                    if maybe_auto_approve(db(), services(), claim) is not None]
+        if not approved:
+            raise Undo
 
 
 @bp.get("/issuers/<slug>/reviews")
@@ -127,7 +134,7 @@ def _render_claim(issuer: Issuer, claim: Claim, form: Form | None = None,
                   status: int = 200) -> tuple[str, int]:
     ctx = services()
     policy = policy_for(db(), claim.achievement)
-    attestations = [a for a in claim.attestations if a.peer_id != claim.learner_id]
+    attestations = peer_attestations(claim)
     page = render_template(
         "reviews/claim.html", issuer=issuer, claim=claim, policy=policy,
         attestations=[(a, peer_label(ctx, claim, a)) for a in attestations],
@@ -155,25 +162,23 @@ def decide(slug: str, public_id: str) -> Any:
     decision = form.get("decision")
     reviewer = staff().email
     try:
-        if decision == "approve":
-            row = approve(db(), services(), claim, reviewer, form.get("comment"))
-            message = f"Approved. The badge {credential_url(services(), row.id)} was issued."
-        elif decision == "reject":
-            reject(db(), services(), claim, reviewer, form.get("comment"))
-            message = "The claim was not approved; the learner has been told why."
-        elif decision == "return":
-            return_for_revision(db(), services(), claim, reviewer, form.get("comment"))
-            message = "The claim was returned to the learner for revision."
-        else:
-            raise Invalid("choose approve, reject or return for revision",
-                          {"decision": "unknown"})
-        db().commit()
+        with attempt():
+            if decision == "approve":
+                row = approve(db(), services(), claim, reviewer, form.get("comment"))
+                message = f"Approved. The badge {credential_url(services(), row.id)} was issued."
+            elif decision == "reject":
+                reject(db(), services(), claim, reviewer, form.get("comment"))
+                message = "The claim was not approved; the learner has been told why."
+            elif decision == "return":
+                return_for_revision(db(), services(), claim, reviewer, form.get("comment"))
+                message = "The claim was returned to the learner for revision."
+            else:
+                raise Invalid("choose approve, reject or return for revision",
+                              {"decision": "unknown"})
     except Conflict as exc:
-        db().rollback()
         form.error(None, exc.message)
         return _render_claim(issuer, get_claim(db(), issuer, public_id), form, 409)
     except Invalid as exc:
-        db().rollback()
         form.absorb(exc, {"decision": None})
         return _render_claim(issuer, get_claim(db(), issuer, public_id), form, 422)
     flash(message, "success")
@@ -207,18 +212,17 @@ def policy(slug: str, a_slug: str) -> Any:
         form.error("review_required", "Choose who approves claims.")
     if form.valid:
         try:
-            set_policy(db(), services(), achievement, {
-                "attestations_required": form.get("attestations_required") or "0",
-                "review_required": form.get("review_required") == "yes",
-                "attestation_kind": form.get("attestation_kind"),
-                "cpd_category": form.get("cpd_category"),
-                "open_to_claims": bool(form.get("open_to_claims")),
-            }, actor=audit.staff_actor(staff().email))
-            db().commit()
+            with attempt():
+                set_policy(db(), services(), achievement, {
+                    "attestations_required": form.get("attestations_required") or "0",
+                    "review_required": form.get("review_required") == "yes",
+                    "attestation_kind": form.get("attestation_kind"),
+                    "cpd_category": form.get("cpd_category"),
+                    "open_to_claims": bool(form.get("open_to_claims")),
+                }, actor=audit.staff_actor(staff().email))
         except Invalid as exc:
             form.absorb(exc)
     if not form.valid:
-        db().rollback()
         return _render_policy(issuer, achievement, form, 422)
     flash(f"Saved how “{achievement.name}” is earned through claims.", "success")
     return redirect(url_for("reviews.policy", slug=issuer.slug, a_slug=achievement.slug))
@@ -281,23 +285,21 @@ def endorsements_submit(slug: str) -> Any:
     form = Form.from_request(["action", "target", "comment"])
     actor = audit.staff_actor(staff().email)
     try:
-        if form.get("action") == "import":
-            row = import_endorsement(db(), services(), issuer, _uploaded_document(),
-                                     actor=actor)
-            message = f"The endorsement by {row.endorser_name} verified and was saved."
-        else:
-            target, _, achievement_slug = form.get("target").partition("/")
-            endorse(db(), services(), issuer, target_slug=target,
-                    achievement_slug=achievement_slug or None, comment=form.get("comment"),
-                    actor=actor)
-            message = "Your endorsement was signed and is now shown on their public page."
-        db().commit()
+        with attempt():
+            if form.get("action") == "import":
+                row = import_endorsement(db(), services(), issuer, _uploaded_document(),
+                                         actor=actor)
+                message = f"The endorsement by {row.endorser_name} verified and was saved."
+            else:
+                target, _, achievement_slug = form.get("target").partition("/")
+                endorse(db(), services(), issuer, target_slug=target,
+                        achievement_slug=achievement_slug or None,
+                        comment=form.get("comment"), actor=actor)
+                message = "Your endorsement was signed and is now shown on their public page."
     except Conflict as exc:
-        db().rollback()
         form.error(None, exc.message)
         return _render_endorsements(issuer, form, 409)
     except Invalid as exc:
-        db().rollback()
         form.absorb(exc)
         return _render_endorsements(issuer, form, 422)
     flash(message, "success")

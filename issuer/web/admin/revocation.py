@@ -31,7 +31,7 @@ from issuer.storage.models import Issuer
 from issuer.web.admin.awards import render_credential
 from issuer.web.admin.common import member_issuer, staff
 from issuer.web.blueprints import admin as bp
-from issuer.web.context import db, services
+from issuer.web.context import attempt, db, services
 from issuer.web.forms import Form
 from issuer.web.security import login_required
 
@@ -57,9 +57,10 @@ def change_credential_status(slug: str, cid: str) -> Any:
     code = 422
     if form.valid:
         try:
-            change_status(db(), services(), issuer, row.id, action,
-                          reason=form.optional(reason_field(action)), actor=staff().email)
-            db().commit()
+            with attempt():  # nothing of a refused change is kept
+                change_status(db(), services(), issuer, row.id, action,
+                              reason=form.optional(reason_field(action)),
+                              actor=staff().email)
         except Invalid as exc:
             form.absorb(exc, rename={"reason": reason_field(action)})
         except Conflict as exc:
@@ -68,7 +69,6 @@ def change_credential_status(slug: str, cid: str) -> Any:
         else:
             flash(f"The badge is {DONE[action]}.", "success")
             return redirect(url_for("admin.credential", slug=issuer.slug, cid=row.id), 303)
-    db().rollback()  # nothing of a refused change is kept
     return render_credential(issuer, row, form, action, code)
 
 
@@ -101,15 +101,14 @@ def revoke_selected(slug: str) -> Any:
         form.error("confirm", CONFIRM_REVOKE)
     if form.valid:
         try:
-            result = revoke_many(db(), services(), issuer, references,
-                                 reason=form.optional("reason"), actor=staff().email)
-            db().commit()
+            with attempt():
+                result = revoke_many(db(), services(), issuer, references,
+                                     reason=form.optional("reason"), actor=staff().email)
         except Invalid as exc:
             form.absorb(exc, rename={"credentials": None})
         else:
             return render_template("admin/revoke_done.html", issuer=issuer, result=result,
                                    reason=form.optional("reason"))
-    db().rollback()
     return _confirm_page(issuer, references, form, source=source, status=422)
 
 

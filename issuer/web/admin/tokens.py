@@ -11,7 +11,7 @@ from issuer.services.tokens import create_token, list_tokens, revoke_token
 from issuer.storage.models import Issuer
 from issuer.web.admin.common import member_issuer
 from issuer.web.blueprints import admin as bp
-from issuer.web.context import db, services
+from issuer.web.context import attempt, db, services
 from issuer.web.forms import Form
 from issuer.web.security import login_required
 
@@ -37,10 +37,9 @@ def create(slug: str) -> Any:
     issuer = member_issuer(slug)
     form = Form.from_request(["name"])
     try:
-        _, plain = create_token(db(), services(), issuer, form.get("name"))
-        db().commit()
+        with attempt():
+            _, plain = create_token(db(), services(), issuer, form.get("name"))
     except Invalid as exc:
-        db().rollback()
         form.absorb(exc)
         return _render(issuer, form, status=422)
     # The plain token goes into this one response only: not into the session (flash is
@@ -53,6 +52,5 @@ def create(slug: str) -> Any:
 def revoke(slug: str, token_id: int) -> Any:
     issuer = member_issuer(slug)
     revoke_token(db(), services(), issuer, token_id)
-    db().commit()
     flash("The token is revoked: programs using it can no longer award badges.", "success")
     return redirect(url_for("admin.tokens", slug=issuer.slug))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import request
+from flask import Response, request
 from flask.typing import ResponseReturnValue
 
 from issuer.services.achievements import get_achievement
@@ -24,7 +24,6 @@ from issuer.services.bulk import (
     parse_csv,
     rows_to_issue,
     skipped_count,
-    start_in_background,
 )
 from issuer.services.context import ServiceContext
 from issuer.services.errors import Invalid
@@ -38,7 +37,7 @@ from issuer.web.api.common import (
 )
 from issuer.web.api.representations import timestamp
 from issuer.web.blueprints import api as bp
-from issuer.web.context import db, runtime, services
+from issuer.web.context import after_commit, background, db, runtime, services
 from issuer.web.errors import problem
 
 CSV_TYPES = ("text/csv", "application/csv", "multipart/form-data")
@@ -112,10 +111,14 @@ def bulk_start() -> ResponseReturnValue:
     job = create_job(db(), ctx, issuer, achievement, status=PENDING, total=len(rows),
                      filename=filename, skipped=parsed.errors, actor=token_actor())
     body = {"job": job_json(ctx, job), "url": _job_url(job)}
-    db().commit()
-    # Started only after the commit: the job's own sessions must be able to see it.
-    start_in_background(runtime().sessions, ctx, job.id, rows, actor=token_actor(),
-                        notify=notify)
+    actor = token_actor()
+
+    def start(_answer: Response) -> None:
+        # Only once the job is stored: the runner's own sessions must be able to see it.
+        background().start_bulk_job(runtime().sessions, ctx, job.id, rows, actor=actor,
+                                    notify=notify)
+
+    after_commit(start)
     return json_response(body, 202, headers={"Location": body["url"]})
 
 
@@ -124,5 +127,4 @@ def bulk_status(job_id: int) -> ResponseReturnValue:
     ctx = services()
     job = get_job(db(), token_issuer(), job_id)
     body = {"job": job_json(ctx, job, details=True), "url": _job_url(job)}
-    db().commit()
     return json_response(body)

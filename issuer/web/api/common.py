@@ -22,6 +22,7 @@ from referencing.jsonschema import DRAFT202012
 
 from issuer.core.bundled import SCHEMAS_DIR
 from issuer.core.errors import InputError, SchemaError
+from issuer.core.json_input import unique_members
 from issuer.core.schema import format_checker
 from issuer.services.tokens import authenticate
 from issuer.storage.models import ApiToken, Issuer
@@ -88,7 +89,7 @@ def json_body(schema: str) -> dict[str, Any]:
     require_media_type(*JSON_TYPES)
     raw = request.get_data(cache=True)
     try:
-        value = json.loads(raw.decode("utf-8-sig"), object_pairs_hook=_no_duplicates)
+        value = json.loads(raw.decode("utf-8-sig"), object_pairs_hook=unique_members)
     except UnicodeDecodeError:
         raise InputError("The body is not UTF-8 text.") from None
     except ValueError as exc:
@@ -102,16 +103,6 @@ def json_body(schema: str) -> dict[str, Any]:
             f"{'s' if len(errors) != 1 else ''}): {errors[0]}", errors)
     assert isinstance(value, dict)
     return value
-
-
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    """RFC 8259 §4: duplicate names are ambiguous; refuse them rather than pick one."""
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise ValueError(f"the member {key!r} appears twice")
-        result[key] = value
-    return result
 
 
 @lru_cache(maxsize=1)

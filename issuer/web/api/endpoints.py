@@ -3,8 +3,9 @@
 Every route works on the token's issuer only. Something that belongs to another issuer (a
 credential id, a bulk job, an achievement URL) answers 404, exactly as if it did not exist,
 so a token cannot be used to learn what other issuers hold. Token use (``last_used_at``) is
-recorded only when a request succeeds: failed requests roll back. Errors are RFC 9457
-problem details (see :mod:`issuer.web.errors`).
+recorded only when a request succeeds: the request's unit of work commits successes and
+rolls failures back (:mod:`issuer.web.context`). Errors are RFC 9457 problem details (see
+:mod:`issuer.web.errors`).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import json
 from datetime import UTC, date, datetime
 from typing import Any
 
-from flask import request
+from flask import Response, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy import func, or_, select
 
@@ -56,8 +57,8 @@ from issuer.web.api.representations import (
     issuer_json,
 )
 from issuer.web.blueprints import api as bp
-from issuer.web.context import db, services
-from issuer.web.learner.auth import deliver_after_commit
+from issuer.web.context import after_commit, db, services
+from issuer.web.mail_delivery import deliver_committed_mail
 
 IMAGE_TYPES = ("image/png", "image/svg+xml")
 MAX_PAGE = 200
@@ -75,7 +76,6 @@ def _api_url(path: str) -> str:
 @bp.get("/issuer")
 def issuer() -> ResponseReturnValue:
     body = issuer_json(services(), token_issuer())
-    db().commit()
     return json_response(body)
 
 
@@ -84,7 +84,6 @@ def achievements() -> ResponseReturnValue:
     ctx = services()
     body = {"achievements": [achievement_json(ctx, a)
                              for a in list_achievements(db(), token_issuer())]}
-    db().commit()
     return json_response(body)
 
 
@@ -95,7 +94,6 @@ def create() -> ResponseReturnValue:
     body = json_body("achievement-create")
     achievement = create_achievement(db(), ctx, issuer, achievement_data(body))
     result = achievement_json(ctx, achievement)
-    db().commit()
     return json_response(result, 201,
                          headers={"Location": _api_url(f"/achievements/{achievement.slug}")})
 
@@ -103,7 +101,6 @@ def create() -> ResponseReturnValue:
 @bp.get("/achievements/<slug>")
 def achievement(slug: str) -> ResponseReturnValue:
     body = achievement_json(services(), get_achievement(db(), token_issuer(), slug))
-    db().commit()
     return json_response(body)
 
 
@@ -115,7 +112,6 @@ def edit(slug: str) -> ResponseReturnValue:
     body = json_body("achievement-update")
     update_achievement(db(), ctx, found, achievement_data(body))
     result = achievement_json(ctx, found)
-    db().commit()
     return json_response(result)
 
 
@@ -130,7 +126,6 @@ def image(slug: str) -> ResponseReturnValue:
     found.image = stored
     update_achievement(db(), ctx, found, {})  # a new version: new awards carry the new image
     result = achievement_json(ctx, found)
-    db().commit()
     return json_response(result)
 
 
@@ -189,9 +184,13 @@ def award_one() -> ResponseReturnValue:
                if body.get("notify", True) else None)
     url = credential_url(ctx, row.id)
     result = {"id": row.id, "url": url, "credential": json.loads(row.document)}
-    db().commit()
-    report = deliver_after_commit()
-    result["email"] = delivered_mail(ctx, row, message, report).to_json()
+
+    def told(_answer: Response) -> Response:
+        # The answer is made once the credential is stored and its mail went out.
+        result["email"] = delivered_mail(ctx, row, message, deliver_committed_mail()).to_json()
+        return json_response(result, 201, headers={"Location": url})
+
+    after_commit(told)
     return json_response(result, 201, headers={"Location": url})
 
 
@@ -223,7 +222,6 @@ def credentials() -> ResponseReturnValue:
     rows = search_credentials(db(), issuer, query, limit=limit, offset=offset)
     body = {"credentials": [credential_summary(ctx, r) for r in rows], "total": total,
             "limit": limit, "offset": offset}
-    db().commit()
     return json_response(body, headers=paging_headers(total, limit, offset))
 
 
@@ -234,6 +232,5 @@ def credential(credential_id: str) -> ResponseReturnValue:
     if row.issuer_id != token_issuer().id:
         raise NotFound("no such credential")
     document = row.document
-    db().commit()
     return raw_json_response(document)
 

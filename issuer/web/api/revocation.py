@@ -51,7 +51,6 @@ def _change(credential_id: str, action: str) -> ResponseReturnValue:
     event = change_status(db(), ctx, issuer, credential_id, action,
                           reason=body.get("reason"), actor=token_actor())
     result = status_json(ctx, own_credential(db(), issuer, event.credential_id))
-    db().commit()
     return json_response(result)
 
 
@@ -76,6 +75,5 @@ def reinstate(credential_id: str) -> ResponseReturnValue:
 def status(credential_id: str) -> ResponseReturnValue:
     credential = own_credential(db(), token_issuer(), credential_id)
     result = status_json(services(), credential)
-    db().commit()
     return json_response(result)
 

@@ -15,6 +15,7 @@ from flask import flash, redirect, render_template, request, url_for
 from sqlalchemy.orm import Session
 
 from issuer.services import attestations as attestation_service
+from issuer.services.attestation_wording import KINDS, peer_sentence
 from issuer.services.claims import OPEN, STATUS_WORDS, learner_label
 from issuer.services.errors import Invalid
 from issuer.storage.learning import Claim, EvidenceRecord
@@ -54,7 +55,7 @@ def claim_view(session: Session, claim: Claim) -> ClaimView:
     topic = claim.achievement.name
     lines = [
         AttestationLine(
-            sentence=attestation_service.kind_sentence(a.kind, name, topic), comment=a.comment,
+            sentence=peer_sentence(a.kind, name, topic), comment=a.comment,
             name=(a.peer.display_name or None) if a.show_name else None, at=a.created_at)
         for a in attestation_service.attestations_of(session, claim)
     ]
@@ -63,8 +64,7 @@ def claim_view(session: Session, claim: Claim) -> ClaimView:
         public_evidence=[e for e in claim.evidence if e.public],
         private_count=sum(1 for e in claim.evidence if not e.public),
         attestations=lines,
-        kinds=[(kind, attestation_service.kind_sentence(kind, name, topic))
-               for kind in attestation_service.KINDS])
+        kinds=[(kind, peer_sentence(kind, name, topic)) for kind in KINDS])
 
 
 def _absorb(form: Form, exc: Invalid) -> None:
@@ -102,7 +102,6 @@ def attest_page(token: str) -> Any:
             _absorb(form, exc)
             status = 422
         else:
-            db().commit()
             flash("Thank you: your attestation is recorded. It cannot be changed, by you or "
                   "by the learner.", "success")
             return redirect(url_for("learner_claims.attest_page", token=token))

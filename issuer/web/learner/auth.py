@@ -2,25 +2,18 @@
 
 The link in the email opens a confirmation page; only its "Sign in" button (a POST with a
 CSRF token) spends the token, because mail scanners fetch every GET link in a message and
-would otherwise burn it before the learner clicks.
-
-Mail queued during a request is delivered when the request ends, and only if the request's
-transaction committed: session events move each message from "queued" to "committed" on
-COMMIT and forget it on ROLLBACK, so a change that was rolled back never sends mail.
+would otherwise burn it before the learner clicks. The link goes out once the request's
+transaction has committed (:mod:`issuer.web.mail_delivery`).
 """
 
 from __future__ import annotations
 
-import logging
 import re
-from typing import Any, cast
+from typing import Any
 
 from flask import (
-    Flask,
     abort,
-    current_app,
     flash,
-    g,
     make_response,
     redirect,
     render_template,
@@ -28,8 +21,7 @@ from flask import (
     url_for,
 )
 from flask.blueprints import BlueprintSetupState
-from sqlalchemy import event, select
-from sqlalchemy.orm import Session
+from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from issuer.config import Settings
@@ -42,20 +34,14 @@ from issuer.services.learners import (
     complete_sign_in,
     request_sign_in,
 )
-from issuer.services.mail import QUEUED_KEY, DeliveryReport, deliver, take_queued
 from issuer.storage.learning import MailMessage
 from issuer.web.admin.common import safe_next
 from issuer.web.blueprints import learner_auth as bp
-from issuer.web.context import db, runtime, services
+from issuer.web.context import after_commit, db, services
 from issuer.web.learner.session import current_learner, sign_in, sign_out
-
-log = logging.getLogger("issuer.web.mail")
-
 
 #: Where a learner lands after signing in without a ``next``.
 LEARNER_HOME = "/learn/"
-#: Key in ``Session.info``: messages whose transaction committed, waiting for delivery.
-COMMITTED_KEY = "issuer.mail.committed"
 OUTBOX_SIZE = 50
 
 _LINK = re.compile(r"https?://[^\s<>\"']+")
@@ -63,52 +49,7 @@ _LINK = re.compile(r"https?://[^\s<>\"']+")
 
 @bp.record_once
 def _setup(state: BlueprintSetupState) -> None:
-    app = cast(Flask, state.app)
-    sessions = runtime(app).sessions
-    event.listen(sessions, "after_commit", _committed)
-    event.listen(sessions, "after_rollback", _rolled_back)
-    app.teardown_request(_deliver_at_teardown)
-    app.context_processor(lambda: {"current_learner": current_learner})
-
-
-def _committed(session: Session) -> None:
-    queued = take_queued(session)
-    if queued:
-        session.info.setdefault(COMMITTED_KEY, []).extend(queued)
-
-
-def _rolled_back(session: Session) -> None:
-    session.info.pop(QUEUED_KEY, None)
-
-
-def deliver_after_commit(app: Flask | None = None) -> DeliveryReport:
-    """Deliver the mail of this request's committed transactions now; returns what became
-    of it.
-
-    Views need not call it: the same happens when the request ends. It is for a view that
-    wants mail out before it answers, or before it does something slow.
-    """
-    session: Session | None = g.get("db_session")
-    if session is None:
-        return DeliveryReport()
-    queued = session.info.pop(COMMITTED_KEY, [])
-    if not queued:
-        return DeliveryReport()
-    rt = runtime(app)
-    return deliver(rt.sessions, rt.services, queued)
-
-
-def _deliver_at_teardown(exc: BaseException | None) -> None:
-    session: Session | None = g.get("db_session")
-    if session is None or not session.info.get(COMMITTED_KEY):
-        return
-    try:
-        # Anything the view left uncommitted is discarded now rather than a moment later,
-        # so delivery (which writes sent_at) never waits on this request's own locks.
-        session.rollback()
-        deliver_after_commit(current_app)
-    except Exception:
-        log.exception("mail delivery after %s %s failed", request.method, request.path)
+    state.app.context_processor(lambda: {"current_learner": current_learner})
 
 
 def outbox_enabled(settings: Settings) -> bool:
@@ -152,7 +93,6 @@ def request_link() -> Any:
             "learner/sign_in_limited.html", message=exc.message), 429)
         response.headers["Retry-After"] = str(exc.retry_after)
         return _private(response)
-    db().commit()
     # The same page for every address: whether it has an account is nobody's business.
     return _private(make_response(render_template(
         "learner/sign_in_sent.html", email=email.strip(),
@@ -186,9 +126,14 @@ def complete(token: str) -> Any:
         learner, next_path = complete_sign_in(db(), services(), token)
     except SignInLinkError as exc:
         return _link_problem(exc)
-    db().commit()
-    sign_in(learner)
-    flash(f"Signed in as {learner.email}.", "success")
+
+    def signed_in(_answer: Response) -> None:
+        # The session cookie names the learner only once the spent link and the account
+        # are stored.
+        sign_in(learner)
+        flash(f"Signed in as {learner.email}.", "success")
+
+    after_commit(signed_in)
     return _private(redirect(safe_next(next_path) or LEARNER_HOME))
 
 
@@ -231,4 +176,4 @@ def outbox() -> Any:
     )))
 
 
-__all__ = ["bp", "deliver_after_commit", "linkify", "outbox_enabled"]
+__all__ = ["bp", "linkify", "outbox_enabled"]

@@ -1,8 +1,9 @@
 """The learner's pages: home, claims with evidence, links for peers; and the peer's page.
 
-Every view reads the signed-in learner, calls one use case in ``issuer.services.claims`` or
-``issuer.services.attestations``, and commits only when it succeeded. A claim that is not the
-learner's own answers 404, as if it did not exist.
+Every view reads the signed-in learner and calls one use case in ``issuer.services.claims``
+or ``issuer.services.attestations``; what it changed is kept only when the answer is a
+success (:mod:`issuer.web.context`). A claim that is not the learner's own answers 404, as
+if it did not exist.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from issuer.services import claims as claim_service
 from issuer.services.attestations import create_request, link
+from issuer.services.claim_policy import is_open, policy_for
 from issuer.services.errors import Conflict, Invalid
 from issuer.services.evidence_files import ALLOWED_WORDS, describe_size, max_bytes
 from issuer.storage.learning import Claim, Learner
@@ -78,9 +80,8 @@ def _absorb(form: Form, exc: Invalid) -> None:
 def _render_claim(claim: Claim, *, status: int = 200, evidence_form: Form | None = None,
                   statement_form: Form | None = None, request_form: Form | None = None,
                   action_error: str | None = None) -> tuple[str, int]:
-    policy = claim_service.policy_of(db(), claim.achievement)
-    evidence_form = evidence_form or Form({"cpd_category": (policy.cpd_category or "")
-                                           if policy else ""})
+    policy = policy_for(db(), claim.achievement)
+    evidence_form = evidence_form or Form({"cpd_category": policy.cpd_category or ""})
     page = render_template(
         "learner/claim.html", claim=claim, view=claim_view(db(), claim),
         progress=claim_service.progress(db(), claim), words=claim_service.STATUS_WORDS,
@@ -116,8 +117,8 @@ def new_claim() -> Any:
         flash("You already have a claim for this badge; here it is.", "info")
         return redirect(url_for(".claim", public_id=existing.public_id))
     form = Form({"statement": request.form.get("statement", "")})
-    policy = claim_service.policy_of(db(), achievement)
-    if not claim_service.is_open(db(), achievement):
+    policy = policy_for(db(), achievement)
+    if not is_open(db(), achievement):
         return error_response(403, "This badge is not open to claims.")
     if request.method == "POST":
         try:
@@ -128,7 +129,6 @@ def new_claim() -> Any:
                 raise
             _absorb(form, exc)
         else:
-            db().commit()
             flash("Your claim is started. Add your evidence, then ask your peers.", "success")
             return redirect(url_for(".claim", public_id=claim.public_id))
     return render_template("learner/claim_new.html", achievement=achievement, policy=policy,
@@ -153,7 +153,6 @@ def statement(public_id: str) -> Any:
             raise
         _absorb(form, exc)
         return _render_claim(claim, status=422, statement_form=form)
-    db().commit()
     flash("Your statement is saved.", "success")
     return redirect(url_for(".claim", public_id=claim.public_id))
 
@@ -180,7 +179,6 @@ def add_evidence(public_id: str) -> Any:
             form.error("file", "Choose the file again: files are not kept when the form has "
                                "a problem.")
         return _render_claim(claim, status=422, evidence_form=form)
-    db().commit()
     flash("The evidence is added.", "success")
     return redirect(url_for(".claim", public_id=claim.public_id) + "#evidence")
 
@@ -190,7 +188,6 @@ def add_evidence(public_id: str) -> Any:
 def remove_evidence(public_id: str, evidence_id: int) -> Any:
     claim = _own(public_id)
     claim_service.remove_evidence(db(), services(), _learner(), claim, evidence_id)
-    db().commit()
     flash("The evidence is removed.", "success")
     return redirect(url_for(".claim", public_id=claim.public_id) + "#evidence")
 
@@ -226,7 +223,6 @@ def submit(public_id: str) -> Any:
             raise
         return _render_claim(claim, status=422 if isinstance(exc, Invalid) else 409,
                              action_error=exc.message)
-    db().commit()
     flash("Your claim is sent to the reviewers. Peers can still attest while it waits.",
           "success")
     return redirect(url_for(".claim", public_id=claim.public_id))
@@ -237,7 +233,6 @@ def submit(public_id: str) -> Any:
 def withdraw(public_id: str) -> Any:
     claim = _own(public_id)
     claim_service.withdraw_claim(db(), services(), _learner(), claim)
-    db().commit()
     flash("Your claim is withdrawn. You can start a new claim for this badge at any time.",
           "success")
     return redirect(url_for(".home"))
@@ -256,7 +251,6 @@ def request_attestation(public_id: str) -> Any:
             raise
         _absorb(form, exc)
         return _render_claim(claim, status=422, request_form=form)
-    db().commit()
     # The link is shown in this one response only; the database keeps its digest.
     return render_template("learner/claim_link.html", claim=claim,
                            link=link(services(), token), emailed_to=form.optional("email"))

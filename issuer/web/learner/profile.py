@@ -20,7 +20,6 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
-from sqlalchemy.exc import IntegrityError
 
 from issuer.services.awards import credential_url
 from issuer.services.errors import Invalid, NotFound
@@ -124,9 +123,11 @@ def badges() -> ResponseReturnValue:
 
 
 def _link(learner: Learner) -> None:
-    """Bring in badges staff awarded to the learner's address since the last visit."""
-    if link_badges(db(), learner):
-        db().commit()
+    """Bring in badges staff awarded to the learner's address since the last visit.
+
+    The pages that call it are GETs that write on purpose: the links are kept with a
+    successful answer (:mod:`issuer.web.context`)."""
+    link_badges(db(), learner)
 
 
 def _badges_page(learner: Learner, *, name_error: str | None = None,
@@ -149,7 +150,6 @@ def _change_badges(learner: Learner) -> ResponseReturnValue:
         except ValueError:
             raise NotFound("you have no such badge") from None
         badge = set_shown(db(), services(), learner, badge_id, action == "show")
-        db().commit()
         flash("The badge is now on your public profile." if badge.shown
               else "The badge is now hidden from your public profile.", "info")
         return redirect(url_for(".badges") + f"#badge-{badge.id}", code=303)
@@ -159,7 +159,6 @@ def _change_badges(learner: Learner) -> ResponseReturnValue:
         except Invalid as exc:
             return _badges_page(learner, name_error=exc.message,
                                 typed_name=request.form.get("display_name", ""), status=422)
-        db().commit()
         flash("Your name on the profile is saved.", "info")
         return redirect(url_for(".badges"), code=303)
     raise Invalid("unknown action", {"action": "show, hide or name"})
@@ -270,13 +269,7 @@ def transcript_download_clr() -> Response:
     learner = _learner()
     span = _period()
     _link(learner)
-    try:
-        signed = build_clr(db(), services(), learner, span.start, span.end)
-    except IntegrityError:
-        # Another request created the records issuer at the same moment: use that one.
-        db().rollback()
-        signed = build_clr(db(), services(), learner, span.start, span.end)
-    db().commit()
+    signed = build_clr(db(), services(), learner, span.start, span.end)
     body = json.dumps(signed, ensure_ascii=False, indent=2)
     response = Response(body.encode("utf-8"), mimetype="application/vc+ld+json")
     response.headers["Content-Disposition"] = (

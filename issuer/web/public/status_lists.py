@@ -3,7 +3,9 @@
 ``GET /issuers/<slug>/status/<purpose>/<number>`` answers the issuer's signed
 ``BitstringStatusListCredential``: verifiers fetch it for every credential they check, so it
 is cacheable for a short while (``max-age=60``) and carries an ETag for cheap revalidation.
-The list is signed again only after it changed.
+The list is signed again only after it changed, and the signed copy is kept for the next
+request: the GET writes that cache, which the request's unit of work commits with the
+answer (:mod:`issuer.web.context`).
 
 Nothing on this blueprint relies on a cookie: the list is public, and the API routes (see
 :mod:`issuer.web.api.revocation`) authenticate with bearer tokens, so it is exempt from CSRF.
@@ -28,7 +30,6 @@ MEDIA_TYPES = ("application/vc+ld+json", "application/vc", "application/ld+json"
 @bp.get("/issuers/<slug>/status/<purpose>/<int:number>")
 def status_list(slug: str, purpose: str, number: int) -> ResponseReturnValue:
     published = published_list(db(), services(), slug, purpose, number)
-    db().commit()  # keeps a newly signed copy for the next request
     best = request.accept_mimetypes.best_match(MEDIA_TYPES, default=MEDIA_TYPES[0])
     response = Response(published.text, mimetype=best or MEDIA_TYPES[0])
     response.headers["Cache-Control"] = CACHE_CONTROL

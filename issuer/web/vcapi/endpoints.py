@@ -14,6 +14,7 @@ from flask import Response
 from flask.typing import ResponseReturnValue
 
 from issuer.core.errors import InputError, UndefinedTermError
+from issuer.core.nodes import types_of
 from issuer.core.proofs.data_integrity import proofs_of
 from issuer.core.proofs.vc_jwt import decode_compact
 from issuer.core.verify import CHECK_TITLES, Check, Outcome, VerificationReport
@@ -25,7 +26,11 @@ from issuer.web.context import db, services
 from issuer.web.errors import problem
 from issuer.web.vcapi.results import result_json
 
-TITLES = {**CHECK_TITLES, "challenge": "Challenge", "domain": "Domain"}
+TITLES = {**CHECK_TITLES, "challenge": "Challenge", "domain": "Domain",
+          "proofPurpose": "Proof purpose", "checks": "Requested checks"}
+#: Names other VC API implementations give the checks this verifier runs.
+CHECK_ALIASES = {"expiration": "dates", "validFrom": "dates", "validUntil": "dates",
+                 "issuanceDate": "dates", "credentialStatus": "status", "signature": "proof"}
 
 
 @bp.post("/credentials/issue")
@@ -38,7 +43,6 @@ def issue_credential() -> ResponseReturnValue:
                        cryptosuite=options.get("cryptosuite"), actor=token_actor())
     except UndefinedTermError as exc:
         return problem(422, exc.message, errors=[exc.message], term=exc.term)
-    db().commit()
     # The stored text, unchanged, is what the caller receives.
     response = Response('{"verifiableCredential":' + issued.document + "}", status=201,
                         mimetype="application/json")
@@ -47,19 +51,42 @@ def issue_credential() -> ResponseReturnValue:
     return response
 
 
-def _types(document: Any) -> list[str]:
-    if not isinstance(document, dict):
-        return []
-    value = document.get("type")
-    items = value if isinstance(value, list) else [value]
-    return [t for t in items if isinstance(t, str)]
-
-
 def _answer(report: VerificationReport, extra: list[Check]) -> Response:
     checks = [*report.checks, *extra]
     body = result_json(checks, TITLES, issuer=report.issuer, fmt=report.format)
-    db().rollback()  # verifying never writes
     return json_response(body, 200 if body["verified"] else 422)
+
+
+def _option_checks(data: Any, options: dict[str, Any], kind: str) -> list[Check]:
+    """VC API VerifyOptions (``checks``, ``challenge``, ``domain``, ``expectedProofPurpose``).
+
+    Every check is run whatever ``checks`` names: asking for fewer cannot make a credential
+    pass that would otherwise fail. A named check this verifier does not perform is a warning,
+    so the caller knows it was not done.
+    """
+    extra: list[Check] = []
+    unknown = [name for name in options.get("checks", ())
+               if name not in TITLES and name not in CHECK_ALIASES]
+    if unknown:
+        extra.append(Check("checks", Outcome.WARNING,
+                           "not performed by this verifier: " + ", ".join(unknown[:10])))
+    purpose = options.get("expectedProofPurpose")
+    if purpose is not None:
+        extra.append(_purpose_check(purpose, kind))
+    for name in ("challenge", "domain"):
+        if name in options:
+            extra.append(_bound_value(data, name, options[name]))
+    return extra
+
+
+def _purpose_check(wanted: str, kind: str) -> Check:
+    """VC Data Integrity §4.4 step 8 (expectedProofPurpose): the verifier accepts only the
+    purpose that fits what it verifies, which the proof check has already required."""
+    own = "authentication" if kind == "presentation" else "assertionMethod"
+    if wanted == own:
+        return Check("proofPurpose", Outcome.PASSED, f"the proof purpose is {own}")
+    return Check("proofPurpose", Outcome.FAILED,
+                 f"a {kind} is verified for the proof purpose {own}, not {wanted!r}")
 
 
 @bp.post("/credentials/verify")
@@ -68,9 +95,10 @@ def verify_credential() -> ResponseReturnValue:
     data = body["verifiableCredential"]
     report = verify(db(), services(), data)
     extra: list[Check] = []
-    if "VerifiablePresentation" in _types(report.credential):
+    if "VerifiablePresentation" in types_of(report.credential):
         extra.append(Check("type", Outcome.FAILED,
                            "this is a presentation: send it to /presentations/verify"))
+    extra += _option_checks(data, body.get("options") or {}, "credential")
     return _answer(report, extra)
 
 
@@ -78,17 +106,14 @@ def verify_credential() -> ResponseReturnValue:
 def verify_presentation() -> ResponseReturnValue:
     body = json_body("vc-verify-presentation")
     data = body["verifiablePresentation"]
-    options = body.get("options") or {}
     report = verify(db(), services(), data)
     extra: list[Check] = []
-    if report.credential is not None and "VerifiablePresentation" not in _types(
+    if report.credential is not None and "VerifiablePresentation" not in types_of(
             report.credential):
         extra.append(Check("type", Outcome.FAILED,
                            "this is a credential, not a presentation: send it to "
                            "/credentials/verify"))
-    for name in ("challenge", "domain"):
-        if name in options:
-            extra.append(_bound_value(data, name, options[name]))
+    extra += _option_checks(data, body.get("options") or {}, "presentation")
     return _answer(report, extra)
 
 

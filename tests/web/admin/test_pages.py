@@ -259,7 +259,7 @@ def test_dashboard_counts_badges_and_awards_per_issuer(
     user = create_user(session, ctx, email="helper@guild.test", name="Helper",
                        password=PASSWORD)
     grant(session, user, second)
-    staff_user = authenticate(session, world.staff_email, PASSWORD)
+    staff_user = authenticate(session, ctx, world.staff_email, PASSWORD)
     assert staff_user is not None
     grant(session, staff_user, second)
     session.commit()

@@ -162,9 +162,9 @@ def test_passwords_are_stored_as_salted_hashes(
         assert len(salt) >= 16 and len(digest) >= 64, value
         assert check_password_hash(value, PASSWORD)
         assert not check_password_hash(value, PASSWORD.upper())
-        user = authenticate(session, email, PASSWORD)
+        user = authenticate(session, ctx, email, PASSWORD)
         assert user is not None and user.email == email
-        assert authenticate(session, email, PASSWORD + " ") is None
+        assert authenticate(session, ctx, email, PASSWORD + " ") is None
     # The salts are different too (one stored hash cannot be reused to test guesses for all).
     assert len({value.split("$")[1] for value in stored}) == len(stored)
     # Nothing else keeps the password: no table, no column, in any form.

@@ -13,10 +13,11 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from issuer.core.datetimes import format_datetime
 from issuer.core.dids import did_key_from_public_key, did_key_verification_method_id
 from issuer.core.keys import PrivateKey
 from issuer.core.multibase import multibase_encode
-from issuer.core.proofs.data_integrity import SuiteContext, format_datetime, sign_document
+from issuer.core.proofs.data_integrity import SuiteContext, sign_document
 from issuer.core.proofs.registry import SIGNING_SUITES
 from issuer.core.proofs.vc_jwt import encode_compact, sign_ob_vc_jwt
 from issuer.services.context import ServiceContext
@@ -298,7 +299,7 @@ def test_vc_api_request_hygiene(client: FlaskClient, world: World, app: Flask) -
     problem(client.post("/credentials/verify", data="[]", content_type="text/plain"), 415)
     problem(client.post("/credentials/verify", json={"verifiableCredential": 42}), 422)
     problem(client.post("/presentations/verify", json={"verifiablePresentation": {},
-                                                       "options": {"checks": ["x"]}}), 422)
+                                                       "options": {"colour": "x"}}), 422)
 
 
 # --- verify --------------------------------------------------------------------------------
@@ -422,15 +423,15 @@ def test_a_signature_that_would_not_verify_is_never_handed_out(
 ) -> None:
     """The signed credential is verified again before it is stored (fault injected here:
     a signer whose output does not match what it signed)."""
-    import issuer.services.vc_issue as api_vc
+    import issuer.services.signing as signing
 
-    real_sign = api_vc.sign_document
+    real_sign = signing.sign_document
 
     def faulty_sign(document: dict[str, Any], *args: Any, **kwargs: Any) -> dict[str, Any]:
         signed = real_sign(document, *args, **kwargs)
         return {**signed, "name": "Not what was signed"}
 
-    monkeypatch.setattr(api_vc, "sign_document", faulty_sign)
+    monkeypatch.setattr(signing, "sign_document", faulty_sign)
     def counts() -> tuple[int | None, int | None]:
         session.expire_all()
         return (session.scalar(select(func.count()).select_from(Credential)),

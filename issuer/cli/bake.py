@@ -1,6 +1,6 @@
-"""Lifecycle commands: baking a signed credential into its badge image (OB 3.0 §5.3).
+"""``issuer bake``: a signed credential baked into its badge image (OB 3.0 §5.3).
 
-Exit codes follow ``issuer.cli``: 0 done, 1 refused (not a signed credential, output
+Exit codes follow :mod:`issuer.cli.errors`: 0 done, 1 refused (not a signed credential, output
 exists), 2 unreadable input (missing file, not UTF-8, not a PNG or SVG image).
 """
 
@@ -9,20 +9,16 @@ from __future__ import annotations
 import os
 import uuid
 from pathlib import Path
-from typing import Any
 
 import click
 
+from issuer.cli.common import read_input_bytes, service_runtime, service_settings
+from issuer.cli.errors import Refused, Unreadable
 from issuer.core import baking
 from issuer.core.errors import IssuerError
+from issuer.core.json_input import parse_json
+from issuer.core.nodes import types_of
 from issuer.core.proofs.vc_jwt import credential_of, decode_compact, looks_like_jws
-from issuer.core.verify import parse_json
-
-
-def _types(doc: Any) -> list[str]:
-    value = doc.get("type") if isinstance(doc, dict) else None
-    items = value if isinstance(value, list) else [value]
-    return [t for t in items if isinstance(t, str)]
 
 
 def credential_payload(text: str, name: str) -> tuple[str, bool]:
@@ -31,15 +27,13 @@ def credential_payload(text: str, name: str) -> tuple[str, bool]:
     Only the shape is checked (a signed verifiable credential), not the signature: baking
     does not change what was signed, and ``issuer verify`` reads baked images.
     """
-    from issuer.cli import Refused
-
     text = text.strip()
     if looks_like_jws(text):
         try:
             credential = credential_of(decode_compact(text))
         except IssuerError as exc:
             raise Refused(f"{name} is not a credential JWT: {exc.message}") from None
-        if "VerifiableCredential" not in _types(credential):
+        if "VerifiableCredential" not in types_of(credential):
             raise Refused(f"{name} is a JWT but not a verifiable credential")
         return text, True
     if not text.startswith("{"):
@@ -48,7 +42,7 @@ def credential_payload(text: str, name: str) -> tuple[str, bool]:
         doc = parse_json(text)
     except IssuerError as exc:
         raise Refused(f"{name} is not a credential: {exc.message}") from None
-    if "VerifiableCredential" not in _types(doc):
+    if "VerifiableCredential" not in types_of(doc):
         raise Refused(f"{name} is not a verifiable credential (its type lacks "
                       "VerifiableCredential)")
     if not doc.get("proof"):
@@ -57,8 +51,6 @@ def credential_payload(text: str, name: str) -> tuple[str, bool]:
 
 
 def _write(out: str, data: bytes, force: bool) -> None:
-    from issuer.cli import Refused, Unreadable
-
     if os.path.lexists(out) and not force:
         raise Refused(f"{out} exists; use --force to overwrite it")
     try:
@@ -111,7 +103,6 @@ def _is_stored_reference(source: str) -> bool:
 
 def _image_file(image_path: str, fmt: str | None) -> tuple[bytes, str]:
     """The --image bytes and their format, checked against --format."""
-    from issuer.cli import Refused, Unreadable, read_input_bytes
     from issuer.services.baking import check_size
 
     image = read_input_bytes(image_path)
@@ -129,7 +120,6 @@ def _image_file(image_path: str, fmt: str | None) -> tuple[bytes, str]:
 
 def _bake_file(infile: str, image_path: str | None, out: str, fmt: str | None,
                force: bool) -> None:
-    from issuer.cli import Refused, Unreadable, read_input_bytes
     from issuer.services.baking import bake_into
 
     if image_path is None:
@@ -164,16 +154,12 @@ def _bake_stored(reference: str, image_path: str | None, out: str, fmt: str | No
     """Bake a credential from the database, as the credential page's download does."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from issuer.cli import Refused, Unreadable
-    from issuer.config import Settings
-    from issuer.runtime import build_runtime
     from issuer.services.awards import get_credential
     from issuer.services.baking import badge_source, bake_badge, bake_into, credential_reference
     from issuer.services.errors import NotFound
     from issuer.storage.db import is_initialised
 
-    # A wrong setting ends the command in one line, exit 2 (issuer.cli._Commands).
-    settings = Settings.from_env()
+    settings = service_settings()
     credential_id = credential_reference(reference, settings.base)
     if credential_id is None:
         raise Refused(f"{reference} is not a credential of this service ({settings.base}/"
@@ -182,38 +168,30 @@ def _bake_stored(reference: str, image_path: str | None, out: str, fmt: str | No
     image, found = _image_file(image_path, fmt) if image_path is not None else (None, None)
     suffix = Path(out).suffix.lower().lstrip(".")
     chosen = fmt or found or (suffix if suffix in ("png", "svg") else "png")
-    rt = build_runtime(settings)
-    try:
-        if not is_initialised(rt.engine):
-            raise Unreadable("the service's database is not set up; run 'issuer init' first")
-        with rt.sessions() as session:
-            row = get_credential(session, credential_id)
-            if image is not None:
-                baked = bake_into(image, row.document, chosen, what=str(image_path))
-                used = str(image_path)
-            else:
-                source = badge_source(session, rt.services, row, chosen)
-                baked = bake_badge(source).data
-                used = ("the image it was issued with" if source.image is not None
-                        else "a default badge image")
-    except NotFound:
-        raise Refused(f"there is no credential {credential_id} in this service's "
-                      "database") from None
-    except IssuerError as exc:
-        raise Refused(exc.message) from None
-    except SQLAlchemyError as exc:
-        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-        raise Unreadable(f"cannot read the service's database: {reason}") from None
-    finally:
-        rt.engine.dispose()
+    with service_runtime(settings) as rt:
+        try:
+            if not is_initialised(rt.engine):
+                raise Unreadable("the service's database is not set up; run 'issuer init' "
+                                 "first")
+            # Reading only: the session is rolled back when it closes.
+            with rt.sessions() as session:
+                row = get_credential(session, credential_id)
+                if image is not None:
+                    baked = bake_into(image, row.document, chosen, what=str(image_path))
+                    used = str(image_path)
+                else:
+                    source = badge_source(session, rt.services, row, chosen)
+                    baked = bake_badge(source).data
+                    used = ("the image it was issued with" if source.image is not None
+                            else "a default badge image")
+        except NotFound:
+            raise Refused(f"there is no credential {credential_id} in this service's "
+                          "database") from None
+        except IssuerError as exc:
+            raise Refused(exc.message) from None
+        except SQLAlchemyError as exc:
+            reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+            raise Unreadable(f"cannot read the service's database: {reason}") from None
     _write(out, baked, force)
     click.echo(f"baked credential {credential_id} into {out} ({chosen.upper()}, {used})")
 
-
-def register(main: click.Group) -> None:
-    """Add the lifecycle commands to ``main``."""
-    from issuer.cli.revocation import COMMANDS as STATUS_COMMANDS
-
-    main.add_command(bake)
-    for command in STATUS_COMMANDS:  # revoke, suspend, reinstate
-        main.add_command(command)

@@ -1,0 +1,67 @@
+"""Signing a document as an issuer hosted here: the one way every use case does it.
+
+The issuer's active key signs with a Data Integrity proof (VC Data Integrity 1.0 §4.2 Add
+Proof) whose ``verificationMethod`` is that key in the issuer's DID document, so that
+verifiers find it (OB 3.0 §8.3, §9.1 step 2). ``eddsa-rdfc-2022`` is the suite OB 3.0
+certification accepts and the default; the VC API may ask for another one this service signs
+with.
+
+A document the core refuses to sign is refused here in one way, :class:`SigningRefused`
+(422, with the core's reason), whatever is being signed. A key that cannot be loaded is not
+the document's fault and is not turned into a refusal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from issuer.core.errors import IssuerError
+from issuer.core.proofs.data_integrity import SuiteContext, sign_document
+from issuer.core.proofs.registry import SIGNING_SUITES
+from issuer.services.context import ServiceContext
+from issuer.services.errors import Invalid
+from issuer.services.issuers import method_id, signing_key
+from issuer.storage.models import Issuer, SigningKey
+
+__all__ = ["DEFAULT_SUITE", "Signed", "SigningRefused", "sign_as"]
+
+#: OB 3.0 §8.3 and its conformance tests: the Linked Data proof suite issuers must offer.
+DEFAULT_SUITE = "eddsa-rdfc-2022"
+
+
+class SigningRefused(Invalid):
+    """A document that cannot be signed as asked; ``errors`` holds the reason."""
+
+    def __init__(self, what: str, reason: IssuerError) -> None:
+        super().__init__(f"the {what} could not be signed: {reason.message}")
+        self.errors = [reason.message]
+
+
+@dataclass(frozen=True)
+class Signed:
+    """The signed document and the key row that signed it (recorded with what is stored)."""
+
+    document: dict[str, Any]
+    key: SigningKey
+
+
+def sign_as(ctx: ServiceContext, issuer: Issuer, document: Mapping[str, Any], now: datetime,
+            *, suite: str = DEFAULT_SUITE, what: str = "credential") -> Signed:
+    """``document`` signed by ``issuer``'s active key with a proof ``created`` at ``now``.
+
+    ``what`` names the document in the refusal ("the {what} could not be signed: …").
+    NotFound when the issuer has no active signing key; SigningRefused when the document
+    cannot be signed (contexts it does not name, terms they do not define, …).
+    """
+    key_row, key = signing_key(ctx, issuer)
+    try:
+        signed = sign_document(
+            document, SIGNING_SUITES[suite], key, verification_method=method_id(ctx, key_row),
+            ctx=SuiteContext(loader=ctx.loader, budget=ctx.budget), created=now,
+        )
+    except IssuerError as exc:
+        raise SigningRefused(what, exc) from None
+    return Signed(document=signed, key=key_row)
