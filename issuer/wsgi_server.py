@@ -45,8 +45,12 @@ def _after_first_request(worker: Any, _req: Any, _environ: Any, _resp: Any) -> N
         freeze_long_lived()
 
 
-def run(app: Any, *, host: str, port: int, workers: int = 2) -> None:
-    """Serve ``app``; the app is built before forking, so each worker gets a fresh pool."""
+def run(app: Any, *, host: str, port: int, workers: int = 2, certfile: str | None = None,
+        keyfile: str | None = None) -> None:
+    """Serve ``app``; the app is built before forking, so each worker gets a fresh pool.
+
+    With ``certfile`` and ``keyfile`` (PEM) it serves https itself (gunicorn's TLS).
+    """
     from issuer.app import runtime
 
     runtime(app).engine.dispose()
@@ -62,5 +66,7 @@ def run(app: Any, *, host: str, port: int, workers: int = 2) -> None:
         "post_fork": lambda _server, _worker: runtime(app).engine.dispose(close=False),
         "post_request": _after_first_request,
     }
+    if certfile is not None and keyfile is not None:
+        options.update(certfile=certfile, keyfile=keyfile)
     freeze_long_lived()
     _Server(app, options).run()

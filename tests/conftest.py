@@ -92,9 +92,11 @@ def keys_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture()
 def settings(database_url: str, keys_dir: Path) -> Settings:
+    # Verification stays offline here (no DNS for made-up hosts); tests/net serves the
+    # documents it fetches from loopback.
     return Settings(database_url=database_url, base_url=BASE_URL, keys_dir=keys_dir,
                     secret_key="test-secret-key-not-for-production",
-                    password_hashing=TEST_PASSWORD_HASHING).validated()
+                    password_hashing=TEST_PASSWORD_HASHING, verify_offline=True).validated()
 
 
 @pytest.fixture()

@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from issuer.cli.accounts import issuers, tokens, users
+from issuer.cli.activity import activity
 from issuer.cli.bake import bake
 from issuer.cli.bulk import award_bulk
 from issuer.cli.common import database_problem, is_database_error
@@ -72,6 +73,8 @@ main.add_command(serve)
 main.add_command(issuers)
 main.add_command(tokens)
 main.add_command(users)
+# Evidence of informal learning from community archives, without the service.
+main.add_command(activity)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -23,7 +23,12 @@ def issuers() -> None:
 @click.option("--name", required=True)
 @click.option("--url", default=None)
 @click.option("--email", default=None)
-def issuers_create(slug: str, name: str, url: str | None, email: str | None) -> None:
+@click.option("--did-method", type=click.Choice(["web", "key"]), default="web",
+              show_default=True,
+              help="web: a did:web under the base URL, whose keys can rotate; key: the "
+                   "did:key of its one signing key, which any verifier resolves by itself.")
+def issuers_create(slug: str, name: str, url: str | None, email: str | None,
+                   did_method: str) -> None:
     """Create an issuer with a new signing key; prints its DID."""
     from issuer.services.issuers import create_issuer, issuer_did
 
@@ -31,7 +36,7 @@ def issuers_create(slug: str, name: str, url: str | None, email: str | None) -> 
         migrate(rt)
         with unit_of_work(rt) as session:
             issuer = create_issuer(session, rt.services, slug=slug, name=name, url=url,
-                                   email=email)
+                                   email=email, did_method=did_method)
             did = issuer_did(rt.services, issuer)
     click.echo(did)
 

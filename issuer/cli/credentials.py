@@ -1,46 +1,70 @@
 """``issuer sign`` and ``issuer verify``: credentials from and for the terminal.
 
 Neither needs the service: ``sign`` takes a key file, ``verify`` trusts the documents it is
-given. ``verify`` also reads this installation's own status lists when a service is set up
-where it runs (:mod:`issuer.cli.local_status`). Exit codes follow :mod:`issuer.cli.errors`.
+given, did:key issuers, and (online, the default) did:web documents and status lists fetched
+through the guarded fetcher (:mod:`issuer.net`). Where a service is set up it also trusts
+this installation's own issuers and reads its status lists (:mod:`issuer.cli.local_status`).
+Exit codes follow :mod:`issuer.cli.errors`.
 """
 
 from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
 from issuer import config
 from issuer.cli.common import decode_text, passphrase, read_input_bytes, read_text
 from issuer.cli.errors import EXIT_INVALID, EXIT_OK, Refused, Unreadable
-from issuer.cli.local_status import combined, local_status_checker
+from issuer.cli.local_status import installation_verifier
 from issuer.core.baking import image_format
 from issuer.core.datetimes import parse_datetime
 from issuer.core.dids import did_key_from_public_key, did_key_verification_method_id
 from issuer.core.errors import IssuerError
 from issuer.core.keys import PrivateKey, file_is_private, load_private_key
+from issuer.core.ob2 import OB2_CHECK_TITLES, ob2_payload, verify_ob2
 from issuer.core.proofs.data_integrity import SuiteContext, sign_document
 from issuer.core.proofs.registry import SIGNING_SUITES
 from issuer.core.proofs.vc_jwt import sign_ob_vc_jwt
 from issuer.core.resolve import Resolver
-from issuer.core.status_list import BitstringStatusChecker
+from issuer.core.status_list import BitstringStatusChecker, routed_status
 from issuer.core.verify import CHECK_TITLES, Outcome, VerificationReport, Verifier
+from issuer.net.fetcher import FetchError, fetcher_for
+from issuer.net.verifying import OFFLINE, online
 
 
-def _read_credential(path: str) -> bytes:
+def _read_credential(path: str, *, offline: bool = True) -> bytes:
     """Raw bytes for the verifier, which finds credentials baked into PNG and SVG images.
 
-    Anything that is not an image must still be UTF-8 text, as before.
+    An https URL is fetched through the guarded fetcher (unless offline). Anything that is
+    not an image must still be UTF-8 text, as before.
     """
-    data = read_input_bytes(path)
+    data = _fetch_credential(path, offline) if _is_url(path) else read_input_bytes(path)
     if image_format(data) is None:
         decode_text(data, path)
+    return data
+
+
+def _is_url(path: str) -> bool:
+    return path.lower().startswith(("https://", "http://"))
+
+
+def _fetch_credential(url: str, offline: bool) -> bytes:
+    fetcher = None if offline else fetcher_for(config.core_settings())
+    if fetcher is None:
+        raise Unreadable(f"{url} is not fetched: this verification is offline")
+    try:
+        data = fetcher.get(url)
+    except IssuerError as exc:
+        raise Unreadable(exc.message) from None
+    if data is None:
+        raise Unreadable(f"there is nothing at {url} (HTTP 404)")
     return data
 
 
@@ -111,14 +135,8 @@ def _trusted_documents(paths: tuple[str, ...]) -> list[dict[str, Any]]:
     return docs
 
 
-def _pinned_status(verifier: Verifier, paths: tuple[str, ...]
-                   ) -> tuple[BitstringStatusChecker, frozenset[str]]:
-    """Status checks against local copies of status lists (W3C Bitstring Status List §3.2).
-
-    Each copy is used for the URL in its ``id`` and must verify like a credential, with the
-    verifier's trusted keys (the copy's own status is not looked up); one that does not
-    verify, or a list not given, makes the status "could not check", never "not revoked".
-    """
+def _pinned_lists(paths: tuple[str, ...]) -> dict[str, dict[str, Any]]:
+    """Local copies of status list credentials, by the URL in their ``id``."""
     lists: dict[str, dict[str, Any]] = {}
     for path in paths:
         try:
@@ -133,8 +151,24 @@ def _pinned_status(verifier: Verifier, paths: tuple[str, ...]
         if list_id in lists:
             raise Unreadable(f"{path}: a status list for {list_id} was already given")
         lists[list_id] = doc
-    checker = BitstringStatusChecker(lists.get, lambda doc: verifier.verify(doc).valid)
-    return checker, frozenset(lists)
+    return lists
+
+
+def with_pinned_status(verifier: Verifier, lists: Mapping[str, Mapping[str, Any]]) -> Verifier:
+    """Status checks against local copies of status lists first (W3C Bitstring Status List
+    §3.2), then as ``verifier`` checks them.
+
+    Each copy is used for the URL in its ``id`` and must verify like a credential, with the
+    verifier's trusted keys (the copy's own status is not looked up); one that does not
+    verify makes the status "could not check", never "not revoked".
+    """
+    if not lists:
+        return verifier
+    unchecked = replace(verifier, status_checker=None)
+    pinned = BitstringStatusChecker(lists.get, lambda doc: unchecked.verify(doc).valid)
+    otherwise = verifier.status_checker or OFFLINE
+    return replace(verifier, status_checker=routed_status([(lists.__contains__, pinned)],
+                                                          otherwise))
 
 
 def build_verifier(trusted: list[dict[str, Any]]) -> Verifier:
@@ -151,6 +185,27 @@ def build_verifier(trusted: list[dict[str, Any]]) -> Verifier:
     )
 
 
+def standalone_verifier(trusted: list[dict[str, Any]], *, offline: bool) -> Verifier:
+    """The verifier away from any service: ``trusted`` documents, did:key, and unless
+    offline did:web documents and status lists fetched through the guarded fetcher."""
+    verifier = build_verifier(trusted)
+    fetcher = None if offline else fetcher_for(config.core_settings())
+    if fetcher is None:
+        return replace(verifier, status_checker=routed_status([], OFFLINE))
+    return online(verifier, fetcher)
+
+
+def require_status(report: VerificationReport) -> VerificationReport:
+    """``--require-status``: a status that could not be checked fails the verification."""
+    status = report.check("status")
+    if status is None or status.outcome != Outcome.WARNING:
+        return report
+    failed = replace(status, outcome=Outcome.FAILED,
+                     message=f"{status.message} (a status that could not be checked is not "
+                             "accepted: --require-status)")
+    return replace(report, checks=[failed if c is status else c for c in report.checks])
+
+
 _MARKS = {
     Outcome.PASSED: "PASS",
     Outcome.FAILED: "FAIL",
@@ -159,11 +214,25 @@ _MARKS = {
 }
 
 
+def ob2_report(payload: dict[str, Any] | str, *, offline: bool, moment: datetime | None,
+               recipient: str | None) -> VerificationReport:
+    """An Open Badges 2.0 assertion verified with documents fetched through the guarded
+    fetcher (its BadgeClass, issuer, key and revocation list live on the issuer's site)."""
+    fetcher = None if offline else fetcher_for(config.core_settings())
+
+    def fetch(url: str) -> Mapping[str, Any] | None:
+        if fetcher is None:
+            raise FetchError(f"{url} cannot be fetched offline")
+        return fetcher.json(url)
+
+    return verify_ob2(payload, fetch, now=moment, recipient=recipient)
+
+
 def render_report(report: VerificationReport) -> str:
     """The report as plain text: one line per check, then the verdict."""
     lines = []
     for check in report.checks:
-        title = CHECK_TITLES.get(check.id, check.id)
+        title = CHECK_TITLES.get(check.id) or OB2_CHECK_TITLES.get(check.id, check.id)
         lines.append(f"{_MARKS[check.outcome]}  {title} [{check.id}]: {check.message}")
         lines.extend(f"        - {d}" for d in check.details)
     verdict = "VALID" if report.valid else "INVALID"
@@ -176,7 +245,7 @@ def render_report(report: VerificationReport) -> str:
 
 
 @click.command("verify")
-@click.argument("infile", metavar="PATH|-")
+@click.argument("infile", metavar="PATH|URL|-")
 @click.option("--trust", "trust", multiple=True, type=click.Path(dir_okay=False),
               help="A controller document (e.g. a DID document) to treat as the resolved "
                    "document for its id. Repeatable.")
@@ -186,28 +255,56 @@ def render_report(report: VerificationReport) -> str:
                    "check revocation and suspension against; it must itself verify, with "
                    "the same trusted keys. Repeatable. The lists of the service configured "
                    "here (ISSUER_DATABASE_URL, ISSUER_BASE_URL) are read from its database; "
-                   "any other list not given is reported as not checked.")
+                   "other lists are fetched unless --offline.")
+@click.option("--offline", is_flag=True,
+              help="Fetch nothing (also ISSUER_VERIFY_OFFLINE): did:web documents and status "
+                   "lists of other sites must be given with --trust and --status-list.")
+@click.option("--require-status", "require_status_", is_flag=True,
+              help="A revocation status that could not be checked makes the credential not "
+                   "valid (exit 1) instead of a warning.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.option("--at", "at", default=None, metavar="ISO8601",
               help="Check validity dates as of this moment instead of now.")
-def verify(infile: str, trust: tuple[str, ...], status_lists: tuple[str, ...], as_json: bool,
-           at: str | None) -> None:
-    """Verify a credential: JSON with an embedded proof, a compact JWT, or a baked PNG/SVG."""
-    data = _read_credential(infile)
-    verifier = build_verifier(_trusted_documents(trust))
+@click.option("--recipient", default=None, metavar="EMAIL",
+              help="Open Badges 2.0: check that the assertion was awarded to this email.")
+def verify(infile: str, trust: tuple[str, ...], status_lists: tuple[str, ...], offline: bool,
+           require_status_: bool, as_json: bool, at: str | None,
+           recipient: str | None) -> None:
+    """Verify a credential: JSON with an embedded proof, a compact JWT, or a baked PNG/SVG,
+    from a file, standard input or an https URL.
+
+    Online by default: a did:web issuer's DID document and a status list on another site
+    are fetched over HTTPS, with the guards of ISSUER_VERIFY_* settings. Where the service
+    runs, its own issuers and status lists are trusted and read from its database.
+    Open Badges 2.0 assertions (hosted, signed, or baked) are verified the OB 2.0 way.
+    """
+    offline = offline or config.core_settings().verify_offline
+    data = _read_credential(infile, offline=offline)
+    trusted = _trusted_documents(trust)
+    build_verifier(trusted)  # refuses an unusable --trust document before anything else
+    moment = None
     if at is not None:
         try:
             moment = parse_datetime(at)
         except IssuerError as exc:
             raise Unreadable(f"--at: {exc.message}") from None
-        verifier = replace(verifier, clock=lambda: moment)
-    pinned, pinned_ids = (_pinned_status(verifier, status_lists) if status_lists
-                          else (None, frozenset[str]()))
-    with local_status_checker() as local:
-        checker = combined(local, pinned, pinned_ids)
-        if checker is not None:
-            verifier = replace(verifier, status_checker=checker)
-        report = verifier.verify(data)
+    lists = _pinned_lists(status_lists)
+    payload = ob2_payload(data)
+    if payload is not None:
+        report = ob2_report(payload, offline=offline, moment=moment, recipient=recipient)
+        _finish(report, require_status_=require_status_, as_json=as_json)
+    with installation_verifier(trusted, offline=offline) as hosted:
+        verifier = hosted or standalone_verifier(trusted, offline=offline)
+        if moment is not None:
+            verifier = replace(verifier, clock=lambda: moment)
+        report = with_pinned_status(verifier, lists).verify(data)
+    _finish(report, require_status_=require_status_, as_json=as_json)
+
+
+def _finish(report: VerificationReport, *, require_status_: bool, as_json: bool) -> NoReturn:
+    """Print the report and exit with its verdict."""
+    if require_status_:
+        report = require_status(report)
     if as_json:
         click.echo(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
     else:

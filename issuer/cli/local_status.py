@@ -1,9 +1,11 @@
-"""Status lists of this installation, for ``issuer verify`` run where the service runs.
+"""This installation, for ``issuer verify`` run where the service runs.
 
 An operator who has just run ``issuer revoke`` expects the next ``issuer verify`` to say
-"revoked". The service's own lists are read from its database, as its verify page reads them
-(:class:`issuer.services.status_lists.LocalStatusChecker`); lists hosted elsewhere still need
-a pinned copy (``--status-list``) and are otherwise "could not check", never "not revoked".
+"revoked", and a badge this service issued to verify with no ``--trust``. Where a service is
+set up (``ISSUER_DATABASE_URL``, ``ISSUER_BASE_URL``), ``issuer verify`` therefore uses the
+verifier of the service's own verify page (:func:`issuer.services.verification.make_verifier`):
+its issuers' DID documents and records, its status lists read from its database, and, unless
+offline, other sites' did:web documents and status lists through the guarded fetcher.
 
 Verifying must not change anything: a database that does not exist or is not set up is
 simply not used (no SQLite file is created), and no development secret is written.
@@ -11,19 +13,17 @@ simply not used (no SQLite file is created), and no development secret is writte
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from issuer.core.verify import STATUS_NOT_AVAILABLE, Outcome, StatusResult
+from issuer.config import ConfigError, Settings
+from issuer.core.verify import Verifier
 
-StatusChecker = Callable[[Mapping[str, Any], Mapping[str, Any]], StatusResult]
 
-
-def _settings() -> Any | None:
-    from issuer.config import ConfigError, Settings
-
+def _settings() -> Settings | None:
     try:
         # Only sessions use the secret: verifying must not write a development one.
         return Settings.from_env(dev_secret=False)
@@ -42,12 +42,11 @@ def _sqlite_file_missing(url: str) -> bool:
 
 
 @contextmanager
-def local_status_checker() -> Iterator[Any | None]:
-    """The checker for this installation's lists, or None when there is no usable database.
-
-    The checker answers for lists under this installation's ``ISSUER_BASE_URL`` only
-    (``hosts(url)``); the session is read-only and closed when the block ends.
-    """
+def installation_verifier(trusted: Sequence[Mapping[str, Any]] = (), *,
+                          offline: bool = False) -> Iterator[Verifier | None]:
+    """The service's verifier with ``trusted`` documents pinned, or None when there is no
+    usable database here. ``offline`` fetches nothing, whatever the settings say; the
+    session is read-only and closed when the block ends."""
     settings = _settings()
     if settings is None or _sqlite_file_missing(settings.database_url):
         yield None
@@ -55,7 +54,7 @@ def local_status_checker() -> Iterator[Any | None]:
     from sqlalchemy.exc import SQLAlchemyError
 
     from issuer.services.context import ServiceContext
-    from issuer.services.status_lists import LocalStatusChecker
+    from issuer.services.verification import make_verifier
     from issuer.storage.db import is_initialised, make_engine, session_factory
     from issuer.storage.keystore import KeyStore
 
@@ -70,32 +69,12 @@ def local_status_checker() -> Iterator[Any | None]:
             return
         session = session_factory(engine)()
         try:
+            if offline:
+                settings = replace(settings, verify_offline=True)
             ctx = ServiceContext(settings=settings, keystore=KeyStore(settings.keys_dir))
-            yield LocalStatusChecker(session, ctx)
+            yield make_verifier(session, ctx, trusted)
         finally:
             session.rollback()
             session.close()
     finally:
         engine.dispose()
-
-
-def combined(local: Any | None, pinned: StatusChecker | None,
-             pinned_ids: frozenset[str] = frozenset()) -> StatusChecker | None:
-    """One checker: a pinned copy of a list wins, then this installation's own lists.
-
-    A list that is neither pinned nor hosted here is "could not check", as it is with no
-    database at all, so what a verification says of other sites' credentials does not depend
-    on whether a service happens to be set up where it runs.
-    """
-    if local is None:
-        return pinned
-
-    def check(entry: Mapping[str, Any], credential: Mapping[str, Any]) -> StatusResult:
-        url = entry.get("statusListCredential")
-        if isinstance(url, str) and url not in pinned_ids and local.hosts(url):
-            return local(entry, credential)  # type: ignore[no-any-return]
-        if pinned is not None:
-            return pinned(entry, credential)
-        return StatusResult(Outcome.WARNING, STATUS_NOT_AVAILABLE)
-
-    return check

@@ -66,12 +66,26 @@ def init(demo: bool) -> None:
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64))
 @click.option("--init-demo", is_flag=True,
               help="Run `init --demo` first (what `make run` does).")
-def serve(host: str | None, port: int | None, workers: int, init_demo: bool) -> None:
-    """Run the service with a production WSGI server (gunicorn)."""
+@click.option("--certfile", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Serve https with this PEM certificate (chain); needs --keyfile.")
+@click.option("--keyfile", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="The PEM private key of --certfile.")
+def serve(host: str | None, port: int | None, workers: int, init_demo: bool,
+          certfile: str | None, keyfile: str | None) -> None:
+    """Run the service with a production WSGI server (gunicorn), over https with
+    --certfile and --keyfile."""
     from urllib.parse import urlsplit
 
+    if (certfile is None) != (keyfile is None):
+        raise click.UsageError("--certfile and --keyfile go together")
     settings = service_settings()
     parts = urlsplit(settings.base_url)
+    if certfile is not None and parts.scheme != "https":
+        # Credential ids and status list URLs are made from the base URL: an http one would
+        # name addresses this server does not answer.
+        raise click.UsageError(
+            f"--certfile serves https, but ISSUER_BASE_URL is {settings.base_url}: set it "
+            "to the https:// address")
     host = host or parts.hostname or "127.0.0.1"
     port = port or parts.port or (443 if parts.scheme == "https" else 80)
     from issuer.app import create_app, runtime
@@ -81,4 +95,4 @@ def serve(host: str | None, port: int | None, workers: int, init_demo: bool) -> 
     _print_urls(settings, info)
     from issuer.wsgi_server import run
 
-    run(app, host=host, port=port, workers=workers)
+    run(app, host=host, port=port, workers=workers, certfile=certfile, keyfile=keyfile)

@@ -7,9 +7,12 @@
   ``<svg>`` and, directly after its start tag, exactly one ``<openbadges:credential>``: the
   JSON in a CDATA section, or ``verify="<compact JWS>"`` for a VC-JWT.
 
-Only OB 3.0 baking is read. The ``tEXt``/``zTXt`` chunks and the ``openbadges`` keyword of
-OB 2.0 are left alone: OB 3.0 uses ``iTXt`` with its own keyword, and mixing the two would
-let an old assertion pass for a new credential. Compressed SVG (``.svgz``) is not read.
+:func:`extract` reads OB 3.0 baking only. The OB 2.0 kind (Open Badges 2.0 "Baking
+Specification": an ``iTXt`` chunk with the keyword ``openbadges``, or an
+``<openbadges:assertion>`` in the ``http://openbadges.org`` namespace whose ``verify`` holds
+the assertion URL or signed JWS) is read by :func:`extract_ob2` alone, so an old assertion
+never passes for a new credential. ``tEXt``/``zTXt`` chunks and compressed SVG (``.svgz``)
+are not read.
 
 The files come from strangers, so everything is bounded: image size, chunk count, the size
 of a decompressed text, and XML with a DOCTYPE (where entity expansion lives) is refused,
@@ -42,6 +45,7 @@ __all__ = [
     "bake_png",
     "bake_svg",
     "extract",
+    "extract_ob2",
     "extract_png",
     "extract_svg",
     "image_format",
@@ -50,6 +54,9 @@ __all__ = [
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 PNG_KEYWORD = b"openbadgecredential"
 OB_NAMESPACE = "https://purl.imsglobal.org/ob/v3p0"
+#: OB 2.0 "Baking Specification": the PNG keyword and the SVG namespace of an assertion.
+OB2_PNG_KEYWORD = b"openbadges"
+OB2_NAMESPACE = "http://openbadges.org"
 SVG_NAMESPACE = "http://www.w3.org/2000/svg"
 #: Name, public id and system id of the SVG 1.1 document type declaration (SVG 1.1 §1.3).
 _SVG11_DOCTYPE = ("svg", "-//W3C//DTD SVG 1.1//EN",
@@ -91,6 +98,18 @@ def extract(data: bytes | str, *, max_bytes: int = MAX_IMAGE_BYTES) -> str | Non
         return extract_png(bytes(data), max_bytes=max_bytes)
     if kind == "svg":
         return extract_svg(data, max_bytes=max_bytes)
+    raise InputError("the file is neither a PNG nor an SVG image")
+
+
+def extract_ob2(data: bytes | str, *, max_bytes: int = MAX_IMAGE_BYTES) -> str | None:
+    """The OB 2.0 assertion baked into a PNG or SVG (its URL, JWS or JSON), or None."""
+    kind = image_format(data)
+    if kind == "png" and isinstance(data, bytes | bytearray):
+        return extract_png(bytes(data), max_bytes=max_bytes, keyword=OB2_PNG_KEYWORD)
+    if kind == "svg":
+        raw, encoding = _svg_bytes(data, max_bytes)
+        return _scan_svg(raw, encoding=encoding,
+                         element=f"{OB2_NAMESPACE} assertion").first_value
     raise InputError("the file is neither a PNG nor an SVG image")
 
 
@@ -144,17 +163,17 @@ def _read_chunks(data: bytes, *, max_bytes: int, max_chunks: int) -> list[_Chunk
     return chunks
 
 
-def _itxt_fields(body: bytes) -> tuple[bytes, int, int, bytes] | None:
+def _itxt_fields(body: bytes, wanted: bytes = PNG_KEYWORD) -> tuple[bytes, int, int, bytes] | None:
     """(keyword, compression flag, method, text bytes), or None for another kind of text."""
     keyword, sep, rest = body.partition(b"\0")
-    if not sep or keyword != PNG_KEYWORD:
+    if not sep or keyword != wanted:
         return None
     if len(rest) < 2:
-        raise InputError("the openbadgecredential chunk is malformed")
+        raise InputError(f"the {wanted.decode()} chunk is malformed")
     flag, method = rest[0], rest[1]
     parts = rest[2:].split(b"\0", 2)
     if len(parts) != 3:
-        raise InputError("the openbadgecredential chunk is malformed")
+        raise InputError(f"the {wanted.decode()} chunk is malformed")
     return keyword, flag, method, parts[2]
 
 
@@ -184,12 +203,16 @@ def _itxt_text(flag: int, method: int, text: bytes) -> str:
 
 
 def extract_png(
-    data: bytes, *, max_bytes: int = MAX_IMAGE_BYTES, max_chunks: int = MAX_CHUNKS
+    data: bytes, *, max_bytes: int = MAX_IMAGE_BYTES, max_chunks: int = MAX_CHUNKS,
+    keyword: bytes = PNG_KEYWORD,
 ) -> str | None:
-    """The text of the first ``openbadgecredential`` iTXt chunk (§5.3.1), or None."""
+    """The text of the first ``openbadgecredential`` iTXt chunk (§5.3.1), or None.
+
+    ``keyword`` names another iTXt keyword (OB 2.0 baking uses ``openbadges``).
+    """
     for chunk in _read_chunks(data, max_bytes=max_bytes, max_chunks=max_chunks):
         if chunk.type == b"iTXt":
-            found = _itxt_fields(chunk.data)
+            found = _itxt_fields(chunk.data, keyword)
             if found is not None:
                 return _itxt_text(found[1], found[2], found[3])
     return None
@@ -274,7 +297,8 @@ def _tag_end(data: bytes, start: int) -> int:
     raise InputError("the SVG is damaged: a tag is not closed")
 
 
-def _scan_svg(data: bytes, *, encoding: str | None, offsets: bool = False) -> _SvgScan:
+def _scan_svg(data: bytes, *, encoding: str | None, offsets: bool = False,
+              element: str = f"{OB_NAMESPACE} credential") -> _SvgScan:
     """Parse once; with ``offsets`` (UTF-8 input only) also find where each element ends."""
     scan = _SvgScan()
     parser = xml.parsers.expat.ParserCreate(encoding=encoding, namespace_separator=" ")
@@ -301,7 +325,7 @@ def _scan_svg(data: bytes, *, encoding: str | None, offsets: bool = False) -> _S
         if open_credential is not None:
             open_credential["depth"] += 1
             return
-        if name == f"{OB_NAMESPACE} credential":
+        if name == element:
             open_credential = {"start": where, "depth": 1, "text": [], "attrs": attrs}
             end = _tag_end(data, where) if offsets else 0
             if offsets and data[end - 2:end] == b"/>":

@@ -23,7 +23,7 @@ from urllib.parse import quote, unquote, urlsplit
 
 from issuer.core.datetimes import format_datetime
 from issuer.core.dids import DID_CONTEXT, JWK_CONTEXT, MULTIKEY_CONTEXT
-from issuer.core.errors import InputError, ResolutionError
+from issuer.core.errors import InputError, IssuerError, ResolutionError
 from issuer.core.keys import PublicKey, jsonwebkey_document, multikey_document
 
 __all__ = [
@@ -241,11 +241,18 @@ def resolve_did_web(did: str, fetch: DocumentFetch, *, scheme: str = "https") ->
     ``fetch`` gets the document at :func:`did_web_document_url`; the document is kept only
     when its ``id`` is ``did`` itself, as §2.5.2 requires: a document served for another DID
     says nothing about this one. A fragment in ``did`` is ignored, so a verification
-    method id can be passed directly. ResolutionError when there is no such document.
+    method id can be passed directly. ResolutionError when there is no such document, or
+    when ``fetch`` raises an :class:`IssuerError` (its message says why).
     """
     url = did_web_document_url(did, scheme=scheme)
     wanted = did.partition("#")[0]
-    document = fetch(url)
+    try:
+        document = fetch(url)
+    except IssuerError as exc:
+        # The fetcher says why (refused address, timeout, size): the report shows it.
+        raise ResolutionError(
+            f"the DID document of {wanted} could not be fetched: {exc.message}"
+        ) from None
     if document is None:
         raise ResolutionError(f"the DID document of {wanted} was not found at {url}")
     if not isinstance(document, Mapping):

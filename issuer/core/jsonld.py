@@ -153,19 +153,53 @@ def _message(exc: BaseException) -> str:
 def check_context_list(document: Mapping[str, Any], loader: ContextLoader) -> None:
     """Refuse contexts a verifier cannot vouch for (VC Data Integrity §2.4.1).
 
-    Only bundled contexts, named by URL, each once: an inline context could redefine terms
-    without changing the signed data.
+    Bundled contexts named by URL, each once. VCDM 2.0 §4.3 also allows a context written
+    inline (an object) after the base context; one is accepted when nothing in it can reach
+    past the bundled set or quietly change what is signed:
+
+    * ``@import`` and every nested context name a bundled URL (the loader refuses others);
+    * no ``@base``: a relative IRI has no meaning in a credential (see
+      :meth:`ContextLoader.options`);
+    * a protected term (the base context protects its terms) cannot be redefined: expansion
+      refuses that (JSON-LD 1.1 §4.1.11, "protected term redefinition"), and an undefined
+      term still fails safe mode.
     """
     ctx = document.get("@context")
     contexts = ctx if isinstance(ctx, list) else [ctx]
-    if any(not isinstance(c, str) for c in contexts):
-        raise ContextError(
-            "inline (embedded) contexts are not accepted; contexts must be named by URL"
-        )
-    if len(set(contexts)) != len(contexts):
-        raise ContextError("a context is listed twice")
-    for url in contexts:
-        loader.get(url)
+    seen: set[str] = set()
+    for position, entry in enumerate(contexts):
+        if isinstance(entry, Mapping) and position > 0:
+            _check_inline(entry, loader)
+            continue
+        if not isinstance(entry, str):
+            raise ContextError(
+                "an inline (embedded) context is accepted only after the base context, and "
+                "contexts must otherwise be named by URL"
+            )
+        if entry in seen:
+            raise ContextError("a context is listed twice")
+        seen.add(entry)
+        loader.get(entry)
+
+
+def _check_inline(context: Mapping[str, Any], loader: ContextLoader) -> None:
+    """An inline context: every context it reaches is bundled, and it sets no ``@base``."""
+    stack: list[Any] = [context]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, str):
+            loader.get(node)
+        elif isinstance(node, list):
+            stack.extend(node)
+        elif isinstance(node, Mapping):
+            if "@base" in node:
+                raise ContextError("an inline context may not set @base: a relative IRI has "
+                                   "no meaning in a credential")
+            for key, value in node.items():
+                if key in ("@import", "@context"):
+                    stack.append(value)
+                elif isinstance(value, Mapping):
+                    stack.append(value)
 
 
 def _check_document(document: Any) -> None:
@@ -194,6 +228,13 @@ def expand_safe(document: Mapping[str, Any], loader: ContextLoader) -> Expansion
         inner = _context_error(exc)
         if inner is not None:
             raise inner from None
+        if getattr(exc, "code", None) == "protected term redefinition":
+            # JSON-LD 1.1 §4.1.11: the base contexts protect their terms, so a later context
+            # cannot give a signed term another meaning.
+            raise ContextError(
+                "an inline context redefines a protected term of a context before it, which "
+                "would change the meaning of signed data (JSON-LD 1.1 protected term "
+                "redefinition)") from None
         raise InputError(f"the document is not valid JSON-LD: {_message(exc)}") from None
     except RecursionError:
         raise InputError("the document is nested too deeply to process") from None

@@ -9,7 +9,8 @@ speaks for the issuer:
   its ``id`` (VC Data Integrity §2.2 Verification Methods; Controlled Identifiers §3.3);
 * a document of an issuer hosted by this service (a registry the service supplies);
 * a ``did:web`` document, when the caller supplies a way to fetch one
-  (:func:`issuer.core.did_web.resolve_did_web`, did:web §2.5.2).
+  (:func:`issuer.core.did_web.resolve_did_web`, did:web §2.5.2): the guarded fetcher of
+  :mod:`issuer.net`, which the command line and the service plug in unless offline.
 
 A key is never taken from a URL fragment alone (``https://issuer.example#z6Mk…``): anybody can
 mint such a URL, so it says nothing about who controls the key (OB 3.0 Implementation Guide,

@@ -20,7 +20,7 @@ import gzip
 import re
 import threading
 import zlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -29,7 +29,7 @@ from issuer.core.datetimes import format_datetime
 from issuer.core.errors import InputError, IssuerError
 from issuer.core.multibase import multibase_decode, multibase_encode
 from issuer.core.nodes import issuer_id, types_of
-from issuer.core.verify import Outcome, StatusResult
+from issuer.core.verify import Outcome, StatusChecker, StatusResult
 
 __all__ = [
     "ENTRY_TYPE",
@@ -40,8 +40,10 @@ __all__ = [
     "PURPOSES",
     "Bitstring",
     "BitstringStatusChecker",
+    "StatusRoute",
     "check_entry",
     "index_number",
+    "routed_status",
     "status_bit",
     "status_entry",
     "status_list_credential",
@@ -377,6 +379,9 @@ class BitstringStatusChecker:
     ) -> StatusResult:
         try:
             list_credential = self._fetch(url)
+        except IssuerError as exc:
+            # The fetcher's refusals and failures say why (address refused, time, size).
+            return _unknown(f"the status list was not available: {exc.message}")
         except Exception:  # noqa: BLE001 - a failing fetch means "unavailable", whatever it was
             list_credential = None
         if not isinstance(list_credential, Mapping):
@@ -397,6 +402,30 @@ class BitstringStatusChecker:
             return check_entry(entry, list_credential)
         except IssuerError as exc:
             return _unknown(exc.message)
+
+
+#: Which lists a checker answers for (by ``statusListCredential``), and the checker.
+StatusRoute = tuple[Callable[[str], bool], StatusChecker]
+
+
+def routed_status(routes: Sequence[StatusRoute], otherwise: StatusChecker | str
+                  ) -> StatusChecker:
+    """One checker from several: each entry goes to the first route whose test accepts its
+    list URL (a pinned copy, this installation's lists), every other entry to ``otherwise``
+    (a checker, or the reason it is "could not check": never "not revoked")."""
+
+    def check(entry: Mapping[str, Any], credential: Mapping[str, Any]) -> StatusResult:
+        url = entry.get("statusListCredential")
+        if isinstance(url, str):
+            for answers, checker in routes:
+                if answers(url):
+                    return checker(entry, credential)
+        if isinstance(otherwise, str):
+            shown = url if isinstance(url, str) and len(url) <= 200 else "the status list"
+            return _unknown(otherwise.format(url=shown))
+        return otherwise(entry, credential)
+
+    return check
 
 
 def _unknown(why: str) -> StatusResult:

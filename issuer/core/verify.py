@@ -55,6 +55,7 @@ from issuer.core.proofs.vc_jwt import (
 from issuer.core.resolve import ResolvedKey, Resolver
 from issuer.core.safe_mode import issuer_dependent_terms
 from issuer.core.schema import SchemaRegistry
+from issuer.core.vcdm import credential_problems
 
 __all__ = [
     "CHECK_TITLES",
@@ -440,6 +441,9 @@ class Verifier:
                 )
             if _as_list(doc.get("@context"))[:1] == [VC_V1]:
                 notes.append("no bundled schema for VCDM 1.1 Open Badges; structure not checked")
+        if kind != "presentation":
+            # The VC Data Model MUSTs no JSON Schema states; issuing applies the same ones.
+            problems.extend(credential_problems(doc))
         selection = self.schemas.schemas_for(doc)
         known = [] if notes else selection.known
         for url in known:

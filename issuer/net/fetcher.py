@@ -86,8 +86,12 @@ class Fetcher:
         self.cache = cache if cache is not None else ResponseCache()
         # trust_env=False: proxies and certificate bundles named in the environment would
         # bypass the address checks, and settings are read in issuer.config only.
+        # No kept-alive connections: the pool knows a connection by its address only, so a
+        # connection whose certificate was checked for one name could serve another name on
+        # the same address.
         self._client = httpx.Client(verify=verify, trust_env=False, follow_redirects=False,
-                                    headers={"Accept": _ACCEPT})
+                                    headers={"Accept": _ACCEPT},
+                                    limits=httpx.Limits(max_keepalive_connections=0))
 
     def close(self) -> None:
         self._client.close()

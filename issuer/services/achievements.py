@@ -5,19 +5,21 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Mapping, Sequence
+from functools import cache
 from typing import Any
-from xml.etree import ElementTree
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from issuer.core.credentials import ACHIEVEMENT_TYPES, Alignment, Criteria
 from issuer.core.credentials import Achievement as AchievementBuilder
 from issuer.core.credentials import Image as ImageRef
 from issuer.core.errors import InputError
+from issuer.core.svg_safety import UnsafeSvg, check_svg
 from issuer.services.context import ServiceContext
 from issuer.services.errors import Conflict, Invalid, NotFound
 from issuer.services.issuers import issuer_url
+from issuer.services.lookups import Lookups, detached, fingerprint, in_session
 from issuer.storage.models import Achievement, Image, Issuer
 
 SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,98}[a-z0-9])?$")
@@ -150,38 +152,56 @@ def update_achievement(session: Session, ctx: ServiceContext, achievement: Achie
     return achievement
 
 
-def get_achievement(session: Session, issuer: Issuer, slug: str) -> Achievement:
-    achievement = session.scalar(select(Achievement).where(
-        Achievement.issuer_id == issuer.id, Achievement.slug == slug))
+def get_achievement(session: Session, issuer: Issuer, slug: str, *,
+                    lookups: Lookups | None = None) -> Achievement:
+    """``issuer``'s achievement ``slug``. With ``lookups``, from this process's copy when one
+    plain query shows its row unchanged (:mod:`issuer.services.lookups`), so an edit made
+    anywhere is used by the next request."""
+    if lookups is None:
+        return _loaded(session, issuer, slug)
+    params = {"issuer_id": issuer.id, "slug": slug}
+    current = session.execute(_current_row(), params).first()
+    if current is None:
+        raise NotFound(f"no achievement {slug!r} for {issuer.name}")
+    if in_session(session, (Achievement, current.id)):
+        return _loaded(session, issuer, slug)
+    stamp = tuple(current)
+    cached = lookups.achievements.get((issuer.id, slug), stamp)
+    if cached is None:
+        cached = detached(session, lambda side: side.scalar(_by_slug(), params))
+        if cached is None:
+            raise NotFound(f"no achievement {slug!r} for {issuer.name}")
+        # The stamp of what was loaded, so a change committed meanwhile means a new load.
+        lookups.achievements.put((issuer.id, slug), fingerprint(cached, _COLUMNS), cached)
+    return session.merge(cached, load=False)
+
+
+def _loaded(session: Session, issuer: Issuer, slug: str) -> Achievement:
+    achievement = session.scalar(_by_slug(), {"issuer_id": issuer.id, "slug": slug})
     if achievement is None:
         raise NotFound(f"no achievement {slug!r} for {issuer.name}")
     return achievement
 
 
+_COLUMNS = list(Achievement.__table__.columns)
+
+
+@cache
+def _by_slug() -> Select[tuple[Achievement]]:
+    return select(Achievement).where(Achievement.issuer_id == bindparam("issuer_id"),
+                                     Achievement.slug == bindparam("slug"))
+
+
+@cache
+def _current_row() -> Select[Any]:
+    table = Achievement.__table__
+    return select(*_COLUMNS).where(table.c.issuer_id == bindparam("issuer_id"),
+                                   table.c.slug == bindparam("slug"))
+
+
 def list_achievements(session: Session, issuer: Issuer) -> Sequence[Achievement]:
     return session.scalars(select(Achievement).where(Achievement.issuer_id == issuer.id)
                            .order_by(Achievement.name)).all()
-
-
-def _svg_is_safe(data: bytes) -> bool:
-    """An SVG badge must be plain XML with an <svg> root and nothing that runs."""
-    if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
-        return False  # entity expansion ("billion laughs") and external entities
-    try:
-        root = ElementTree.fromstring(data)  # noqa: S314 - DOCTYPE/ENTITY refused above
-    except ElementTree.ParseError:
-        return False
-    if not root.tag.endswith("svg"):
-        return False
-    for element in root.iter():
-        tag = element.tag.rsplit("}", 1)[-1].lower()
-        if tag in ("script", "foreignobject"):
-            return False
-        for attr, value in element.attrib.items():
-            name = attr.rsplit("}", 1)[-1].lower()
-            if name.startswith("on") or "javascript:" in value.lower():
-                return False
-    return True
 
 
 def store_image(session: Session, ctx: ServiceContext, issuer: Issuer, data: bytes,
@@ -195,9 +215,11 @@ def store_image(session: Session, ctx: ServiceContext, issuer: Issuer, data: byt
     if data.startswith(PNG_MAGIC):
         media_type = "image/png"
     elif data.lstrip()[:5] in (b"<?xml", b"<svg ", b"<svg>", b"<!--") or b"<svg" in data[:1024]:
-        if not _svg_is_safe(data):
-            raise Invalid("the SVG image is not a plain, script-free SVG",
-                          {"image": "unsafe or invalid SVG"})
+        try:
+            check_svg(data)
+        except UnsafeSvg as exc:
+            raise Invalid(f"the SVG image is not a plain, script-free SVG: {exc}",
+                          {"image": "unsafe or invalid SVG"}) from None
         media_type = "image/svg+xml"
     else:
         raise Invalid("the image must be a PNG or an SVG file", {"image": "PNG or SVG only"})

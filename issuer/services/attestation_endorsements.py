@@ -15,11 +15,13 @@ stands in (USERS.md §4 G1, G2; :mod:`issuer.services.pseudonyms`).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from issuer.services.attestation_wording import credential_sentence
+from issuer.services.attestation_wording import CREDENTIAL_TAILS, credential_sentence
 from issuer.services.awards import credential_url
 from issuer.services.context import ServiceContext
 from issuer.services.endorsements import sign_endorsement
@@ -27,7 +29,8 @@ from issuer.services.issuers import issuer_did
 from issuer.services.pseudonyms import peer_identifier
 from issuer.storage.learning import Attestation, Claim
 
-__all__ = ["ENDORSEMENT_NAME", "attestation_comment", "endorsements_of", "peer_label"]
+__all__ = ["ENDORSEMENT_NAME", "CommentParts", "attestation_comment", "endorsements_of",
+           "peer_label", "read_comment"]
 
 #: The ``name`` every peer attestation's EndorsementCredential carries (OB 3.0 §B.1.7).
 ENDORSEMENT_NAME = "Peer attestation"
@@ -39,7 +42,10 @@ def peer_label(ctx: ServiceContext, claim: Claim, attestation: Attestation) -> s
     if attestation.show_name and peer.display_name and peer.display_name.strip():
         return peer.display_name.strip()
     pseudonym = peer_identifier(peer, claim.learner, issuer_did(ctx, claim.issuer))
-    return f"A peer (pseudonymous id {pseudonym})"
+    return f"{PSEUDONYMOUS_PREFIX}{pseudonym})"
+
+
+PSEUDONYMOUS_PREFIX = "A peer (pseudonymous id "
 
 
 def attestation_comment(ctx: ServiceContext, claim: Claim, attestation: Attestation) -> str:
@@ -61,3 +67,41 @@ def endorsements_of(ctx: ServiceContext, claim: Claim, attestations: Sequence[At
             comment=attestation_comment(ctx, claim, attestation), now=now)
         for n, attestation in enumerate(attestations, start=1)
     ]
+
+
+@dataclass(frozen=True)
+class CommentParts:
+    """An endorsementComment written by :func:`attestation_comment`, taken apart again."""
+
+    #: The peer's name, or None when a pseudonym stands in for it.
+    peer_name: str | None
+    #: The pairwise pseudonymous identifier of a peer who chose not to be named.
+    pseudonym: str | None
+    #: What the peer attests to (a key of ``ATTESTATION_KINDS``), None if not one of them.
+    kind: str | None
+    #: The peer's own words.
+    words: str
+
+
+_COMMENT = re.compile(
+    r"^(?P<peer>.+?) attests: .*?(?P<tail>"
+    + "|".join(re.escape(tail) for tail in CREDENTIAL_TAILS.values())
+    + r")\. “(?P<words>.*)”$", re.DOTALL)
+
+
+def read_comment(comment: str) -> CommentParts | None:
+    """The parts of a comment this service wrote (§B.1.8 endorsementComment), or None.
+
+    The comment is the signed record, read back for people; a comment written otherwise
+    (another issuer, an older wording) is None and is shown whole.
+    """
+    match = _COMMENT.match(comment.strip())
+    if match is None:
+        return None
+    kinds = {tail: kind for kind, tail in CREDENTIAL_TAILS.items()}
+    peer = match.group("peer")
+    pseudonym = None
+    if peer.startswith(PSEUDONYMOUS_PREFIX) and peer.endswith(")"):
+        pseudonym = peer[len(PSEUDONYMOUS_PREFIX):-1]
+    return CommentParts(peer_name=None if pseudonym else peer, pseudonym=pseudonym,
+                        kind=kinds.get(match.group("tail")), words=match.group("words"))

@@ -12,7 +12,8 @@ one peers are offered). The same statement is worded three ways:
 
 from __future__ import annotations
 
-__all__ = ["ATTESTATION_KINDS", "DEFAULT_KIND", "KINDS", "credential_sentence", "peer_sentence"]
+__all__ = ["ATTESTATION_KINDS", "CREDENTIAL_TAILS", "DEFAULT_KIND", "KINDS", "READER_KINDS",
+           "credential_sentence", "peer_sentence"]
 
 #: What a peer attests to, as the policy page offers it.
 ATTESTATION_KINDS = {
@@ -20,6 +21,11 @@ ATTESTATION_KINDS = {
     "genuine-contribution": "The learner's contribution is genuine",
 }
 KINDS = tuple(ATTESTATION_KINDS)
+#: What kind of support an attestation is, for an employer reading the badge.
+READER_KINDS = {
+    "helped-me-learn": "Helped a peer learn (peer scaffolding)",
+    "genuine-contribution": "Confirmed the work is genuine",
+}
 #: What peers attest to when the achievement's policy does not say.
 DEFAULT_KIND = "helped-me-learn"
 
@@ -31,10 +37,15 @@ def peer_sentence(kind: str, learner_name: str, topic: str) -> str:
     return f"{learner_name} helped me learn {topic}"
 
 
+#: How each statement in the credential ends, after the holder's name (OB 3.0 §B.1.8);
+#: None stands for a kind this service no longer offers.
+CREDENTIAL_TAILS: dict[str | None, str] = {
+    "helped-me-learn": " helped them learn",
+    "genuine-contribution": "'s contribution is genuine",
+    None: "'s claim is supported",
+}
+
+
 def credential_sentence(kind: str, holder: str) -> str:
     """The statement as the endorsement in the credential words it (OB 3.0 §B.1.8)."""
-    if kind == "helped-me-learn":
-        return f"{holder} helped them learn"
-    if kind == "genuine-contribution":
-        return f"{holder}'s contribution is genuine"
-    return f"{holder}'s claim is supported"
+    return holder + CREDENTIAL_TAILS.get(kind, CREDENTIAL_TAILS[None])

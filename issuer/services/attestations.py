@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
@@ -101,18 +102,146 @@ def create_request(session: Session, ctx: ServiceContext, learner: Learner, clai
     session.add(request)
     session.flush()
     if address is not None:
-        subject, body = render_mail(
-            "attestation_requested", learner_name=learner.display_name or learner.email,
-            achievement_name=claim.achievement.name, issuer_name=claim.issuer.name,
-            link=link(ctx, token), message=note,
-            expires_on=_day(request.expires_at))
-        send_mail(session, ctx, to=address, subject=subject, body=body,
-                  kind="attestation_requested")
+        _mail_invitation(session, ctx, learner, claim, request, token, note)
     audit.record(session, ctx, actor=audit.learner_actor(learner.email),
                  action="attestation.requested", issuer_id=claim.issuer_id, claim_id=claim.id,
                  detail={"request_id": request.id, "emailed": address is not None,
                          "expires_at": request.expires_at.isoformat()})
     return request, token
+
+
+def _mail_invitation(session: Session, ctx: ServiceContext, learner: Learner, claim: Claim,
+                     request: AttestationRequest, token: str, note: str | None) -> None:
+    assert request.email is not None
+    subject, body = render_mail(
+        "attestation_requested", learner_name=learner.display_name or learner.email,
+        achievement_name=claim.achievement.name, issuer_name=claim.issuer.name,
+        link=link(ctx, token), message=note,
+        expires_on=_day(request.expires_at))
+    send_mail(session, ctx, to=request.email, subject=subject, body=body,
+              kind="attestation_requested")
+
+
+#: What became of a request, as the learner's claim page lists it.
+WAITING, ANSWERED, EXPIRED, SHARED = "waiting", "answered", "expired", "shared"
+REQUEST_STATE_WORDS = {
+    WAITING: "Waiting for an answer",
+    ANSWERED: "Answered",
+    EXPIRED: "Link expired",
+    SHARED: "Link to share; anyone you gave it to can answer",
+}
+
+
+@dataclass(frozen=True)
+class RequestLine:
+    """One request for a peer's attestation and what became of it."""
+
+    id: int
+    #: The address it was emailed to; None for a link the learner shares themselves.
+    email: str | None
+    created_at: datetime
+    expires_at: datetime
+    state: str
+    #: True when the learner may send it again (emailed, not answered, claim still open).
+    resendable: bool
+
+    @property
+    def state_words(self) -> str:
+        return REQUEST_STATE_WORDS[self.state]
+
+
+def requests_of(session: Session, ctx: ServiceContext, claim: Claim) -> list[RequestLine]:
+    """Every request of ``claim``, oldest first, with its state.
+
+    A request is answered when a peer signed in with the address it was sent to has
+    attested: the link works for anyone, but the address is whom the learner asked.
+    """
+    answered = {a.peer.email.lower() for a in attestations_of(session, claim)}
+    now = ctx.now()
+    lines = []
+    rows = session.scalars(select(AttestationRequest)
+                           .where(AttestationRequest.claim_id == claim.id)
+                           .order_by(AttestationRequest.created_at, AttestationRequest.id))
+    for row in rows:
+        if row.email is not None and row.email.lower() in answered:
+            state = ANSWERED
+        elif row.expires_at <= now:
+            state = EXPIRED
+        else:
+            state = WAITING if row.email is not None else SHARED
+        lines.append(RequestLine(
+            id=row.id, email=row.email, created_at=row.created_at, expires_at=row.expires_at,
+            state=state,
+            resendable=(row.email is not None and state != ANSWERED and claim.status in OPEN)))
+    return lines
+
+
+def resend_request(session: Session, ctx: ServiceContext, learner: Learner, claim: Claim,
+                   request_id: int) -> tuple[AttestationRequest, str]:
+    """Email a request again with a fresh link that works for another 30 days.
+
+    Only the digest of a token is stored, so the old link cannot be sent again: a new token
+    replaces it, and the old link stops working.
+    """
+    if claim.learner_id != learner.id:
+        raise NotFound("There is no such claim among yours.")
+    request = session.get(AttestationRequest, request_id)
+    if request is None or request.claim_id != claim.id:
+        raise NotFound("There is no such request for this claim.")
+    line = next(r for r in requests_of(session, ctx, claim) if r.id == request.id)
+    if request.email is None:
+        raise Conflict("This link was not emailed; make a new link to share instead.")
+    if claim.status not in OPEN:
+        raise Conflict("Peers can no longer attest to this claim: it is "
+                       f"{STATUS_WORDS.get(claim.status, claim.status).lower()}.")
+    if line.state == ANSWERED:
+        raise Conflict(f"{request.email} has already answered.")
+    token = secrets.token_urlsafe(32)
+    now = ctx.now()
+    request.token_hash = token_hash(token)
+    request.expires_at = now + timedelta(days=REQUEST_DAYS)
+    session.flush()
+    _mail_invitation(session, ctx, learner, claim, request, token, None)
+    audit.record(session, ctx, actor=audit.learner_actor(learner.email),
+                 action="attestation.resent", issuer_id=claim.issuer_id, claim_id=claim.id,
+                 detail={"request_id": request.id,
+                         "expires_at": request.expires_at.isoformat()})
+    return request, token
+
+
+def invited_name(claim: Claim, request: AttestationRequest) -> str:
+    """The learner as the person who opens a link knows them: by the name they chose, or by
+    the address the invitation came from when it was emailed (its sender is that address);
+    a link shared another way names nobody."""
+    learner = claim.learner
+    if learner.display_name:
+        return learner.display_name
+    return learner.email if request.email is not None else "a learner"
+
+
+@dataclass(frozen=True)
+class Invitation:
+    """What a link tells the person who opens it before they sign in."""
+
+    learner_name: str
+    achievement_name: str
+    issuer_name: str
+    #: The address the request was emailed to, to fill in the sign-in form.
+    email: str | None
+
+
+def invitation(session: Session, ctx: ServiceContext, token: str) -> Invitation | None:
+    """The invitation behind a valid, unexpired link; None for anything else."""
+    try:
+        request = find_request(session, ctx, token)
+        claim = claim_of(session, request)
+    except (NotFound, Gone):
+        return None
+    if claim.status not in OPEN:
+        return None
+    return Invitation(learner_name=invited_name(claim, request),
+                      achievement_name=claim.achievement.name,
+                      issuer_name=claim.issuer.name, email=request.email)
 
 
 def _day(moment: datetime) -> str:

@@ -377,8 +377,10 @@ def cancel_job(session: Session, ctx: ServiceContext, job: BulkJob) -> None:
 
 
 def job_credentials(session: Session, job: BulkJob) -> Sequence[Credential]:
+    """The job's credentials in the order of the file's rows."""
     return session.scalars(select(Credential).where(Credential.bulk_job_id == job.id)
-                           .order_by(Credential.issued_at, Credential.recipient_email,
+                           .order_by(Credential.bulk_row.asc().nulls_last(),
+                                     Credential.issued_at, Credential.recipient_email,
                                      Credential.id)).all()
 
 
@@ -491,6 +493,7 @@ def _issue_row(session: Session, ctx: ServiceContext, job: BulkJob, issuer: Issu
             slots.append(slot)  # unused: the next row takes it
         error = RowError(row.row, exc.message, row.recipient)
         return RowOutcome(row.row, row.recipient, error=error.text, message=exc.message)
+    credential.bulk_row = row.row
     issued.append(credential)
     return RowOutcome(row.row, row.recipient, credential_id=credential.id)
 

@@ -267,17 +267,34 @@ def _log(session: Session, ctx: ServiceContext, learner: Learner, claim: Claim, 
                  issuer_id=claim.issuer_id, claim_id=claim.id, detail=detail)
 
 
+#: Longest name the badge carries for its recipient.
+MAX_RECIPIENT_NAME = 200
+
+
 def start_claim(session: Session, ctx: ServiceContext, learner: Learner,
-                achievement: Achievement, *, statement: str | None = None) -> Claim:
-    """Open a draft claim for an achievement that accepts claims."""
+                achievement: Achievement, *, statement: str | None = None,
+                recipient_name: str | None = None) -> Claim:
+    """Open a draft claim for an achievement that accepts claims.
+
+    ``recipient_name`` is the name the badge will be awarded to; it is the learner's profile
+    name, which the credential carries as an unhashed ``name`` identifier of its subject
+    (OB 3.0 §B.1.12 IdentityObject). None keeps the profile name as it is.
+    """
     if not is_open(session, achievement):
         raise PermissionDenied("This badge is not open to claims.")
     if active_claim(session, learner, achievement) is not None:
         raise Conflict("You already have a claim for this badge.")
     errors: dict[str, str] = {}
     text = _text(statement, "statement", errors)
+    name = " ".join((recipient_name or "").split()) or None
+    if recipient_name is not None and name is None:
+        errors["recipient_name"] = "give the name the badge should be awarded to"
+    elif name is not None and len(name) > MAX_RECIPIENT_NAME:
+        errors["recipient_name"] = f"at most {MAX_RECIPIENT_NAME} characters"
     if errors:
-        raise Invalid("Please check your statement.", errors)
+        raise Invalid("Please check your claim.", errors)
+    if name is not None and name != learner.display_name:
+        learner.display_name = name
     claim = Claim(public_id=str(uuid.uuid4()), learner_id=learner.id,
                   issuer_id=achievement.issuer_id, achievement_id=achievement.id,
                   status="draft", statement=text, created_at=ctx.now())

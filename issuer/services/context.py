@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
 
@@ -11,6 +11,7 @@ from issuer.config import Settings, context_loader, schema_registry, work_budget
 from issuer.core.canon import WorkBudget
 from issuer.core.jsonld import ContextLoader
 from issuer.core.schema import SchemaRegistry
+from issuer.services.lookups import Lookups
 from issuer.services.passwords import PasswordHasher
 from issuer.storage.keystore import KeyStore
 
@@ -30,6 +31,8 @@ class ServiceContext:
     schemas: SchemaRegistry = None  # type: ignore[assignment]
     budget: WorkBudget = None  # type: ignore[assignment]
     clock: Callable[[], datetime] = _utcnow
+    #: This process's copies of rows read by every API request, checked on each use.
+    lookups: Lookups = field(default_factory=Lookups, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         defaults = {"loader": context_loader, "schemas": schema_registry, "budget": work_budget}

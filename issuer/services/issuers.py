@@ -1,4 +1,5 @@
-"""Issuers: their did:web identity, keys, DID document and OB 3.0 Profile."""
+"""Issuers: their DID (a did:web under the base URL, or a did:key), keys, DID document and
+OB 3.0 Profile."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from sqlalchemy.orm import Session, joinedload
 from issuer.core.credentials import Profile
 from issuer.core.datetimes import format_datetime
 from issuer.core.did_web import DidKeyEntry, did_web_document, did_web_from_url
+from issuer.core.dids import resolve_did_key
 from issuer.core.keys import PrivateKey, public_key_from_multibase
 from issuer.services.context import ServiceContext
 from issuer.services.errors import Conflict, Invalid, NotFound
@@ -19,6 +21,10 @@ from issuer.storage.models import Issuer, SigningKey
 SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 #: Short names of the issuers the service runs itself (the CPD transcript issuer).
 RESERVED_SLUGS = frozenset({"records"})
+#: How an issuer is identified: ``web`` (did:web, keys can rotate) or ``key`` (did:key: the
+#: DID is its one key, did-method-key §2; verifiers resolve it without asking anyone).
+DID_METHODS = ("web", "key")
+DID_KEY_PREFIX = "did:key:"
 
 
 def issuer_url(ctx: ServiceContext, slug: str) -> str:
@@ -26,7 +32,11 @@ def issuer_url(ctx: ServiceContext, slug: str) -> str:
 
 
 def issuer_did(ctx: ServiceContext, issuer: Issuer | str) -> str:
-    """did:web §3.2.1: the DID of ``{base}/issuers/{slug}`` (document at ``…/did.json``)."""
+    """did:web §3.2.1: the DID of ``{base}/issuers/{slug}`` (document at ``…/did.json``);
+    for a did:key issuer, ``did:key:<its key>`` (did-method-key §2). A slug alone names a
+    did:web issuer."""
+    if isinstance(issuer, Issuer) and issuer.did_method == "key":
+        return DID_KEY_PREFIX + issuer.keys[0].public_multibase
     slug = issuer if isinstance(issuer, str) else issuer.slug
     return did_web_from_url(issuer_url(ctx, slug))
 
@@ -55,12 +65,17 @@ def create_issuer(
     email: str | None = None,
     description: str | None = None,
     reserved: bool = False,
+    did_method: str = "web",
 ) -> Issuer:
     """Create an issuer with its first Ed25519 signing key.
 
     ``reserved`` is for the service's own issuers: nobody else may take those short names.
+    ``did_method`` "key" makes the issuer's DID the did:key of that key.
     """
     slug = validate_slug(slug)
+    if did_method not in DID_METHODS:
+        raise Invalid(f"the DID method must be one of {', '.join(DID_METHODS)}",
+                      {"did_method": "web or key"})
     if slug in RESERVED_SLUGS and not reserved:
         raise Invalid(f"the short name {slug!r} is reserved by this service",
                       {"slug": "reserved"})
@@ -70,7 +85,8 @@ def create_issuer(
     if session.scalar(select(Issuer).where(Issuer.slug == slug)) is not None:
         raise Conflict(f"an issuer with the short name {slug!r} already exists")
     issuer = Issuer(slug=slug, name=name, url=url or None, email=email or None,
-                    description=description or None, created_at=ctx.now())
+                    description=description or None, created_at=ctx.now(),
+                    did_method=did_method)
     session.add(issuer)
     session.flush()
     add_key(session, ctx, issuer)
@@ -79,10 +95,20 @@ def create_issuer(
 
 def add_key(session: Session, ctx: ServiceContext, issuer: Issuer,
             key_type: str = "Ed25519") -> SigningKey:
-    """A new key that signs from now on; earlier keys stay published (rotation)."""
+    """A new key that signs from now on; earlier keys stay published (rotation).
+
+    A did:key issuer has one key for good: its DID is that key (did-method-key §2), so a new
+    key would be a new issuer. Its key's fragment is the key itself (did-method-key §3.1.2).
+    """
+    if issuer.did_method == "key" and issuer.keys:
+        raise Invalid(
+            f"the issuer {issuer.slug!r} is a did:key, whose DID is its key: it cannot get "
+            "another key; create a new issuer instead", {"key": "a did:key cannot rotate"})
     number = len(issuer.keys) + 1
     fragment = f"key-{number}"
     key, name = ctx.keystore.create(issuer.slug, fragment, key_type)
+    if issuer.did_method == "key":
+        fragment = key.public_key.to_multibase()
     for old in issuer.keys:
         if old.active:
             old.active = False
@@ -124,10 +150,28 @@ def slug_of_did(ctx: ServiceContext, did: str) -> str | None:
 
 
 def issuer_by_did(session: Session, ctx: ServiceContext, did: str) -> Issuer | None:
+    if did.startswith(DID_KEY_PREFIX):
+        return _did_key_issuer(session, did)
     slug = slug_of_did(ctx, did)
     if slug is None:
         return None
-    return session.scalar(select(Issuer).where(Issuer.slug == slug))
+    found = session.scalar(select(Issuer).where(Issuer.slug == slug))
+    return found if found is not None and found.did_method == "web" else None
+
+
+def _did_key_issuer(session: Session, did: str) -> Issuer | None:
+    """The did:key issuer hosted here whose key ``did`` encodes (its first and only key)."""
+    multibase = did[len(DID_KEY_PREFIX):].partition("#")[0]
+    found = session.scalars(
+        select(Issuer).join(SigningKey).where(Issuer.did_method == "key",
+                                              SigningKey.public_multibase == multibase)
+        .options(joinedload(Issuer.keys))).unique().first()
+    return found if found is not None and issuer_did_key_matches(found, did) else None
+
+
+def issuer_did_key_matches(issuer: Issuer, did: str) -> bool:
+    return bool(issuer.keys) and did.partition("#")[0] == (
+        DID_KEY_PREFIX + issuer.keys[0].public_multibase)
 
 
 class IssuersBySlug:
@@ -150,8 +194,13 @@ class IssuersBySlug:
         return self._found[slug]
 
     def by_did(self, did: str) -> Issuer | None:
+        if did.startswith(DID_KEY_PREFIX):
+            if did not in self._found:
+                self._found[did] = _did_key_issuer(self._session, did)
+            return self._found[did]
         slug = slug_of_did(self._ctx, did)
-        return None if slug is None else self.by_slug(slug)
+        found = None if slug is None else self.by_slug(slug)
+        return found if found is not None and found.did_method == "web" else None
 
 
 def did_document(ctx: ServiceContext, issuer: Issuer) -> dict[str, Any]:
@@ -172,7 +221,21 @@ def did_document(ctx: ServiceContext, issuer: Issuer) -> dict[str, Any]:
         )
         for k in issuer.keys
     ]
+    if issuer.did_method == "key":
+        return _did_key_document(issuer_did(ctx, issuer), entries[0])
     return did_web_document(issuer_did(ctx, issuer), entries)
+
+
+def _did_key_document(did: str, entry: DidKeyEntry) -> dict[str, Any]:
+    """The did:key document (did-method-key §3.1.1), and, from this service's records, the
+    key's ``revoked`` date once it is reported compromised (Controlled Identifiers §2.2): a
+    did:key cannot publish that itself, but verifiers that ask this service learn it."""
+    document = resolve_did_key(did)
+    if entry.revoked_at is not None:
+        for method in document["verificationMethod"]:
+            if method["id"] == f"{did}#{entry.fragment}":
+                method["revoked"] = entry.revoked_at
+    return document
 
 
 def profile(ctx: ServiceContext, issuer: Issuer) -> Profile:

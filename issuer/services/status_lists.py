@@ -464,7 +464,8 @@ class LocalStatusChecker:
     (:func:`list_and_entry_bits`). The same §3.2 Validate Algorithm
     runs on it as on a fetched list (:func:`issuer.core.status_list.check_entry`); the list
     needs no signature check, since it never left the database. A list elsewhere is a
-    WARNING: nothing is fetched from other sites when verifying.
+    WARNING here; the online verifier (:mod:`issuer.net.verifying`) sends such lists to the
+    guarded fetcher before they reach this checker.
     """
 
     def __init__(self, session: Session, ctx: ServiceContext,

@@ -8,13 +8,16 @@ import secrets
 from collections.abc import Sequence
 from datetime import timedelta
 from functools import cache
+from typing import Any
 
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import Row, Select, bindparam, select
 from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from issuer.services.context import ServiceContext
 from issuer.services.errors import Invalid, NotFound
-from issuer.storage.models import ApiToken, Issuer
+from issuer.services.lookups import Fingerprint, detached, fingerprint, in_session
+from issuer.storage.models import ApiToken, Issuer, SigningKey
 
 PREFIX = "obi_"
 #: ``last_used_at`` is rewritten only once it is this old. Writing the token's row on every
@@ -42,18 +45,77 @@ def create_token(session: Session, ctx: ServiceContext, issuer: Issuer,
 
 
 def authenticate(session: Session, ctx: ServiceContext, plain: str) -> ApiToken | None:
-    """The live token matching ``plain``, or None (unknown, malformed or revoked)."""
+    """The live token matching ``plain``, or None (unknown, malformed or revoked).
+
+    The token, its issuer and the issuer's keys come from this process's copy
+    (:mod:`issuer.services.lookups`) when one plain query shows their rows unchanged; a token
+    revoked anywhere is refused by the next request, as that query reads ``revoked_at``.
+    """
     if not plain or not plain.startswith(PREFIX) or len(plain) > 200:
         return None
     digest = _digest(plain)
-    row = session.scalars(_by_digest(), {"digest": digest}).unique().first()
-    if row is None or row.revoked_at is not None:
+    rows = session.execute(_current_rows(), {"digest": digest}).all()
+    if not rows or rows[0].revoked_at is not None:
         return None
-    if not hmac.compare_digest(row.token_hash, digest):
+    if not hmac.compare_digest(rows[0].token_hash, digest):
+        return None
+    row = _cached_token(session, ctx, digest, rows)
+    if row is None or row.revoked_at is not None:
         return None
     now = ctx.now()
     if row.last_used_at is None or now - row.last_used_at >= USE_RESOLUTION:
         row.last_used_at = now
+    return row
+
+
+_TOKEN_COLUMNS = [c for c in ApiToken.__table__.columns if c.key != "last_used_at"]
+_ISSUER_COLUMNS = list(Issuer.__table__.columns)
+_KEY_COLUMNS = list(SigningKey.__table__.columns)
+_T, _I = len(_TOKEN_COLUMNS), len(_TOKEN_COLUMNS) + len(_ISSUER_COLUMNS)
+
+
+@cache
+def _current_rows() -> Select[Any]:
+    # One row per key of the token's issuer (one with no key columns when it has none).
+    tokens, issuers, keys = ApiToken.__table__, Issuer.__table__, SigningKey.__table__
+    return (select(*_TOKEN_COLUMNS, *_ISSUER_COLUMNS, *_KEY_COLUMNS, tokens.c.last_used_at)
+            .select_from(tokens.join(issuers, issuers.c.id == tokens.c.issuer_id)
+                         .outerjoin(keys, keys.c.issuer_id == issuers.c.id))
+            .where(tokens.c.token_hash == bindparam("digest"))
+            .order_by(keys.c.id))
+
+
+def _rows_stamp(rows: Sequence[Row[Any]]) -> Fingerprint:
+    first = tuple(rows[0])
+    key_rows = tuple(tuple(r)[_I:-1] for r in rows if r[_I] is not None)
+    return first[:_T], first[_T:_I], key_rows
+
+
+def _token_stamp(token: ApiToken) -> Fingerprint:
+    return (fingerprint(token, _TOKEN_COLUMNS), fingerprint(token.issuer, _ISSUER_COLUMNS),
+            tuple(fingerprint(k, _KEY_COLUMNS) for k in token.issuer.keys))
+
+
+def _cached_token(session: Session, ctx: ServiceContext, digest: str,
+                  rows: Sequence[Row[Any]]) -> ApiToken | None:
+    """The token of ``rows`` with its issuer and keys, as instances of ``session``."""
+    first = rows[0]
+    identities = [(ApiToken, first[0]), (Issuer, first[_T])]
+    identities += [(SigningKey, r[_I]) for r in rows if r[_I] is not None]
+    if in_session(session, *identities):
+        return session.scalars(_by_digest(), {"digest": digest}).unique().first()
+    cached = ctx.lookups.tokens.get(digest, _rows_stamp(rows))
+    if cached is None:
+        cached = detached(session, lambda side: side.scalars(
+            _by_digest(), {"digest": digest}).unique().first())
+        if cached is None:
+            return None
+        # The stamp of what was loaded: a change committed since the first query makes the
+        # next request load again, never use an older copy.
+        ctx.lookups.tokens.put(digest, _token_stamp(cached), cached)
+    row = session.merge(cached, load=False)
+    # Not part of the stamp (it changes once a minute): the value just read.
+    set_committed_value(row, "last_used_at", first.last_used_at)
     return row
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from issuer.services import staff_sessions
 from issuer.services.awards import EMAIL
 from issuer.services.context import ServiceContext
 from issuer.services.errors import Conflict, Invalid, PermissionDenied
@@ -52,6 +53,17 @@ def authenticate(session: Session, ctx: ServiceContext, email: str,
     if not ctx.passwords.verify(user.password_hash, password or ""):
         return None
     return user
+
+
+def set_password(session: Session, ctx: ServiceContext, user: User, password: str) -> None:
+    """Give ``user`` a new password, and end all their sessions: whoever knew the old one
+    and signed in with it is signed out too."""
+    if len(password or "") < MIN_PASSWORD:
+        raise Invalid(f"the password must have at least {MIN_PASSWORD} characters",
+                      {"password": "too short"})
+    user.password_hash = ctx.passwords.hash(password)
+    session.flush()
+    staff_sessions.end_all(session, ctx, user)
 
 
 def issuers_of(session: Session, user: User) -> list[Issuer]:

@@ -23,6 +23,7 @@ from issuer.core.nodes import types_of
 from issuer.core.resolve import Resolver
 from issuer.core.safe_mode import issuer_dependent_terms
 from issuer.core.schema import SchemaRegistry
+from issuer.core.vcdm import credential_problems
 from issuer.core.verify import Verifier
 from issuer.services.achievements import get_achievement
 from issuer.services.awards import credential_url
@@ -35,8 +36,8 @@ from issuer.storage.models import Achievement, Credential, Issuer
 
 OB_CREDENTIAL_TYPES = frozenset({"OpenBadgeCredential", "AchievementCredential",
                                  "EndorsementCredential"})
-#: Checks that say something about the credential as issued; dates and status do not.
-SELF_CHECKS = ("parse", "context", "type", "schema", "proof")
+#: Checks that say something about the credential as issued; its status does not.
+SELF_CHECKS = ("parse", "context", "type", "schema", "proof", "dates")
 #: Defines BitstringStatusListEntry for VC 1.1 credentials (VC 2.0 defines it itself).
 STATUS_CONTEXT = "https://www.w3.org/ns/credentials/status/v1"
 
@@ -144,8 +145,11 @@ def prepare(session: Session, ctx: ServiceContext, issuer: Issuer,
             [f"{path}: null or empty" for path in empty[:20]])
     # An undefined term would fall out of the signature (VC Data Integrity §2.4).
     issuer_dependent_terms(ordered, ctx.loader)
+    broken = credential_problems(ordered)
     if is_ob:
-        _check_ob_schemas(ctx, ordered)
+        _check_ob_schemas(ctx, ordered, broken)
+    if broken:
+        raise Refused(f"the credential breaks the VC Data Model: {broken[0]}", broken)
     return ordered, row_id, ours
 
 
@@ -162,8 +166,10 @@ def _empty_values(node: Any, path: str = "") -> list[str]:
     return found
 
 
-def _check_ob_schemas(ctx: ServiceContext, document: dict[str, Any]) -> None:
-    """OB 3.0 §9.1 step 1, applied before signing rather than after."""
+def _check_ob_schemas(ctx: ServiceContext, document: dict[str, Any],
+                      also: list[str]) -> None:
+    """OB 3.0 §9.1 step 1, applied before signing rather than after; ``also`` holds the VC
+    Data Model problems found already, listed after the schema's."""
     selection = ctx.schemas.schemas_for(document)
     errors: list[str] = []
     for url in selection.known:
@@ -171,7 +177,7 @@ def _check_ob_schemas(ctx: ServiceContext, document: dict[str, Any]) -> None:
     if errors:
         raise Refused(
             f"the credential does not match the Open Badges 3.0 schema ({len(errors)} "
-            f"problem{'s' if len(errors) != 1 else ''}): {errors[0]}", errors)
+            f"problem{'s' if len(errors) != 1 else ''}): {errors[0]}", errors + also)
 
 
 def _with_status(document: dict[str, Any], entries: tuple[dict[str, Any], ...]
@@ -181,8 +187,10 @@ def _with_status(document: dict[str, Any], entries: tuple[dict[str, Any], ...]
     result = dict(document)
     contexts = _list(result.get("@context"))
     if contexts[:1] == [VC_V1] and STATUS_CONTEXT not in contexts:
+        # VC 1.1 §4.9 leaves status types to other contexts; the caller asked for ours.
         result["@context"] = [*contexts, STATUS_CONTEXT]
-    result["credentialStatus"] = [dict(entry) for entry in entries]
+    given = _list(result.get("credentialStatus"))
+    result["credentialStatus"] = [*given, *(dict(entry) for entry in entries)]
     return result
 
 
@@ -194,20 +202,32 @@ def _self_check(ctx: ServiceContext, issuer: Issuer, signed: dict[str, Any]) -> 
 
     The issuer's DID document is built from the rows already loaded, as
     ``/issuers/<slug>/did.json`` serves it, rather than looked up again by its DID. The
-    schemas were checked by :func:`prepare` before signing, and what signing adds (the proof
-    and the status entries) is this service's own, so they are not run a second time. Only
-    SELF_CHECKS count: dates and status say nothing about the credential as issued, and a
-    credential issued a moment ago has no status change and no issuance record yet.
+    OB schemas were checked by :func:`prepare` before signing, and what signing adds (the
+    proof and the status entries) is this service's own, so they are not run a second time;
+    the VC Data Model rules (:mod:`issuer.core.vcdm`) are, as part of the schema check. Only
+    SELF_CHECKS count: a credential issued a moment ago has no status change and no issuance
+    record yet. Dates are checked as of the credential's own start, so one that becomes
+    valid later may be issued, but not one whose dates are malformed or out of order.
     """
+    start = _start(signed)
     verifier = Verifier(loader=ctx.loader, schemas=_NO_SCHEMAS,
                         resolver=Resolver.with_trusted([did_document(ctx, issuer)]),
-                        clock=ctx.clock, budget=ctx.budget)
+                        clock=(lambda: start) if start is not None else ctx.clock,
+                        budget=ctx.budget)
     report = verifier.verify(signed)
     failed = [c for c in report.failed if c.id in SELF_CHECKS]
     if failed:
         errors = [f"{c.id}: {c.message}" for c in failed]
         errors += [f"{c.id}: {d}" for c in failed for d in c.details]
         raise Refused(f"the signed credential would not verify: {failed[0].message}", errors)
+
+
+def _start(document: dict[str, Any]) -> datetime | None:
+    value = document.get("validFrom", document.get("issuanceDate"))
+    try:
+        return parse_datetime(value) if isinstance(value, str) else None
+    except InputError:
+        return None
 
 
 def _achievement_of(session: Session, ctx: ServiceContext, issuer: Issuer,
@@ -251,21 +271,34 @@ def _until(document: dict[str, Any]) -> datetime | None:
 
 
 def issue(session: Session, ctx: ServiceContext, issuer: Issuer, credential: dict[str, Any],
-          *, cryptosuite: str | None = None, actor: str | None = None) -> Issued:
+          *, cryptosuite: str | None = None, actor: str | None = None,
+          status: bool | None = None) -> Issued:
     """Sign ``credential`` as ``issuer`` and store it byte for byte; the caller commits.
 
-    The credential gets this service's revocation and suspension entries, allocated in the
-    same transaction before signing and given back if issuing fails. A credential that
-    brings its own ``credentialStatus`` is refused: the service could not keep it.
+    ``status`` (the VC API option ``credentialStatus``) asks for this service's revocation
+    and suspension entries, allocated in the same transaction before signing and given back
+    if issuing fails. Without it they are added to Open Badges credentials and to VC 2.0
+    credentials that bring no status of their own; a VC 1.1 credential gets them only when
+    asked, since they need a context its author did not list (see :func:`_with_status`). A
+    generic credential's own ``credentialStatus`` is kept as the caller wrote it (VCDM 2.0
+    §4.10 lets any status method be used); an Open Badges credential's is refused, as the
+    service publishes the status of its badges itself.
     """
     now = ctx.now()
-    if "credentialStatus" in credential:
+    is_ob = bool(set(types_of(credential)) & OB_CREDENTIAL_TYPES)
+    given_status = "credentialStatus" in credential
+    if given_status and is_ob:
         raise Refused(
             "leave credentialStatus out: this service adds its own revocation and suspension "
-            "entries, and cannot keep a status it does not publish",
+            "entries to Open Badges credentials, and cannot keep a status it does not publish",
             ["credentialStatus: must be absent"])
     document, row_id, ours = prepare(session, ctx, issuer, credential, now)
     suite = cryptosuite or DEFAULT_SUITE
+    legacy = _list(document.get("@context"))[:1] == [VC_V1]
+    wanted = status if status is not None else (is_ob or not (given_status or legacy))
+    if not wanted:
+        return _sign_and_store(session, ctx, issuer, document, row_id, ours, suite, None,
+                               now, actor)
     with reserved(session, ctx, issuer) as slot:
         return _sign_and_store(session, ctx, issuer, _with_status(document, slot.entries),
                                row_id, ours, suite, slot.allocation_id, now, actor)
@@ -273,7 +306,8 @@ def issue(session: Session, ctx: ServiceContext, issuer: Issuer, credential: dic
 
 def _sign_and_store(session: Session, ctx: ServiceContext, issuer: Issuer,
                     document: dict[str, Any], row_id: str, ours: bool, suite: str,
-                    allocation_id: int, now: datetime, actor: str | None) -> Issued:
+                    allocation_id: int | None, now: datetime,
+                    actor: str | None) -> Issued:
     result = sign_as(ctx, issuer, document, now, suite=suite)
     signed = result.document
     _self_check(ctx, issuer, signed)

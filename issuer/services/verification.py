@@ -11,9 +11,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from issuer.core.nodes import types_of
+from issuer.core.ob2 import ob2_payload, verify_ob2
 from issuer.core.resolve import ResolvedKey, Resolver
 from issuer.core.status_list import LIST_CREDENTIAL_TYPE
 from issuer.core.verify import IssuanceRecord, IssuanceRecords, VerificationReport, Verifier
+from issuer.net.fetcher import FetchError, fetcher_for
+from issuer.net.verifying import online
 from issuer.services.context import ServiceContext
 from issuer.services.issuers import IssuersBySlug, did_document, method_id
 from issuer.services.status_lists import LocalStatusChecker
@@ -34,7 +37,8 @@ def make_verifier(session: Session, ctx: ServiceContext,
         issuer = issuers.by_did(controller_id)
         return did_document(ctx, issuer) if issuer is not None else None
 
-    return Verifier(
+    local = LocalStatusChecker(session, ctx, issuers)
+    verifier = Verifier(
         loader=ctx.loader,
         schemas=ctx.schemas,
         resolver=Resolver.with_trusted(trusted, registry=registry),
@@ -42,9 +46,14 @@ def make_verifier(session: Session, ctx: ServiceContext,
         budget=ctx.budget,
         records=issuance_records(session, ctx, issuers),
         # Lists hosted here are read from the database when checked: a revocation shows on
-        # the next verification. Lists elsewhere are "could not check" (nothing is fetched).
-        status_checker=LocalStatusChecker(session, ctx, issuers),
+        # the next verification. Offline, lists elsewhere are "could not check".
+        status_checker=local,
     )
+    # Online, other sites' did:web documents and status lists come through the guarded
+    # fetcher (issuer.net); this service's own lists are still read from the database.
+    fetcher = fetcher_for(ctx.settings)
+    return verifier if fetcher is None else online(verifier, fetcher,
+                                                   local=[(local.hosts, local)])
 
 
 def issuance_records(session: Session, ctx: ServiceContext,
@@ -144,3 +153,21 @@ def _parsed(document: str) -> dict[str, Any]:
 def verify(session: Session, ctx: ServiceContext,
            data: str | bytes | Mapping[str, Any]) -> VerificationReport:
     return make_verifier(session, ctx).verify(data)
+
+
+def verify_presented(session: Session, ctx: ServiceContext,
+                     data: str | bytes | Mapping[str, Any]) -> VerificationReport:
+    """What an employer was sent: an Open Badges 2.0 assertion (JSON, signed JWS or baked
+    image) is verified the OB 2.0 way (:mod:`issuer.core.ob2`) through the guarded fetcher;
+    anything else as :func:`verify` does."""
+    payload = ob2_payload(data)
+    if payload is None:
+        return verify(session, ctx, data)
+    fetcher = fetcher_for(ctx.settings)
+
+    def fetch(url: str) -> Mapping[str, Any] | None:
+        if fetcher is None:
+            raise FetchError(f"{url} cannot be fetched offline")
+        return fetcher.json(url)
+
+    return verify_ob2(payload, fetch, now=ctx.clock())

@@ -60,12 +60,14 @@ def utcnow() -> datetime:
 
 
 class Issuer(Base):
-    """An organisation that awards badges; its identity is a did:web under the base URL."""
+    """An organisation that awards badges; its identity is a did:web under the base URL, or
+    (``did_method`` "key") the did:key of its one signing key."""
 
     __tablename__ = "issuers"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(String(64), unique=True)
+    did_method: Mapped[str] = mapped_column(String(8), default="web", server_default="web")
     name: Mapped[str] = mapped_column(String(200))
     url: Mapped[str | None] = mapped_column(String(500))
     email: Mapped[str | None] = mapped_column(String(320))
@@ -208,6 +210,8 @@ class Credential(Base):
     bulk_job_id: Mapped[int | None] = mapped_column(
         ForeignKey("bulk_jobs.id", ondelete="SET NULL")
     )
+    #: Its row in the bulk award's file as a spreadsheet numbers it (the header is row 1).
+    bulk_row: Mapped[int | None] = mapped_column(Integer)
     created_by: Mapped[str | None] = mapped_column(String(320))
     #: ``active``, ``revoked`` or ``suspended``: what the issuer's status lists say about it.
     status: Mapped[str] = mapped_column(String(16), default="active", server_default="active",
@@ -307,6 +311,36 @@ class StatusEvent(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
+class StaffSignInFailure(Base):
+    """One refused staff sign-in, kept for the length of the throttling window so the limit
+    holds across worker processes and nodes (:mod:`issuer.services.sign_in_throttle`).
+
+    The typed email is kept only as its SHA-256 digest: a wrong guess may be someone's
+    password typed into the email field."""
+
+    __tablename__ = "staff_sign_in_failures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account: Mapped[str] = mapped_column(String(64))
+    address: Mapped[str] = mapped_column(String(64), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class StaffSession(Base):
+    """A staff member's signed-in session: the signed cookie carries its random id, the row
+    its SHA-256 digest; a session without a live row is signed out, whatever the cookie
+    says (:mod:`issuer.services.staff_sessions`)."""
+
+    __tablename__ = "staff_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
+                                         index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
 __all__ = [
     "Achievement",
     "ApiToken",
@@ -317,6 +351,8 @@ __all__ = [
     "Issuer",
     "Membership",
     "SigningKey",
+    "StaffSession",
+    "StaffSignInFailure",
     "StatusAllocation",
     "StatusEvent",
     "StatusList",

@@ -18,9 +18,12 @@ One request, one transaction:
   back, and a failed request writes nothing. The rule holds for every method, because a
   few GETs write on purpose and keep it when they succeed: an API token's last use, the
   signed copy of a status list kept for the next verifier (a cache), badges linked to a
-  learner as they look at theirs, automatic approvals found by the review queue. No error
-  answer keeps anything, and none needs to: a refused or rate-limited sign-in, a failed
-  staff login, a refused form leave no trace, so there is no way to ask for it.
+  learner as they look at theirs, automatic approvals found by the review queue. An error
+  answer keeps nothing but what the view handed to :func:`keep`: a rate-limited sign-in
+  or a refused form leaves no trace, a failed staff login only its count.
+* Work handed to :func:`keep` is written whatever the answer: with the view's work on a
+  success, alone after the rollback on an error (a refused staff sign-in, counted by the
+  rate limit). It is the one exception to "a failed request writes nothing".
 * A change the view may refuse and then answer from what is stored (a form shown again
   with its errors, a retry) runs in :func:`attempt`, a SAVEPOINT: a refused attempt leaves
   nothing behind and the session usable, also after a database error; :class:`Undo`
@@ -60,7 +63,7 @@ from issuer.services.context import ServiceContext
 from issuer.services.mail import DeliveryReport, Outgoing
 
 __all__ = ["AfterCommit", "Background", "Undo", "after_commit", "attempt", "background",
-           "csrf", "db", "init_app", "runtime", "services"]
+           "csrf", "db", "init_app", "keep", "runtime", "services"]
 
 log = logging.getLogger("issuer.web")
 
@@ -78,6 +81,8 @@ Sessions = Callable[[], Session]
 #: Work to do once the request's transaction has committed: given the answer, it returns
 #: the answer to send instead, or None to keep it.
 AfterCommit = Callable[[Response], Response | None]
+#: Work written whatever the answer (:func:`keep`), given the request's session.
+Kept = Callable[[Session], None]
 
 
 class DeliverMail(Protocol):
@@ -181,18 +186,41 @@ def after_commit(callback: AfterCommit) -> None:
     g.setdefault("after_commit", []).append(callback)
 
 
+def keep(work: Kept) -> None:
+    """Write ``work`` whatever the answer: with the request's transaction if it commits,
+    else alone, in a transaction of its own once the request's has rolled back.
+
+    For the few records an error answer must leave, such as a refused staff sign-in that
+    a rate limit counts. ``work`` gets the request's session, only flushes (the unit of
+    work commits) and should be small. If it or its commit fails after an error answer,
+    that is logged and the answer stays; after a success, it fails like any commit.
+    """
+    db()  # the unit of work must end for the work to be written
+    g.setdefault("kept", []).append(work)
+
+
 def _end_unit_of_work(response: Response) -> Response:
     session: Session | None = g.get("db_session")
     callbacks: list[AfterCommit] = g.pop("after_commit", [])
+    kept: list[Kept] = g.pop("kept", [])
     if session is None:
         return response
-    if response.status_code >= 400:
+    failed = response.status_code >= 400
+    if failed:
         session.rollback()
-        return response
+        if not kept:
+            return response
+        callbacks = []  # nothing the view did was stored
     try:
+        for work in kept:
+            work(session)
         session.commit()
-    except Exception as exc:  # noqa: BLE001 - answered below, as if the view had raised it
+    except Exception as exc:  # answered below, as if the view had raised it
         session.rollback()
+        if failed:
+            log.exception("work kept after the failed %s %s was lost", request.method,
+                          request.path)
+            return response
         cookie_session.pop("_flashes", None)
         # The error handlers answer it as they would the same error raised by the view.
         return current_app.make_response(current_app.handle_user_exception(exc))

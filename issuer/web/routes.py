@@ -18,6 +18,7 @@ from issuer.web.admin import (  # noqa: F401  - each module attaches its routes
     tokens,
 )
 from issuer.web.api import bulk as api_bulk  # noqa: F401
+from issuer.web.api import docs as api_docs  # noqa: F401
 from issuer.web.api import endpoints as api_endpoints  # noqa: F401
 from issuer.web.api import revocation as api_revocation  # noqa: F401
 from issuer.web.context import csrf

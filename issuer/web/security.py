@@ -8,10 +8,14 @@ from typing import Any, TypeVar
 
 from flask import Flask, Response, g, redirect, request, session, url_for
 
+from issuer.services import staff_sessions
 from issuer.storage.models import User
-from issuer.web.context import db
+from issuer.web.context import db, services
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+#: The cookie key of the staff session's id.
+SESSION_KEY = "staff_session"
 
 CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
@@ -30,12 +34,39 @@ def init_app(app: Flask) -> None:
         return response
 
 
+#: The cookie keys of a staff sign-in: who, and the id of their session on the server.
+STAFF_KEYS = ("user_id", SESSION_KEY)
+
+
 def current_user() -> User | None:
+    """The signed-in staff member: the cookie's user and session id must name a session
+    that has not ended (:mod:`issuer.services.staff_sessions`), so a copy of the cookie
+    is worthless once its owner signed out."""
     if "user" not in g:
-        user_id = session.get("user_id")
-        g.user = db().get(User, user_id) if isinstance(user_id, int) else None
+        user_id, token = session.get("user_id"), session.get(SESSION_KEY)
+        g.user = (staff_sessions.user_of(db(), token, user_id)
+                  if isinstance(user_id, int) and isinstance(token, str) else None)
     user: User | None = g.user
     return user
+
+
+def sign_in(user: User) -> None:
+    """Start a staff session: a fresh cookie, so an id planted before sign-in is worthless
+    (fixation), naming a new session on the server."""
+    token = staff_sessions.start(db(), services(), user)
+    session.clear()
+    session["user_id"] = user.id
+    session[SESSION_KEY] = token
+    g.user = user
+
+
+def sign_out() -> None:
+    """End this browser's staff session, on the server and in the cookie."""
+    token = session.get(SESSION_KEY)
+    if isinstance(token, str):
+        staff_sessions.end(db(), services(), token)
+    session.clear()
+    g.pop("user", None)
 
 
 def login_required(view: F) -> F:

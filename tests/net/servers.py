@@ -136,7 +136,11 @@ class Server(http.server.ThreadingHTTPServer):
             except (ssl.SSLError, OSError):
                 return
         self._sni.name = sni[0]
-        super().finish_request(sock, client_address)  # type: ignore[arg-type]
+        try:
+            super().finish_request(sock, client_address)  # type: ignore[arg-type]
+        finally:
+            if sock is not request:
+                sock.close()  # type: ignore[attr-defined]
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
@@ -145,7 +149,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def log_message(self, *_: object) -> None:
         pass
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+    def do_GET(self) -> None:
         self.server.seen.append(Seen(self.path, self.headers.get("Host"),
                                      getattr(self.server._sni, "name", None),
                                      self.headers.get("If-None-Match")))

@@ -13,7 +13,7 @@ from issuer.net.addresses import Allowlist, refusal
     ("127.0.0.1", "loopback"),
     ("127.8.9.10", "loopback"),
     ("::1", "loopback"),
-    ("0.0.0.0", "unspecified"),  # noqa: S104 - an address under test, not a bind
+    ("0.0.0.0", "unspecified"),
     ("::", "unspecified"),
     ("10.0.0.1", "private"),
     ("172.16.5.4", "private"),

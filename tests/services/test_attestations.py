@@ -56,8 +56,11 @@ def ready_claim(client: LearnerClient, target: OpenAchievement) -> str:
 def new_link(client: LearnerClient, public_id: str, email: str = "", note: str = "") -> str:
     response = post_form(client, f"/learn/claims/{public_id}/requests",
                          {"email": email, "note": note})
-    assert response.status_code == 200, response.get_data(as_text=True)
-    found = LINK.search(response.get_data(as_text=True))
+    # Post/Redirect/Get: the link is shown by the page the POST redirects to.
+    assert response.status_code == 302, response.get_data(as_text=True)
+    shown = client.get(response.headers["Location"])
+    assert shown.status_code == 200
+    found = LINK.search(shown.get_data(as_text=True))
     assert found, "the page shows the link to copy"
     return found.group(1)
 

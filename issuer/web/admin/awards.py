@@ -2,7 +2,8 @@
 
 An award to an email address sends the recipient the badge link (unless staff untick
 "Email the recipient"): queued with the credential, delivered right after the commit, and
-its outcome flashed and shown on the credential's page, which can also send it (again).
+its outcome shown on the credential's page (once: it is not flashed as well), which can
+also send it (again).
 """
 
 from __future__ import annotations
@@ -11,14 +12,12 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime, time
 from typing import Any
 
-from flask import Response, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 
 from issuer.core.errors import InputError
 from issuer.services.achievements import list_achievements
 from issuer.services.award_mail import (
-    AwardMail,
     award_mail,
-    delivered_mail,
     queue_award_mail,
 )
 from issuer.services.awards import (
@@ -31,13 +30,11 @@ from issuer.services.awards import (
 )
 from issuer.services.errors import Invalid, NotFound
 from issuer.services.revocation import credential_status, status_events
-from issuer.storage.learning import MailMessage
 from issuer.storage.models import Achievement, Credential, Issuer
 from issuer.web.admin.common import PAGE_SIZE, member_issuer, staff
 from issuer.web.blueprints import admin as bp
-from issuer.web.context import after_commit, attempt, db, services
+from issuer.web.context import attempt, db, services
 from issuer.web.forms import Form, row_name, row_names
-from issuer.web.mail_delivery import deliver_committed_mail
 from issuer.web.security import login_required
 
 FIELDS = ("achievement", "recipient", "recipient_name", "valid_until", "narrative")
@@ -98,20 +95,6 @@ def email_wanted(form: Form | None = None) -> bool:
     return wanted
 
 
-def flash_mail(mail: AwardMail) -> None:
-    category = {"sent": "success", "failed": "error"}.get(mail.state, "info")
-    flash(mail.sentence(), category)
-
-
-def flash_mail_after_commit(row: Credential, message: MailMessage | None) -> None:
-    """Once the award is stored, send its mail and flash how that went: the next page tells
-    the outcome."""
-    def told(_answer: Response) -> None:
-        flash_mail(delivered_mail(services(), row, message, deliver_committed_mail()))
-
-    after_commit(told)
-
-
 def _chosen(form: Form, achievements: Sequence[Achievement]) -> Achievement | None:
     slug = form.get("achievement")
     for achievement in achievements:
@@ -150,14 +133,14 @@ def _award(issuer: Issuer, achievements: Sequence[Achievement]) -> Any:
                             AwardRequest(recipient=recipient, evidence=evidence,
                                          narrative=narrative, valid_until=valid_until),
                             actor=staff().email)
-                message = (queue_award_mail(db(), services(), row, issuer_name=issuer.name)
-                           if notify else None)
+                if notify:
+                    queue_award_mail(db(), services(), row, issuer_name=issuer.name)
         except Invalid as exc:
             form.absorb(exc)
         else:
             who = recipient.name or recipient.email or recipient.did
+            # The mail's outcome is not flashed: the credential page says it, once.
             flash(f"“{achievement.name}” awarded to {who}.", "success")
-            flash_mail_after_commit(row, message)
             return redirect(url_for("admin.credential", slug=issuer.slug, cid=row.id))
     return _render(issuer, form, achievements, 422)
 
@@ -209,15 +192,10 @@ def _email_credential(issuer: Issuer, row: Credential) -> Any:
     if credential_status(db(), services(), row).state != "active":
         flash("This badge is not active, so its link is not emailed.", "error")
         return redirect(target)
-    current = award_mail(db(), services(), row)
-    if not current.can_send:
-        flash_mail(current)
-        return redirect(target)
-    message = queue_award_mail(db(), services(), row, issuer_name=issuer.name)
-    if message is None:  # nothing was queued: the state as it was
-        flash_mail(award_mail(db(), services(), row))
-        return redirect(target)
-    flash_mail_after_commit(row, message)
+    # The page this redirects to tells the mail's state in its status line: not flashed too,
+    # so the outcome (sent, failed, waiting in the outbox) is said once.
+    if award_mail(db(), services(), row).can_send:
+        queue_award_mail(db(), services(), row, issuer_name=issuer.name)
     return redirect(target)
 
 

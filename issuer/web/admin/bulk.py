@@ -36,6 +36,7 @@ from issuer.services.users import require_member
 from issuer.storage.models import Achievement, BulkJob, Issuer
 from issuer.web.admin.awards import email_wanted
 from issuer.web.blueprints import bulk_pages as bp
+from issuer.web.bulk_results import MAIL_WORDS, results_csv_response
 from issuer.web.context import after_commit, background, db, runtime, services
 from issuer.web.security import current_user, login_required
 
@@ -151,11 +152,27 @@ def job(slug: str, job_id: int) -> ResponseReturnValue:
     issued = [(c, credential_url(ctx, c.id), mails[c.id]) for c in credentials]
     mailing = (finished and counts.get("queued", 0) > 0 and found.finished_at is not None
                and ctx.now() - found.finished_at < MAIL_REFRESH)
+    skipped = [e for e in found.errors or [] if e.get("stage") == "validation"]
     return render_template(
         "bulk/status.html", issuer=issuer, job=found, badge=badge, issued=issued,
-        running=not finished, mailing=mailing, mail_counts=counts,
-        skipped=[e for e in found.errors or [] if e.get("stage") == "validation"],
+        running=not finished, mailing=mailing, mail_counts=counts, mail_words=MAIL_WORDS,
+        # Rows left out because of problems in the file are settled before issuing starts:
+        # they count among the file's rows, so issued + not issued + left out add up.
+        file_rows=found.total + len(skipped), skipped=skipped,
         failures=[e for e in found.errors or [] if e.get("stage") != "validation"])
+
+
+@bp.get("/<int:job_id>/results.csv")
+@login_required
+def results(slug: str, job_id: int) -> ResponseReturnValue:
+    """Every row of the file with its outcome: the credential link and the email's state,
+    or why it was not issued."""
+    ctx = services()
+    issuer = _member_issuer(slug)
+    found = get_job(db(), issuer, job_id)
+    credentials = job_credentials(db(), found)
+    mails = award_mails(db(), ctx, credentials, bulk_job_id=found.id) if credentials else {}
+    return results_csv_response(ctx, found, credentials, mails)
 
 
 @bp.post("/<int:job_id>/confirm")

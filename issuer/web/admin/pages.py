@@ -9,18 +9,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import flash, redirect, render_template, request, session, url_for
+from flask import flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
+from issuer.services import sign_in_throttle, staff_sessions
 from issuer.services.achievements import list_achievements
 from issuer.services.awards import credential_url, search_credentials
 from issuer.services.issuers import issuer_did, issuer_url
 from issuer.services.users import authenticate, issuers_of
 from issuer.web.admin.common import counts, member_issuer, safe_next, staff
 from issuer.web.blueprints import admin as bp
-from issuer.web.context import db, services
+from issuer.web.context import db, keep, services
 from issuer.web.forms import Form
-from issuer.web.security import current_user, login_required
+from issuer.web.security import current_user, login_required, sign_in, sign_out
 
 LOGIN_FAILED = "The email or password is wrong."
 
@@ -43,23 +44,36 @@ def login() -> Any:
 @bp.post("/login")
 def login_submit() -> Any:
     form = Form.from_request(["email", "next"])
-    user = authenticate(db(), services(), form.get("email"),
-                        request.form.get("password", ""))
+    email, address, ctx = form.get("email"), request.remote_addr, services()
+    # Before the password is checked: a limited attempt learns nothing about it (429).
+    sign_in_throttle.check(db(), ctx, email, address)
+    user = authenticate(db(), ctx, email, request.form.get("password", ""))
     if user is None:
+        # The answer is an error, whose transaction rolls back: the count is kept apart.
+        keep(lambda session: sign_in_throttle.record_failure(session, ctx, email, address))
         # One message for unknown email and wrong password: never reveal which accounts exist.
         form.error(None, LOGIN_FAILED)
         return render_template("admin/login.html", form=form), 401
-    # A fresh session at sign-in, so an id planted before sign-in is worthless (fixation).
-    session.clear()
-    session["user_id"] = user.id
+    sign_in_throttle.forget(db(), email, address)
+    sign_in(user)
     flash(f"Signed in as {user.email}.", "success")
     return redirect(safe_next(form.get("next")) or url_for("admin.dashboard"))
 
 
 @bp.post("/logout")
 def logout() -> Response:
-    session.clear()
+    sign_out()
     flash("You are signed out.", "success")
+    return redirect(url_for("admin.login"))
+
+
+@bp.post("/sessions/end-all")
+@login_required
+def end_all_sessions() -> Response:
+    """Sign out everywhere: every session of this staff member ends, this one too."""
+    staff_sessions.end_all(db(), services(), staff())
+    sign_out()
+    flash("You are signed out everywhere.", "success")
     return redirect(url_for("admin.login"))
 
 

@@ -58,6 +58,7 @@ ACTION_WORDS = {
     "claim.submitted": "Claim submitted", "claim.withdrawn": "Claim withdrawn",
     "evidence.added": "Evidence added", "evidence.removed": "Evidence removed",
     "attestation.requested": "Attestation requested", "attestation.given": "Peer attested",
+    "attestation.resent": "Attestation request sent again",
     "claim.approved": "Approved by a reviewer", "claim.auto_approved": "Approved automatically",
     "claim.rejected": "Not approved", "claim.returned": "Returned for revision",
     "credential.issued": "Badge issued",

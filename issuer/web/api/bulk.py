@@ -3,7 +3,8 @@
 The file is checked as a whole before anything is issued. With problems in some rows, the
 answer is 422 and nothing is issued, unless the caller passes ``issue_valid_rows=true``.
 Every email recipient is sent their credential's link unless the caller passes
-``notify=false``; the job's status says, per credential and in total, how that went.
+``notify=false``; the job's status says, per credential and in total, how that went, and
+``results.csv`` gives every row of the file with its outcome.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from issuer.web.api.common import (
 )
 from issuer.web.api.representations import timestamp
 from issuer.web.blueprints import api as bp
+from issuer.web.bulk_results import results_csv_response
 from issuer.web.context import after_commit, background, db, runtime, services
 from issuer.web.errors import problem
 
@@ -67,7 +69,8 @@ def job_json(ctx: ServiceContext, job: BulkJob, *, details: bool = False) -> dic
         body["credentials"] = [
             {"id": c.id, "url": credential_url(ctx, c.id),
              "recipient": c.recipient_email or c.recipient_did,
-             "email": mails[c.id].state}
+             "email": mails[c.id].state,
+             **({"row": c.bulk_row} if c.bulk_row is not None else {})}
             for c in credentials
         ]
     return body
@@ -128,3 +131,13 @@ def bulk_status(job_id: int) -> ResponseReturnValue:
     job = get_job(db(), token_issuer(), job_id)
     body = {"job": job_json(ctx, job, details=True), "url": _job_url(job)}
     return json_response(body)
+
+
+@bp.get("/bulk/<int:job_id>/results.csv")
+def bulk_results(job_id: int) -> ResponseReturnValue:
+    """The job's rows in file order with their outcome, as the staff page offers them."""
+    ctx = services()
+    job = get_job(db(), token_issuer(), job_id)
+    credentials = job_credentials(db(), job)
+    mails = award_mails(db(), ctx, credentials, bulk_job_id=job.id) if credentials else {}
+    return results_csv_response(ctx, job, credentials, mails)

@@ -139,7 +139,8 @@ def _achievement_named(issuer: Issuer, name: str) -> Achievement:
         if not name.startswith(prefix) or "/" in name[len(prefix):]:
             raise NotFound(f"no achievement {name!r} for this issuer")
         name = name[len(prefix):]
-    return get_achievement(db(), issuer, name)
+    # Every award reads it: this process's checked copy (see issuer.services.lookups).
+    return get_achievement(db(), issuer, name, lookups=services().lookups)
 
 
 def _valid_until(value: str | None) -> datetime | None:

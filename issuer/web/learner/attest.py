@@ -1,7 +1,8 @@
 """The peer's page ``/attest/<token>`` and what peers and learners see of a claim.
 
-A peer sees the achievement, the learner's display name (or "a learner"), and the evidence the
-learner made public; private evidence shows only as a line saying the reviewers see it.
+A peer sees the achievement, the learner's display name (or the address an emailed invitation
+came from; "a learner" for a link shared another way), and the evidence the learner made
+public; private evidence shows only as a line saying the reviewers see it.
 Routes are registered on the ``learner_claims`` blueprint.
 """
 
@@ -50,8 +51,8 @@ class ClaimView:
     kinds: list[tuple[str, str]]
 
 
-def claim_view(session: Session, claim: Claim) -> ClaimView:
-    name = learner_label(claim.learner)
+def claim_view(session: Session, claim: Claim, learner_name: str | None = None) -> ClaimView:
+    name = learner_name or learner_label(claim.learner)
     topic = claim.achievement.name
     lines = [
         AttestationLine(
@@ -107,7 +108,8 @@ def attest_page(token: str) -> Any:
             return redirect(url_for("learner_claims.attest_page", token=token))
     given = attestation_service.attestation_by(db(), claim, peer)
     return render_template(
-        "learner/attest.html", claim=claim, view=claim_view(db(), claim), form=form,
+        "learner/attest.html", claim=claim,
+        view=claim_view(db(), claim, attestation_service.invited_name(claim, req)), form=form,
         peer=peer, given=given, open=claim.status in OPEN,
         status_word=STATUS_WORDS.get(claim.status, claim.status),
         max_comment=attestation_service.MAX_COMMENT), status

@@ -18,6 +18,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
 from flask.blueprints import BlueprintSetupState
@@ -25,6 +26,7 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from issuer.config import Settings
+from issuer.services.attestations import Invitation, invitation
 from issuer.services.errors import Invalid
 from issuer.services.learners import (
     SIGN_IN_TTL,
@@ -65,11 +67,26 @@ def _private(response: Response) -> Response:
     return response
 
 
+_ATTEST_PATH = re.compile(r"^/attest/([A-Za-z0-9_-]{1,200})$")
+
+
+def _invitation(next_path: str | None) -> Invitation | None:
+    """The peer invitation a sign-in leads to, so the page can say whose claim it is."""
+    found = _ATTEST_PATH.match(next_path or "")
+    return invitation(db(), services(), found.group(1)) if found else None
+
+
 def _form(email: str = "", next_path: str | None = None, error: str | None = None,
           status: int = 200) -> Response:
+    invited = _invitation(next_path)
     return _private(make_response(render_template(
-        "learner/sign_in.html", email=email, next_path=next_path or "", error=error,
+        "learner/sign_in.html", email=email or (invited.email if invited else "") or "",
+        next_path=next_path or "", error=error, invitation=invited,
     ), status))
+
+
+#: Where the address a link was just sent to waits for the page that says so.
+SENT_TO = "sign_in_sent_to"
 
 
 @bp.get("/learn/sign-in")
@@ -77,6 +94,14 @@ def sign_in_form() -> Any:
     target = safe_next(request.args.get("next"))
     if current_learner() is not None:
         return redirect(target or LEARNER_HOME)
+    sent_to = session.get(SENT_TO)
+    if request.args.get("sent") == "1" and isinstance(sent_to, str):
+        # Post/Redirect/Get: reloading this page shows it again and sends no other mail.
+        return _private(make_response(render_template(
+            "learner/sign_in_sent.html", email=sent_to,
+            minutes=int(SIGN_IN_TTL.total_seconds() // 60),
+            outbox=outbox_enabled(services().settings),
+        )))
     return _form(next_path=target)
 
 
@@ -94,11 +119,8 @@ def request_link() -> Any:
         response.headers["Retry-After"] = str(exc.retry_after)
         return _private(response)
     # The same page for every address: whether it has an account is nobody's business.
-    return _private(make_response(render_template(
-        "learner/sign_in_sent.html", email=email.strip(),
-        minutes=int(SIGN_IN_TTL.total_seconds() // 60),
-        outbox=outbox_enabled(services().settings),
-    )))
+    session[SENT_TO] = email.strip()
+    return _private(redirect(url_for("learner_auth.sign_in_form", sent="1"), code=303))
 
 
 def _link_problem(exc: SignInLinkError) -> Response:

@@ -18,16 +18,23 @@ from flask import (
     render_template,
     request,
     send_file,
+    session,
     url_for,
 )
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from issuer.services import claims as claim_service
-from issuer.services.attestations import create_request, link
+from issuer.services.attestations import (
+    create_request,
+    link,
+    requests_of,
+    resend_request,
+    token_hash,
+)
 from issuer.services.claim_policy import is_open, policy_for
 from issuer.services.errors import Conflict, Invalid
 from issuer.services.evidence_files import ALLOWED_WORDS, describe_size, max_bytes
-from issuer.storage.learning import Claim, Learner
+from issuer.storage.learning import AttestationRequest, Claim, Learner
 from issuer.web.blueprints import learner_claims as bp
 from issuer.web.context import db, services
 from issuer.web.errors import error_response, wants_json
@@ -38,6 +45,9 @@ from issuer.web.security import current_user
 
 #: Room for the text fields and multipart framing around an evidence file.
 FORM_OVERHEAD = 256 * 1024
+#: Links made in this browser, shown again on reload; only the newest few are kept.
+PEER_LINKS = "peer_links"
+KEPT_LINKS = 5
 EVIDENCE_FIELDS = ("url", "title", "narrative", "activity_date", "cpd_hours", "cpd_category",
                    "public")
 
@@ -90,6 +100,7 @@ def _render_claim(claim: Claim, *, status: int = 200, evidence_form: Form | None
         evidence_form=evidence_form,
         statement_form=statement_form or Form({"statement": claim.statement or ""}),
         request_form=request_form or Form(), action_error=action_error,
+        requests=requests_of(db(), services(), claim),
         max_file=describe_size(max_bytes(services())), allowed_words=ALLOWED_WORDS)
     return page, status
 
@@ -116,14 +127,19 @@ def new_claim() -> Any:
     if existing is not None:
         flash("You already have a claim for this badge; here it is.", "info")
         return redirect(url_for(".claim", public_id=existing.public_id))
-    form = Form({"statement": request.form.get("statement", "")})
+    form = Form({"statement": request.form.get("statement", ""),
+                 "recipient_name": request.form.get("recipient_name",
+                                                    learner.display_name or "")})
     policy = policy_for(db(), achievement)
     if not is_open(db(), achievement):
         return error_response(403, "This badge is not open to claims.")
     if request.method == "POST":
         try:
-            claim = claim_service.start_claim(db(), services(), learner, achievement,
-                                              statement=form.get("statement"))
+            # A form without the field (an older page) keeps the profile name.
+            claim = claim_service.start_claim(
+                db(), services(), learner, achievement, statement=form.get("statement"),
+                recipient_name=(form.get("recipient_name")
+                                if "recipient_name" in request.form else None))
         except Invalid as exc:
             if wants_json():
                 raise
@@ -244,14 +260,51 @@ def request_attestation(public_id: str) -> Any:
     claim = _own(public_id)
     form = Form.from_request(["email", "note"])
     try:
-        _, token = create_request(db(), services(), _learner(), claim,
-                                  email=form.get("email"), note=form.get("note"))
+        row, token = create_request(db(), services(), _learner(), claim,
+                                    email=form.get("email"), note=form.get("note"))
     except Invalid as exc:
         if wants_json():
             raise
         _absorb(form, exc)
         return _render_claim(claim, status=422, request_form=form)
-    # The link is shown in this one response only; the database keeps its digest.
-    return render_template("learner/claim_link.html", claim=claim,
-                           link=link(services(), token), emailed_to=form.optional("email"))
+    return _show_link(claim, row.id, token)
 
+
+def _show_link(claim: Claim, request_id: int, token: str) -> Any:
+    """Post/Redirect/Get: the new link is kept in this browser's session (the database keeps
+    only its digest) and shown by a GET, so reloading the page does not make another."""
+    kept = dict(session.get(PEER_LINKS) or {})
+    kept.pop(str(request_id), None)
+    kept[str(request_id)] = token
+    session[PEER_LINKS] = dict(list(kept.items())[-KEPT_LINKS:])
+    return redirect(url_for(".peer_link", public_id=claim.public_id, request_id=request_id))
+
+
+@bp.get("/learn/claims/<public_id>/requests/<int:request_id>")
+@learner_required
+def peer_link(public_id: str, request_id: int) -> Any:
+    claim = _own(public_id)
+    row = db().get(AttestationRequest, request_id)
+    token = (session.get(PEER_LINKS) or {}).get(str(request_id))
+    if (row is None or row.claim_id != claim.id or not isinstance(token, str)
+            or token_hash(token) != row.token_hash):
+        flash("That link was shown when it was made and is not kept. Send the request again "
+              "or make a new link.", "info")
+        return redirect(url_for(".claim", public_id=claim.public_id) + "#attestations")
+    return render_template("learner/claim_link.html", claim=claim,
+                           link=link(services(), token), emailed_to=row.email)
+
+
+@bp.post("/learn/claims/<public_id>/requests/<int:request_id>/resend")
+@learner_required
+def resend(public_id: str, request_id: int) -> Any:
+    claim = _own(public_id)
+    try:
+        row, token = resend_request(db(), services(), _learner(), claim, request_id)
+    except Conflict as exc:
+        if wants_json():
+            raise
+        return _render_claim(claim, status=409, action_error=exc.message)
+    flash(f"A new link is on its way to {row.email}; the one sent before no longer works.",
+          "success")
+    return _show_link(claim, row.id, token)

@@ -10,6 +10,7 @@ from flask import g, redirect, request, session, url_for
 
 from issuer.storage.learning import Learner
 from issuer.web.context import db
+from issuer.web.security import STAFF_KEYS
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -24,10 +25,9 @@ def current_learner() -> Learner | None:
 
 def sign_in(learner: Learner) -> None:
     """Start a learner session; a fresh session id prevents session fixation."""
-    staff = session.get("user_id")
+    staff = {key: session[key] for key in STAFF_KEYS if key in session}
     session.clear()
-    if staff is not None:
-        session["user_id"] = staff
+    session.update(staff)
     session["learner_id"] = learner.id
     g.learner = learner
 

@@ -20,12 +20,13 @@ from issuer.services.achievements import (
     image_url,
     list_achievements,
 )
+from issuer.services.attestation_reading import read_endorsements
 from issuer.services.awards import credential_url, get_credential
 from issuer.services.baking import badge_source, bake_badge, issued_image
 from issuer.services.errors import NotFound
 from issuer.services.issuers import did_document, get_issuer, issuer_did, profile_document
 from issuer.services.revocation import credential_status
-from issuer.services.verification import verify
+from issuer.services.verification import verify, verify_presented
 from issuer.web.blueprints import public as bp
 from issuer.web.context import db, services
 from issuer.web.public.negotiation import (
@@ -184,7 +185,8 @@ def credential(credential_id: str) -> Response:
     if wanted:
         # The stored text is what was signed; re-serializing it could break the proof.
         return json_response(row.document, wanted)
-    view = credential_view(load_document(row.document))
+    document = load_document(row.document)
+    view = credential_view(document)
     title = view.achievement_name or row.achievement_name
     issuer_name = view.issuer_name or row.issuer.name
     url = credential_url(services(), row.id)
@@ -196,6 +198,7 @@ def credential(credential_id: str) -> Response:
                           credential_id=row.id),
         url=url, now=services().now(),
         credential_state=credential_status(db(), services(), row),
+        endorsements=read_endorsements(db(), services(), document),
     )
 
 
@@ -303,7 +306,7 @@ def verify_page() -> Response:
     except FormProblem as exc:
         return _no_store(_page("public/verify.html", status=exc.status, error=exc.message,
                                pasted=pasted, url=url))
-    report = verify(db(), services(), submission.data)
+    report = verify_presented(db(), services(), submission.data)
     return _no_store(_page("public/verify.html", pasted=pasted, url=url,
                            source=submission.source, checked_at=services().now(),
                            report=report_view(db(), services(), report)))

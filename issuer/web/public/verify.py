@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from werkzeug.datastructures import FileStorage
 
 from issuer.core.verify import CHECK_TITLES, MAX_INPUT_BYTES, Outcome, VerificationReport
+from issuer.services.attestation_reading import EndorsementReading, read_endorsements
 from issuer.services.awards import get_credential
 from issuer.services.context import ServiceContext
 from issuer.services.errors import NotFound
@@ -125,6 +126,23 @@ OUTCOME_LABELS = {
 }
 
 
+#: What a failed check means for the person relying on the badge, before any detail.
+PLAIN_FAILURES = {
+    "parse": "This is not a badge that can be read: it is not a credential in JSON, a JWT or "
+             "a badge image with a credential baked in.",
+    "context": "The badge uses terms that cannot be read reliably, so its meaning is unclear.",
+    "type": "This is not an Open Badge or another verifiable credential.",
+    "schema": "The badge does not follow the Open Badges format.",
+    "proof": "The signature does not match: the badge was changed after it was issued, or it "
+             "was not signed by the issuer it names.",
+    "credentials": "A credential enclosed in this one does not check out.",
+    "refresh": "The badge names a refresh service that cannot be used.",
+    "dates": "The badge is outside its validity dates: it has expired or is not valid yet.",
+    "status": "The issuer has revoked or suspended this badge.",
+    "endorsements": "An endorsement in the badge does not check out.",
+}
+
+
 @dataclass(frozen=True)
 class CheckView:
     id: str
@@ -133,6 +151,11 @@ class CheckView:
     label: str
     message: str
     details: tuple[str, ...]
+
+    @property
+    def plain(self) -> str:
+        """The failure in plain words; the verifier's own message is the technical detail."""
+        return PLAIN_FAILURES.get(self.id, f"{self.title}: the check failed.")
 
 
 def check_label(check_id: str, outcome: Outcome) -> str:
@@ -145,6 +168,9 @@ def check_label(check_id: str, outcome: Outcome) -> str:
 @dataclass(frozen=True)
 class ReportView:
     valid: bool
+    #: Nothing in the input could be read as a credential: there is nothing to list as
+    #: checked or not checked, only what was wrong with the input.
+    unreadable: bool
     checks: list[CheckView]
     failed: list[CheckView]
     warnings: list[CheckView]
@@ -153,6 +179,8 @@ class ReportView:
     issuer_slug: str | None
     format: str
     badge_image: str | None
+    #: Each embedded endorsement (peer attestations among them), checked on its own.
+    endorsements: list[EndorsementReading]
 
 
 def report_view(session: Session, ctx: ServiceContext,
@@ -168,6 +196,7 @@ def report_view(session: Session, ctx: ServiceContext,
     view = credential_view(document if isinstance(document, Mapping) else None)
     return ReportView(
         valid=report.valid,
+        unreadable=report.credential is None,
         checks=checks,
         failed=[c for c in checks if c.outcome == Outcome.FAILED],
         warnings=[c for c in checks if c.outcome == Outcome.WARNING],
@@ -176,6 +205,7 @@ def report_view(session: Session, ctx: ServiceContext,
         issuer_slug=hosted.slug if hosted is not None else None,
         format=report.format,
         badge_image=_local_image(view.image_url, ctx.base),
+        endorsements=read_endorsements(session, ctx, document),
     )
 
 

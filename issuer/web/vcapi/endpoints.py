@@ -40,7 +40,8 @@ def issue_credential() -> ResponseReturnValue:
     options = body.get("options") or {}
     try:
         issued = issue(db(), services(), issuer, body["credential"],
-                       cryptosuite=options.get("cryptosuite"), actor=token_actor())
+                       cryptosuite=options.get("cryptosuite"), actor=token_actor(),
+                       status=True if "credentialStatus" in options else None)
     except UndefinedTermError as exc:
         return problem(422, exc.message, errors=[exc.message], term=exc.term)
     # The stored text, unchanged, is what the caller receives.

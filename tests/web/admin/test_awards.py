@@ -213,3 +213,17 @@ def test_the_confirmation_page_offers_the_public_link(staff: FlaskClient, sessio
     link = f"http://badges.test/credentials/{row.id}"
     assert re.search(r'<input[^>]*value="' + re.escape(link) + '"[^>]*readonly', html)
     assert f'href="{link}"' in html
+
+
+def test_the_award_confirmation_tells_where_the_email_is_once(staff: FlaskClient) -> None:
+    # No mail server in the test settings: the email waits in the outbox, and the page that
+    # follows the award says so in its status line, not again in a flashed message.
+    response = submit(staff, AWARD, award_form())
+    assert response.status_code == 302
+    html = page(staff, location_path(response))
+    assert "awarded to Ada Lovelace" in html
+    assert html.count("waits in the outbox") == 1
+    # Asking to email it again while it waits changes nothing and says nothing twice either.
+    again = submit(staff, location_path(response), {})
+    assert again.status_code == 302
+    assert page(staff, location_path(again)).count("waits in the outbox") == 1

@@ -20,6 +20,7 @@ from issuer.services.issuers import get_issuer
 from issuer.services.verification import verify
 from issuer.storage.models import BulkJob, Credential, User
 from tests.conftest import World
+from tests.web.admin.test_pages import signed_in_as
 
 CSV = (b"recipient,name,evidence_url,valid_until\n"
        b"ada@example.org,Ada <b>Lovelace</b>,https://forum.example/t/1,2031-01-01\n"
@@ -30,8 +31,7 @@ CSV = (b"recipient,name,evidence_url,valid_until\n"
 def sign_in(client: FlaskClient, session: Session, email: str) -> None:
     user = session.scalar(select(User).where(User.email == email))
     assert user is not None
-    with client.session_transaction() as sess:
-        sess["user_id"] = user.id
+    signed_in_as(client, user.email)
 
 
 def csrf_from(html: str) -> str:
@@ -132,7 +132,9 @@ def test_preview_confirm_and_progress(client: FlaskClient, world: World, session
 
     done = wait_until_finished(client, job_path)
     assert "Finished" in done
-    assert '<progress id="bulk-progress" max="2" value="2">' in done
+    # Three rows in the file: two issued, one left out, and the counts say so.
+    assert '<progress id="bulk-progress" max="3" value="3">' in done
+    assert "3 of 3 rows of the file processed" in done
     assert "row 3: &#39;anna@example&#39; is not an email address or a DID" in done
     session.expire_all()
     credentials = session.scalars(select(Credential)).all()
@@ -156,7 +158,8 @@ def test_a_running_job_page_refreshes_itself_without_script(
     html = response.get_data(as_text=True)
     assert '<meta http-equiv="refresh" content="2">' in html
     assert '<progress id="bulk-progress" max="40" value="13">' in html
-    assert "13 of 40 rows processed" in html
+    assert "13 of 40 rows of the file processed" in html
+    assert "27</strong> still to issue" in html
     assert "<script" not in html and "style=" not in html
     assert "script-src 'self'" in response.headers["Content-Security-Policy"]
     job.status = "done"
@@ -223,3 +226,49 @@ def test_another_issuers_job_is_not_found(client: FlaskClient, world: World,
                        data={"csrf_token": token, "issue_valid_rows": "yes"}).status_code == 404
     assert client.get(job_path).status_code == 403
     assert count(session) == 0
+
+
+def test_the_finished_page_adds_up_lists_in_file_order_and_offers_the_results(
+        client: FlaskClient, world: World, session: Session) -> None:
+    sign_in(client, session, world.staff_email)
+    # Four rows, two of them with problems; recipients in reverse alphabetical order.
+    data = (b"recipient,name\n"
+            b"zed@example.org,Zed\n"
+            b"nobody,No One\n"
+            b"amy@example.org,Amy\n"
+            b"zed@example.org,Zed Again\n")
+    job_path = upload(client, "guild", data).headers["Location"]
+    token = csrf_from(client.get(job_path).get_data(as_text=True))
+    client.post(f"{job_path}/confirm", data={"csrf_token": token, "issue_valid_rows": "yes"})
+    done = wait_until_finished(client, job_path)
+    assert "4 of 4 rows of the file processed" in done
+    tally = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", done.split('class="tally"')[1]
+                                      .split("</ul>")[0]))
+    assert "2 issued" in tally and "0 could not be issued" in tally
+    assert "2 left out (problems in the file)" in tally
+    assert "Left out: problems in the file" in done
+    assert "row 3: &#39;nobody&#39; is not an email address or a DID" in done
+    assert "row 5:" in done and "already on row 2" in done
+    issued = done.split("<h2>Issued badges</h2>")[1]
+    assert issued.index("zed@example.org") < issued.index("amy@example.org")
+
+    results = f"{job_path}/results.csv"
+    assert results in done
+    answer = client.get(results)
+    assert answer.status_code == 200 and answer.mimetype == "text/csv"
+    assert answer.headers["Cache-Control"] == "no-store"
+    lines = answer.get_data(as_text=True).splitlines()
+    assert lines[0] == "row,recipient,name,outcome,credential link,email,problem"
+    assert [line.split(",")[:4] for line in lines[1:]] == [
+        ["2", "zed@example.org", "Zed", "issued"], ["3", "nobody", "", "left out"],
+        ["4", "amy@example.org", "Amy", "issued"], ["5", "zed@example.org", "", "left out"]]
+    assert ",http://badges.test/credentials/" in lines[1] and ",In the outbox," in lines[1]
+
+    # Authorization as for the job's page: signed in, and staff of the job's issuer.
+    with client.session_transaction() as sess:
+        sess.clear()
+    assert client.get(results).status_code == 302
+    sign_in(client, session, world.other_staff_email)
+    assert client.get(results).status_code == 403
+    job_id = job_path.rsplit("/", 1)[1]
+    assert client.get(f"/admin/issuers/other/bulk/{job_id}/results.csv").status_code == 404

@@ -305,3 +305,21 @@ def test_unknown_issuer_is_not_found(staff: FlaskClient) -> None:
     response = staff.get("/admin/issuers/no-such-issuer")
     assert response.status_code == 404
     assert "text/html" in response.content_type
+
+
+def test_the_home_page_sends_each_kind_of_visitor_where_they_belong(client: FlaskClient) -> None:
+    html = page(client, "/")
+    # Employers verify, learners claim and see their badges, staff sign in.
+    assert 'href="/verify"' in html
+    assert 'href="/learn/"' in html and "Claim a badge or see your badges" in html
+    assert 'href="/admin/"' in html and "Staff sign-in" in html
+    assert 'href="/api/docs"' in html
+    # The learners' link leads to their sign-in, not to the staff one.
+    learn = client.get("/learn/")
+    assert learn.status_code == 302 and location_path(learn) == "/learn/sign-in"
+
+
+def test_the_staff_sign_in_page_points_learners_to_their_pages(client: FlaskClient) -> None:
+    html = page(client, "/admin/login")
+    assert "Learners do not need an account" in html
+    assert 'href="/learn/"' in html

@@ -13,13 +13,14 @@ import logging
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives import serialization
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash
 from werkzeug.test import TestResponse
@@ -29,9 +30,10 @@ from issuer.config import Settings
 from issuer.core.keys import PrivateKey
 from issuer.core.multibase import ED25519_PRIV, encode_multikey
 from issuer.services.context import ServiceContext
+from issuer.services.sign_in_throttle import ADDRESS_LIMIT, PAIR_LIMIT, WINDOW
 from issuer.services.users import authenticate, create_user
 from issuer.storage.learning import MailMessage
-from issuer.storage.models import SigningKey
+from issuer.storage.models import SigningKey, StaffSignInFailure, User
 from tests.conftest import PASSWORD, World
 from tests.web.admin.test_pages import csrf_token, snapshot
 
@@ -121,7 +123,7 @@ def test_learner_sign_in_sets_a_protected_session_cookie(
     sent = site.post("/learn/sign-in", {
         "email": "ada@example.org", "next": "",
         "csrf_token": csrf_token(form.get_data(as_text=True))})
-    assert sent.status_code == 200, sent.get_data(as_text=True)
+    assert sent.status_code == 303, sent.get_data(as_text=True)  # Post/Redirect/Get
     body = session.scalars(select(MailMessage.body)
                            .where(MailMessage.to_address == "ada@example.org")).one()
     session.rollback()
@@ -296,3 +298,166 @@ def test_no_private_key_material_in_any_response_or_the_log(
     leaked = [name for name, secret in secrets.items() if secret in logged]
     assert leaked == [], leaked
     assert PASSWORD.encode() not in logged  # nor the staff password typed at sign-in
+
+
+# --- guessing staff passwords ------------------------------------------------------------------
+
+
+class Clock:
+    """The service clock, moved by the test."""
+
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture()
+def clock(app: Flask) -> Clock:
+    source = Clock()
+    rt = runtime(app)
+    rt.services = replace(rt.services, clock=source)
+    return source
+
+
+class Guesser:
+    """A browser at one client address that posts the staff sign-in form."""
+
+    def __init__(self, app: Flask, address: str) -> None:
+        self.browser = app.test_client()
+        self.address = address
+        form = self.browser.get("/admin/login", environ_base={"REMOTE_ADDR": address})
+        self.token = csrf_token(form.get_data(as_text=True))
+
+    def sign_in(self, email: str, password: str) -> TestResponse:
+        return self.browser.post("/admin/login", environ_base={"REMOTE_ADDR": self.address},
+                                 data={"email": email, "password": password, "next": "",
+                                       "csrf_token": self.token})
+
+
+def assert_limited(answer: TestResponse) -> int:
+    assert answer.status_code == 429, answer.status_code
+    wait = int(answer.headers["Retry-After"])
+    assert 0 < wait <= WINDOW.total_seconds() + 1
+    assert "user_id" not in answer.get_data(as_text=True)
+    return wait
+
+
+def test_guessing_one_staff_password_is_stopped_but_not_the_staff_member(
+        app: Flask, session: Session, world: World, clock: Clock) -> None:
+    attacker = Guesser(app, "203.0.113.7")
+    for guess in range(PAIR_LIMIT):
+        assert attacker.sign_in(world.staff_email, f"guess {guess}").status_code == 401
+    # The refusals were counted although each answer rolled its transaction back.
+    assert session.scalar(select(func.count()).select_from(StaffSignInFailure)) == PAIR_LIMIT
+    session.rollback()
+    # Now even the right password is refused from there, before it is checked.
+    assert_limited(attacker.sign_in(world.staff_email, PASSWORD))
+    assert attacker.browser.get("/admin/").status_code == 302
+    # The staff member, from their own address, is not locked out.
+    own = Guesser(app, "198.51.100.20")
+    assert own.sign_in(world.staff_email, PASSWORD).status_code == 302
+    assert own.browser.get("/admin/").status_code == 200
+    # Once the window has passed, the address may try again.
+    clock.now += WINDOW
+    assert attacker.sign_in(world.staff_email, PASSWORD).status_code == 302
+
+
+def test_an_unknown_account_is_limited_like_a_known_one(app: Flask, world: World,
+                                                        clock: Clock) -> None:
+    attacker = Guesser(app, "203.0.113.8")
+    for guess in range(PAIR_LIMIT):
+        assert attacker.sign_in("nobody@guild.test", f"guess {guess}").status_code == 401
+    assert_limited(attacker.sign_in("nobody@guild.test", "guess"))
+
+
+def test_trying_many_accounts_from_one_address_is_stopped(app: Flask, world: World,
+                                                          clock: Clock) -> None:
+    attacker = Guesser(app, "203.0.113.9")
+    for n in range(ADDRESS_LIMIT):
+        assert attacker.sign_in(f"user{n}@guild.test", "Winter2026!").status_code == 401
+    assert_limited(attacker.sign_in(world.staff_email, PASSWORD))
+    assert Guesser(app, "198.51.100.21").sign_in(world.staff_email,
+                                                 PASSWORD).status_code == 302
+
+
+def test_a_successful_sign_in_forgets_its_own_refusals(app: Flask, world: World,
+                                                       clock: Clock) -> None:
+    staff = Guesser(app, "198.51.100.22")
+    for guess in range(PAIR_LIMIT - 1):
+        assert staff.sign_in(world.staff_email, f"typo {guess}").status_code == 401
+    assert staff.sign_in(world.staff_email, PASSWORD).status_code == 302
+    # Typos after a good sign-in start from nothing again (a new browser, the same address).
+    staff = Guesser(app, "198.51.100.22")
+    for guess in range(PAIR_LIMIT - 1):
+        assert staff.sign_in(world.staff_email, f"typo {guess}").status_code == 401
+    assert staff.sign_in(world.staff_email, PASSWORD).status_code == 302
+
+
+# --- signing out ends the session ----------------------------------------------------------------
+
+
+def copy_of(browser: FlaskClient, app: Flask) -> FlaskClient:
+    """Another browser holding the same session cookie, as a thief who copied it would."""
+    cookie = browser.get_cookie(COOKIE)
+    assert cookie is not None
+    thief = app.test_client()
+    thief.set_cookie(COOKIE, cookie.value)
+    return thief
+
+
+def test_a_cookie_copied_before_sign_out_is_refused_after_it(app: Flask, world: World) -> None:
+    from tests.web.admin.test_pages import signed_in_as, submit
+
+    staff = signed_in_as(app.test_client(), world.staff_email)
+    thief = copy_of(staff, app)
+    assert thief.get("/admin/").status_code == 200  # the copy works while the session lives
+    assert submit(staff, "/admin/", {}, action="/admin/logout").status_code == 302
+    assert staff.get("/admin/").status_code == 302
+    assert thief.get("/admin/").status_code == 302
+    assert thief.get("/admin/issuers/guild/tokens").status_code == 302
+
+
+def test_sign_out_everywhere_ends_every_session_of_that_staff_member(
+        app: Flask, world: World) -> None:
+    from tests.web.admin.test_pages import signed_in_as, submit
+
+    laptop = signed_in_as(app.test_client(), world.staff_email)
+    phone = signed_in_as(app.test_client(), world.staff_email)
+    colleague = signed_in_as(app.test_client(), world.other_staff_email)
+    thief = copy_of(phone, app)
+    done = submit(laptop, "/admin/", {}, action="/admin/sessions/end-all")
+    assert done.status_code == 302
+    for browser in (laptop, phone, thief):
+        assert browser.get("/admin/").status_code == 302
+    assert colleague.get("/admin/").status_code == 200  # someone else's sessions stay
+    assert signed_in_as(app.test_client(), world.staff_email).get("/admin/").status_code == 200
+
+
+def test_a_new_password_ends_the_sessions_made_with_the_old_one(
+        app: Flask, session: Session, ctx: ServiceContext, world: World) -> None:
+    from issuer.services.users import set_password
+    from tests.web.admin.test_pages import sign_in, signed_in_as
+
+    staff = signed_in_as(app.test_client(), world.staff_email)
+    user = session.scalars(select(User).where(User.email == world.staff_email)).one()
+    set_password(session, ctx, user, PASSWORD + " again")
+    session.commit()
+    assert staff.get("/admin/").status_code == 302
+    assert sign_in(app.test_client(), world.staff_email).status_code == 401
+    assert sign_in(app.test_client(), world.staff_email,
+                   PASSWORD + " again").status_code == 302
+
+
+def test_a_cookie_naming_only_a_user_signs_no_one_in(app: Flask, world: World,
+                                                     session: Session) -> None:
+    """Whoever learns the secret key can sign any cookie; without a live session it is no
+    sign-in."""
+    user_id = session.scalars(select(User.id).where(User.email == world.staff_email)).one()
+    session.rollback()
+    forged = app.test_client()
+    with forged.session_transaction() as cookie_session:
+        cookie_session["user_id"] = user_id
+        cookie_session["staff_session"] = "made-up"
+    assert forged.get("/admin/").status_code == 302

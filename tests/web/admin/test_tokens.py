@@ -105,3 +105,33 @@ def test_token_names_are_escaped(staff: FlaskClient) -> None:
     html = page(staff, TOKENS)
     assert "&lt;b onmouseover=alert(1)&gt;LMS&lt;/b&gt;" in html
     assert "<b onmouseover" not in html
+
+
+def test_the_token_page_offers_a_copy_button_the_docs_and_a_status_column(
+        staff: FlaskClient, session: Session) -> None:
+    response = submit(staff, TOKENS, {"name": "Kept"})
+    html = response.get_data(as_text=True)
+    # The button copies the read-only field; the script that makes it work is the site's own.
+    assert '<button type="button" class="secondary" data-copy="new-token" hidden>Copy</button>' \
+        in html
+    assert '<script src="/static/copy.js" defer></script>' in html
+    assert 'href="/api/docs"' in html and 'href="/openapi.yaml"' in html
+    with staff.get("/static/copy.js") as script:
+        assert script.status_code == 200
+
+    create(staff, "Gone")
+    row = token_row(session, "Gone")
+    session.rollback()
+    submit(staff, TOKENS, {}, action=f"{TOKENS}/{row.id}/revoke")
+    listing = page(staff, TOKENS)
+    header = re.search(r"<thead>(.*?)</thead>", listing, re.S)
+    assert header is not None
+    assert re.findall(r"<th scope=\"col\">(.*?)</th>", header.group(1))[4] == "Status"
+    rows = {re.sub(r"<[^>]+>", "", cells[0]).strip(): cells
+            for cells in (re.findall(r"<td[^>]*>(.*?)</td>", tr, re.S)
+                          for tr in re.findall(r"<tr>(.*?)</tr>", listing, re.S)) if cells}
+    # The Status cell says the status; the revoke form is in the next cell, only when active.
+    assert re.sub(r"<[^>]+>|\s+", " ", rows["Kept"][4]).strip() == "Active"
+    assert "Revoke" in rows["Kept"][5] and "revoke_token" not in rows["Kept"][4]
+    assert re.sub(r"<[^>]+>|\s+", " ", rows["Gone"][4]).strip().startswith("Revoked 20")
+    assert "Revoke" not in rows["Gone"][5]

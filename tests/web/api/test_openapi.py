@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -259,6 +260,7 @@ def test_errors_are_documented_as_problem_details() -> None:
 #: are not a reason to describe a route: every route answers problem details to JSON clients.
 HTML_ONLY: dict[str, str] = {
     "/": "the start page",
+    "/api/docs": "the interactive API documentation; the description is GET /openapi.yaml",
     "/verify": "the verify form for people; programs use POST /credentials/verify",
     "/credentials/{credential_id}/verify": "the page a scanned QR code opens: the live check "
                                            "for people; programs use POST /credentials/verify",
@@ -267,6 +269,7 @@ HTML_ONLY: dict[str, str] = {
     "/admin/": "staff dashboard",
     "/admin/login": "staff sign-in form; sets the session cookie and redirects",
     "/admin/logout": "staff sign-out form post; redirects",
+    "/admin/sessions/end-all": "staff sign-out-everywhere form post; redirects",
     "/admin/issuers/{slug}": "staff page of one issuer",
     "/admin/issuers/{slug}/achievements/new": "staff form; the API has POST /api/v1/achievements",
     "/admin/issuers/{slug}/achievements/{a_slug}/edit": "staff form; the API has PATCH",
@@ -301,6 +304,8 @@ HTML_ONLY: dict[str, str] = {
     "/learn/claims/{public_id}/evidence": "learner form post; redirects",
     "/learn/claims/{public_id}/evidence/{evidence_id}/delete": "learner form post; redirects",
     "/learn/claims/{public_id}/requests": "learner form post; redirects",
+    "/learn/claims/{public_id}/requests/{request_id}": "learner page showing a new peer link",
+    "/learn/claims/{public_id}/requests/{request_id}/resend": "learner form post; redirects",
     "/learn/claims/{public_id}/statement": "learner form post; redirects",
     "/learn/claims/{public_id}/submit": "learner form post; redirects",
     "/learn/claims/{public_id}/withdraw": "learner form post; redirects",
@@ -308,6 +313,9 @@ HTML_ONLY: dict[str, str] = {
 #: Routes that serve files but are not part of the interface.
 NOT_DESCRIBED: dict[str, str] = {
     "/static/{filename}": "the pages' own style sheets, scripts and pictures",
+    "/api/docs/assets/{name}": "Swagger UI's script and style sheet for the documentation page",
+    "/api/{name}.json": "the JSON Schemas of schemas/api/ this description refers to, served "
+                        "where its $ref resolves (beside GET /openapi.yaml)",
 }
 
 
@@ -367,7 +375,8 @@ def test_pages_answer_html_even_when_json_is_asked_for(
         cookie_session["learner_id"] = learner.id  # staff and learner at once: every page
     values = {"slug": "guild", "a_slug": "peer-scaffolder", "cid": credential.id,
               "credential_id": credential.id, "token_id": str(token_id), "job_id": "1",
-              "token": "no-such-token", "public_id": "no-such-claim", "evidence_id": "1"}
+              "token": "no-such-token", "public_id": "no-such-claim", "evidence_id": "1",
+              "request_id": "1"}
     pages = 0
     for path, methods in _routes(app).items():
         if path not in HTML_ONLY or "get" not in methods:
@@ -456,6 +465,21 @@ def test_documented_request_examples_are_valid(name: str, body: Any) -> None:
 
 
 # --- the documents and files outside the token API answer as described ---------------------
+
+
+def _finished_bulk_job(client: FlaskClient, token: dict[str, str]) -> int:
+    """A bulk award through the API, once its runner has finished."""
+    started = client.post("/api/v1/bulk?achievement=peer-scaffolder&issue_valid_rows=true",
+                          headers=token, content_type="text/csv",
+                          data=b"recipient,name\nbulk@example.org,Bulk\nnot-an-address,X\n")
+    assert started.status_code == 202
+    job_id = int(started.get_json()["job"]["id"])
+    deadline = time.monotonic() + 60
+    while client.get(f"/api/v1/bulk/{job_id}", headers=token).get_json()["job"]["status"] \
+            not in ("done", "failed"):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    return job_id
 
 learner = learning_fixtures.learner
 open_achievement = learning_fixtures.open_achievement
@@ -611,6 +635,23 @@ def test_documents_and_files_answer_as_described(
     signed_out = check(example, app.test_client().get("/admin/issuers/guild/bulk/example.csv"),
                        302)
     assert urlsplit(signed_out.headers["Location"]).path == "/admin/login"
+
+    # The description itself, and the results of a bulk award for the issuer's staff.
+    description = check("/openapi.yaml", client.get("/openapi.yaml"))
+    assert description.data == SPEC_PATH.read_bytes()
+    check("/openapi.yaml", client.get("/openapi.yaml",
+                                      headers={"If-None-Match": description.headers["ETag"]}),
+          304)
+    results = "/admin/issuers/{slug}/bulk/{job_id}/results.csv"
+    job_id = _finished_bulk_job(client, token)
+    assert check(results, staff.get(f"/admin/issuers/guild/bulk/{job_id}/results.csv")) \
+        .data.startswith(b"row,recipient,")
+    check(results, signed_in_as(app.test_client(), world.other_staff_email).get(
+        f"/admin/issuers/guild/bulk/{job_id}/results.csv", headers=json_accept), 403)
+    check(results, staff.get("/admin/issuers/guild/bulk/2147483647/results.csv",
+                             headers=json_accept), 404)
+    check(results, app.test_client().get(f"/admin/issuers/guild/bulk/{job_id}/results.csv"),
+          302)
 
     # Every described path outside the token API was fetched above.
     untested = {path for path in spec()["paths"] if not path.startswith(TOKEN_PREFIXES)

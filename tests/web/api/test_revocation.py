@@ -217,12 +217,12 @@ def test_vc_api_credentials_get_status_entries_and_can_be_revoked(
         assert verified(client, vc)["verified"] is False
 
 
-def test_vc_api_refuses_a_credential_that_brings_its_own_status(
+def test_vc_api_refuses_an_open_badge_that_brings_its_own_status(
     client: FlaskClient, world: World, session: Session
 ) -> None:
     before = snapshot(session)
     entry = status_entry("https://elsewhere.example/status/1", 3, "revocation")
-    response = issue(client, world.token, generic_credential(credentialStatus=entry))
+    response = issue(client, world.token, ob_credential(credentialStatus=entry))
     assert response.status_code == 422
     body = response.get_json()
     assert "leave credentialStatus out" in body["detail"]

@@ -76,8 +76,12 @@ def ask_for_link(client: FlaskClient, email: str, next_url: str | None = None,
     html = form.get_data(as_text=True)
     hidden = re.search(r'name="next" value="([^"]*)"', html)
     assert hidden is not None
-    return client.post("/learn/sign-in", headers=headers, data={
+    response = client.post("/learn/sign-in", headers=headers, data={
         "email": email, "next": hidden.group(1), "csrf_token": csrf_token(html)})
+    if response.status_code != 303:
+        return response
+    # Post/Redirect/Get: the page that says the link is sent is a GET of its own.
+    return client.get(response.headers["Location"], headers=headers)
 
 
 def mailed_link(sink: SmtpSink, email: str) -> str:
@@ -114,6 +118,21 @@ def learner_by_email(session: Session, email: str) -> Learner | None:
 
 
 # --- the whole way, by mail ---------------------------------------------------------------------
+
+
+def test_asking_for_a_link_redirects_and_a_reload_sends_no_other(
+        client: FlaskClient, session: Session, smtp_server: SmtpSink) -> None:  # noqa: F811
+    form = client.get("/learn/sign-in").get_data(as_text=True)
+    asked = client.post("/learn/sign-in", data={"email": "ada@example.org", "next": "",
+                                                "csrf_token": csrf_token(form)})
+    assert asked.status_code == 303
+    for _ in range(2):
+        page = client.get(asked.headers["Location"])
+        assert page.status_code == 200 and "Check your email" in page.get_data(as_text=True)
+    assert len(smtp_server.to("ada@example.org")) == 1
+    # Without a request behind it, the address is the form again.
+    assert "Check your email" not in client.application.test_client().get(
+        asked.headers["Location"]).get_data(as_text=True)
 
 
 def test_mailed_link_signs_in_and_creates_the_account(

@@ -312,7 +312,9 @@ def test_private_evidence_stays_with_the_learner_and_the_reviewers(
 
     # The learner's link for peers: the peer sees the public item, and only a note of the other.
     response = post_form(learner, f"/learn/claims/{public_id}/requests", {"email": ""})
-    token = re.search(r"/attest/([A-Za-z0-9_-]+)", response.get_data(as_text=True))
+    assert response.status_code == 302
+    shown = learner.get(response.headers["Location"])
+    token = re.search(r"/attest/([A-Za-z0-9_-]+)", shown.get_data(as_text=True))
     assert token
     peer_page = peers[0].get(f"/attest/{token.group(1)}").get_data(as_text=True)
     assert "Open answers" in peer_page and "https://forum.example/a" in peer_page

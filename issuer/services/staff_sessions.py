@@ -1,0 +1,64 @@
+"""Staff sessions kept on the server, so that signing out ends them.
+
+The session cookie is signed, not encrypted, and lives in the browser: on its own it
+stays valid for anyone who copied it, after its owner signed out. So each staff sign-in
+makes a random session id, the cookie carries it, and the database keeps its SHA-256
+digest (:class:`~issuer.storage.models.StaffSession`); every staff request looks the row
+up. Signing out, a new password, and "sign out everywhere" end rows, and an ended row
+signs no one in (OWASP Session Management Cheat Sheet, "Session expiration" and
+"Manual session expiration").
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from issuer.services.context import ServiceContext
+from issuer.storage.models import StaffSession, User
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def start(session: Session, ctx: ServiceContext, user: User) -> str:
+    """A new session of ``user``; the returned id goes into the cookie, never elsewhere."""
+    token = secrets.token_urlsafe(32)
+    # Ended sessions are kept for nothing: a sign-in clears its staff member's.
+    session.execute(delete(StaffSession)
+                    .where(StaffSession.user_id == user.id, StaffSession.ended_at.is_not(None))
+                    .execution_options(synchronize_session=False))
+    session.add(StaffSession(token_hash=_digest(token), user_id=user.id, created_at=ctx.now()))
+    session.flush()
+    return token
+
+
+def user_of(session: Session, token: str, user_id: int) -> User | None:
+    """The staff member whose live session ``token`` is, if it is ``user_id``'s."""
+    return session.scalar(
+        select(User).join(StaffSession, StaffSession.user_id == User.id)
+        .where(StaffSession.token_hash == _digest(token), StaffSession.user_id == user_id,
+               StaffSession.ended_at.is_(None)))
+
+
+def end(session: Session, ctx: ServiceContext, token: str) -> None:
+    """End one session (signing out); an unknown or ended one is left as it is."""
+    session.execute(update(StaffSession)
+                    .where(StaffSession.token_hash == _digest(token),
+                           StaffSession.ended_at.is_(None))
+                    .values(ended_at=ctx.now())
+                    .execution_options(synchronize_session=False))
+
+
+def end_all(session: Session, ctx: ServiceContext, user: User) -> int:
+    """End every session of ``user`` (sign out everywhere, a new password); how many."""
+    result = session.execute(update(StaffSession)
+                             .where(StaffSession.user_id == user.id,
+                                    StaffSession.ended_at.is_(None))
+                             .values(ended_at=ctx.now())
+                             .execution_options(synchronize_session=False))
+    return int(getattr(result, "rowcount", 0) or 0)
