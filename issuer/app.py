@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from issuer.config import STATIC_DIR, TEMPLATES_DIR, Settings
 from issuer.jobs.bulk import start_bulk_job
@@ -45,4 +46,11 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     init_app(app, build_runtime(settings),
              Background(deliver_mail=deliver, start_bulk_job=start_bulk_job))
     register(app)
+    if settings.trusted_proxies > 0:
+        # Behind reverse proxies remote_addr is the nearest proxy's; the client is the
+        # address the outermost trusted one appended to X-Forwarded-For. Only the address
+        # is taken: scheme and host come from ISSUER_BASE_URL.
+        app.wsgi_app = ProxyFix(app.wsgi_app,  # type: ignore[method-assign]
+                                x_for=settings.trusted_proxies, x_proto=0, x_host=0,
+                                x_port=0, x_prefix=0)
     return app

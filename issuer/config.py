@@ -29,6 +29,8 @@ TEMPLATES_DIR = PROJECT_ROOT / "templates"
 STATIC_DIR = PROJECT_ROOT / "static"
 #: A mail server limits the connections one client may hold; past a few, more gain nothing.
 MAX_SMTP_CONNECTIONS = 16
+#: A longer chain of proxies than this is a mistake in the setting, not a deployment.
+MAX_TRUSTED_PROXIES = 8
 
 
 #: Where the passphrase of encrypted key files comes from (the service and the CLI alike).
@@ -50,7 +52,7 @@ CORE_SETTINGS = ("schemas_dir", "canon_max_seconds", "key_passphrase", "verify_o
                  "verify_allow_hosts", "verify_max_bytes", "verify_timeout", "verify_ca_file")
 
 _WHOLE_NUMBERS = ("max_content_length", "max_image_bytes", "smtp_port", "smtp_connections",
-                  "verify_max_bytes")
+                  "verify_max_bytes", "trusted_proxies")
 _NUMBERS = ("canon_max_seconds", "verify_timeout")
 _PATHS = ("keys_dir", "instance_dir", "schemas_dir", "verify_ca_file")
 _FLAGS = ("secure_cookies", "smtp_starttls", "smtp_ssl", "verify_offline")
@@ -191,6 +193,10 @@ class Settings:
     verify_timeout: float = 5.0
     #: A PEM file of the CAs the verifier trusts for HTTPS instead of the public ones.
     verify_ca_file: Path | None = None
+    #: Reverse proxies in front of the service whose ``X-Forwarded-For`` is believed: the
+    #: client address (sign-in rate limit) is the one the outermost trusted proxy saw. 0
+    #: ignores the header, which any client can send.
+    trusted_proxies: int = 0
 
     @property
     def base(self) -> str:
@@ -237,6 +243,9 @@ class Settings:
         if "verify_timeout" in names and not 0 < self.verify_timeout <= 600:
             raise ConfigError("ISSUER_VERIFY_TIMEOUT must be a number of seconds above 0 and "
                               "at most 600")
+        if "trusted_proxies" in names and not 0 <= self.trusted_proxies <= MAX_TRUSTED_PROXIES:
+            raise ConfigError(f"ISSUER_TRUSTED_PROXIES must be a whole number from 0 to "
+                              f"{MAX_TRUSTED_PROXIES}, not {self.trusted_proxies}")
         if "verify_allow_hosts" in names:
             for entry in self.verify_allow_hosts:
                 if not _HOST_PORT.fullmatch(entry):

@@ -98,3 +98,26 @@ def users_create(email: str, name: str | None, slugs: tuple[str, ...], password:
         for slug in slugs:
             grant(session, user, get_issuer(session, slug))
     click.echo(f"created {user.email}")
+
+
+@users.command("set-password")
+@click.argument("email")
+@click.password_option(envvar="ISSUER_NEW_PASSWORD")
+def users_set_password(email: str, password: str) -> None:
+    """Give the staff account EMAIL a new password, and end all its sessions.
+
+    Whoever signed in with the old password (or holds a copy of such a session's cookie)
+    is signed out: a password is changed because somebody else may know it.
+    """
+    from sqlalchemy import select
+
+    from issuer.services.users import set_password
+    from issuer.storage.models import User
+
+    address = (email or "").strip().lower()
+    with service_runtime() as rt, unit_of_work(rt) as session:
+        user = session.scalar(select(User).where(User.email == address))
+        if user is None:
+            raise Refused(f"there is no staff account for {address}")
+        set_password(session, rt.services, user, password)
+    click.echo(f"new password set for {address}; its sessions have ended")

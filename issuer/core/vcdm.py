@@ -50,7 +50,10 @@ def credential_problems(document: Mapping[str, Any]) -> list[str]:
     problems += _subject_problems(document)
     problems += _date_problems(document, legacy)
     problems += _typed_entries(document, "credentialSchema", "VCDM 2.0 §4.11", need_id=True)
-    problems += _typed_entries(document, "credentialStatus", "VCDM 2.0 §4.10", need_id=False)
+    # VC 1.1 §4.9 also wants each status entry's id; VCDM 2.0 §4.10 made it optional.
+    problems += _typed_entries(document, "credentialStatus",
+                               "VC Data Model 1.1 §4.9" if legacy else "VCDM 2.0 §4.10",
+                               need_id=legacy)
     problems += _typed_entries(document, "refreshService", "VCDM 2.0 §5.4", need_id=False)
     problems += _typed_entries(document, "termsOfUse", "VCDM 2.0 §5.5", need_id=False)
     problems += _typed_entries(document, "evidence", "VCDM 2.0 §5.6", need_id=False)

@@ -478,13 +478,6 @@ class Verifier:
                              "the presentation has no proof, so nothing proves who presents "
                              "it"), None
             return Check("proof", Outcome.FAILED, "the credential carries no proof"), None
-        seen: list[str] = []
-        for proof in proofs:
-            fingerprint = json.dumps(proof, sort_keys=True)
-            if fingerprint in seen:
-                return Check("proof", Outcome.FAILED,
-                             "the proof set contains the same proof twice"), None
-            seen.append(fingerprint)
         purpose = "authentication" if kind == "presentation" else "assertionMethod"
         if issuer is None and kind != "presentation":
             return Check("proof", Outcome.FAILED, "the credential names no issuer"), None
@@ -492,8 +485,15 @@ class Verifier:
         details: list[str] = []
         verified_by: str | None = None
         failed = unknown = 0
+        seen: dict[str, int] = {}
         for index, proof in enumerate(proofs, start=1):
             label = f"proof {index}" if len(proofs) > 1 else "proof"
+            # A repeated proof is a second graph of the set (VC Data Integrity §2.1.1), not
+            # a second signer: it is checked like the others and said to be a repeat.
+            fingerprint = json.dumps(proof, sort_keys=True)
+            if fingerprint in seen:
+                label += f" (the same as proof {seen[fingerprint]})"
+            seen.setdefault(fingerprint, index)
             suite = suite_for_proof(proof)
             if suite is None:
                 # VC Data Integrity §4.5: a verifier checks the proofs it understands; one of a
@@ -506,10 +506,11 @@ class Verifier:
             method = proof.get("verificationMethod")
             ok, why, key = self._verify_proof(doc, proof, proofs, suite, issuer, purpose, ctx)
             source = f", key from {key.source}" if key is not None else ""
+            by_other = key is not None and issuer is not None and key.controller != issuer
             details.append(f"{label} ({suite.name}, {method}{source}): {why}")
             if not ok:
                 failed += 1
-            elif verified_by is None and key is not None:
+            elif verified_by is None and key is not None and not by_other:
                 verified_by = key.method_id
         signer = issuer or "the holder"
         if failed:
@@ -519,7 +520,9 @@ class Verifier:
                        else f"{failed} of {len(proofs)} proofs could not be verified")
             return Check("proof", Outcome.FAILED, message, tuple(details)), None
         if verified_by is None:
-            message = details[0] if len(details) == 1 else "no proof could be verified"
+            message = (details[0] if len(details) == 1
+                       else f"no proof is by the issuer {issuer}" if unknown < len(proofs)
+                       else "no proof could be verified")
             return Check("proof", Outcome.FAILED, message, tuple(details)), None
         outcome = Outcome.WARNING if unknown else Outcome.PASSED
         return Check(
@@ -538,11 +541,22 @@ class Verifier:
         method = proof.get("verificationMethod")
         # VCDM 2.0 §4.13: a presentation need not name its holder; its proof is then
         # checked against the controller of the key it names.
-        controller = issuer if issuer is not None else str(method).split("#", 1)[0]
+        own = str(method).split("#", 1)[0]
+        controller = issuer if issuer is not None else own
         try:
             key = self.resolver.assertion_key(str(method), controller, purpose=purpose)
         except IssuerError as exc:
-            return False, exc.message, None
+            if own == controller:
+                return False, exc.message, None
+            # VC Data Integrity §4.3: the proofs of a set may come from different parties;
+            # one by another controller is checked against that controller's document.
+            try:
+                key = self.resolver.assertion_key(str(method), own, purpose=purpose)
+            except IssuerError:
+                return False, exc.message, None
+            not_issuers = exc.message
+        else:
+            not_issuers = None
         ok, why = verify_one(doc, proof, proofs, suite, key.public_key, ctx,
                              expected_purpose=purpose, now=self.clock())
         if ok:
@@ -551,6 +565,8 @@ class Verifier:
             claimed = parse_datetime(created) if isinstance(created, str) else None
             problem, note = self._signing_time(doc, key, claimed, "its proof")
             ok, why = (False, problem) if problem else (True, why + note)
+        if not_issuers is not None:
+            why += f" (a proof by {key.controller}, not by {issuer}: {not_issuers})"
         return ok, why, key
 
     # -- compact JWS -------------------------------------------------------------------
@@ -917,13 +933,20 @@ def _unsignable_values(node: Any, path: str = "") -> list[str]:
         for i, value in enumerate(node):
             where = f"{path}[{i}]"
             # JSON-LD sets ignore repeats, so a repeated value is not signed a second time.
+            # An object without an id is a node of its own (a blank node): repeats of it stay
+            # apart in the signed data, and removing one breaks the signature.
             fingerprint = json.dumps(value, sort_keys=True)
-            if value is None or fingerprint in seen:
+            if value is None or (fingerprint in seen and not _blank_node(value)):
                 found.append(where)
             else:
                 seen.add(fingerprint)
                 found.extend(_unsignable_values(value, where))
     return found
+
+
+def _blank_node(value: Any) -> bool:
+    return (isinstance(value, Mapping) and "id" not in value and "@id" not in value
+            and "@value" not in value)
 
 
 def _endorser_name(credential: Mapping[str, Any] | None) -> str | None:

@@ -219,7 +219,12 @@ def maybe_auto_approve(session: Session, ctx: ServiceContext, claim: Claim) -> C
     Safe to call at any time and more than once: anything else returns None. A failure to
     sign leaves the claim submitted for a reviewer (and says so in the audit trail) rather
     than failing the caller, which is usually a peer's attestation.
+
+    The claim's row is locked first, so that two attestations (or an attestation and the
+    submission) arriving at once are decided one after the other: the transaction that
+    gets the lock last sees what the first one committed, and approves exactly once.
     """
+    _lock_claim(session, claim)
     if claim.status != "submitted":
         return None
     policy = policy_for(session, claim.achievement)
@@ -235,6 +240,21 @@ def maybe_auto_approve(session: Session, ctx: ServiceContext, claim: Claim) -> C
                      issuer_id=claim.issuer_id, claim_id=claim.id,
                      detail={"error": exc.message})
         return None
+
+
+def _lock_claim(session: Session, claim: Claim) -> None:
+    """Lock ``claim``'s row until the transaction ends, and read it and its attestations again.
+
+    ``FOR NO KEY UPDATE`` rather than ``FOR UPDATE``: inserting an attestation already holds
+    ``FOR KEY SHARE`` on the claim (its foreign key), which ``FOR UPDATE`` would wait for, so
+    two attesters would deadlock (PostgreSQL, "Row-Level Locks"). SQLite has no row locks and
+    needs none: it lets one writer in at a time.
+    """
+    session.execute(select(Claim).where(Claim.id == claim.id)
+                    .with_for_update(key_share=True)
+                    .execution_options(populate_existing=True))
+    # Attestations committed by others while this transaction waited for the lock.
+    session.expire(claim, ["attestations"])
 
 
 def _approve(session: Session, ctx: ServiceContext, claim: Claim, *, reviewer: str | None,

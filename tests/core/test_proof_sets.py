@@ -81,3 +81,25 @@ def test_only_proofs_of_unknown_suites_do_not_verify() -> None:
     document["proof"] = [{**proofs_of(document)[0], "cryptosuite": "bbs-2023"}]
     report = verifier().verify(document)
     assert _proof_check(report) == Outcome.FAILED
+
+
+def test_a_set_may_hold_a_proof_by_another_party_but_one_must_be_the_issuers() -> None:
+    key, did, vm = did_key_issuer()
+    witness, _witness_did, witness_vm = did_key_issuer()
+    document = _sign(_sign(unsigned_badge(did), key, vm), witness, witness_vm)
+    report = verifier().verify(document)
+    assert report.valid, [c.to_json() for c in report.failed]
+    assert "not by" in report.check("proof").details[1]  # type: ignore[union-attr]
+    only_witness = _sign(unsigned_badge(did), witness, witness_vm)
+    failed = verifier().verify(only_witness)
+    assert _proof_check(failed) == Outcome.FAILED
+    assert f"not by {did}" in failed.check("proof").message  # type: ignore[union-attr]
+
+
+def test_the_same_proof_twice_is_checked_twice_and_named_a_repeat() -> None:
+    key, did, vm = did_key_issuer()
+    once = _sign(unsigned_badge(did), key, vm)
+    twice = {**once, "proof": [once["proof"][0], once["proof"][0]]}
+    report = verifier().verify(twice)
+    assert report.valid, [c.to_json() for c in report.failed]
+    assert "the same as proof 1" in report.check("proof").details[1]  # type: ignore[union-attr]

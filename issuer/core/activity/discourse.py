@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from dataclasses import replace
 from typing import Any, BinaryIO
 from urllib.parse import urlsplit
@@ -40,6 +39,7 @@ from issuer.core.activity.model import (
     link_replies,
     parse_time,
     read_bounded,
+    read_json_document,
 )
 from issuer.core.activity.rules import says_thanks
 
@@ -71,12 +71,7 @@ def read_topic_json(stream: BinaryIO, *, forum: str | None = None,
     """The posts of one topic; ``forum`` (a host such as ``forum.example.org``) names the
     community and makes permalinks."""
     limits = limits or Limits()
-    data, digest = read_bounded(stream, limits)
-    archive = Archive(PLATFORM, digest)
-    try:
-        topic = json.loads(data)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ArchiveUnreadable(f"the file is not JSON: {exc}") from None
+    archive, topic = read_json_document(stream, limits, PLATFORM)
     posts = (topic.get("post_stream") or {}).get("posts") if isinstance(topic, dict) else None
     if not isinstance(posts, list) or not isinstance(topic.get("id"), int):
         raise ArchiveUnreadable("this is not a Discourse topic: no id or post_stream.posts")
@@ -97,7 +92,7 @@ def read_topic_json(stream: BinaryIO, *, forum: str | None = None,
                                                     f"{limits.max_items} items"))
             break
         try:
-            read = _post(post, topic_id, slug, community, forum, digest, numbers)
+            read = _post(post, topic_id, slug, community, forum, archive.source_sha256, numbers)
         except (ValueError, TypeError, OverflowError) as exc:
             archive.errors.append(ItemError(number, str(exc)))
             continue

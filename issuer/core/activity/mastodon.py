@@ -14,7 +14,6 @@ thanked, not the thanks they received.
 
 from __future__ import annotations
 
-import json
 from typing import Any, BinaryIO
 from urllib.parse import urlsplit
 
@@ -27,7 +26,7 @@ from issuer.core.activity.model import (
     content_sha256,
     link_replies,
     parse_time,
-    read_bounded,
+    read_json_document,
 )
 from issuer.core.activity.rules import says_thanks
 
@@ -57,12 +56,7 @@ def account_name(value: str) -> str | None:
 def read_outbox_json(stream: BinaryIO, *, limits: Limits | None = None) -> Archive:
     """The posts of an account archive's ``outbox.json``."""
     limits = limits or Limits()
-    data, digest = read_bounded(stream, limits)
-    archive = Archive(PLATFORM, digest)
-    try:
-        outbox = json.loads(data)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ArchiveUnreadable(f"the file is not JSON: {exc}") from None
+    archive, outbox = read_json_document(stream, limits, PLATFORM)
     items = outbox.get("orderedItems") if isinstance(outbox, dict) else None
     if not isinstance(items, list):
         raise ArchiveUnreadable("this is not an ActivityPub outbox: no orderedItems list")
@@ -73,7 +67,7 @@ def read_outbox_json(stream: BinaryIO, *, limits: Limits | None = None) -> Archi
                                                     f"{limits.max_items} items"))
             break
         try:
-            post = _note(activity, digest)
+            post = _note(activity, archive.source_sha256)
         except (ValueError, TypeError, OverflowError) as exc:
             archive.errors.append(ItemError(number, str(exc)))
             continue

@@ -10,10 +10,11 @@ can be matched to the archive later without holding anyone's words. Reading is b
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from issuer.core.errors import EXIT_UNREADABLE, InputError
 
@@ -136,6 +137,20 @@ def read_bounded(stream: BinaryIO, limits: Limits) -> tuple[bytes, str]:
     if len(data) > limit:
         raise ArchiveUnreadable(f"the archive is larger than {limit} bytes")
     return data, hashlib.sha256(data).hexdigest()
+
+
+def read_json_document(stream: BinaryIO, limits: Limits, platform: str) -> tuple[Archive, Any]:
+    """An empty :class:`Archive` of ``platform`` for a JSON file, and the file's JSON value.
+
+    The whole file is read within the limit for documents and hashed; a file that is not
+    JSON is unreadable as a whole, not item by item.
+    """
+    data, digest = read_bounded(stream, limits)
+    try:
+        value = json.loads(data)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ArchiveUnreadable(f"the file is not JSON: {exc}") from None
+    return Archive(platform, digest), value
 
 
 def parse_time(value: object) -> datetime | None:

@@ -19,7 +19,6 @@ The API's JSON (``/questions/{ids}`` and ``/questions/{ids}/answers``, a wrapper
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from collections.abc import Iterator
 from dataclasses import replace
@@ -37,7 +36,7 @@ from issuer.core.activity.model import (
     content_sha256,
     link_replies,
     parse_time,
-    read_bounded,
+    read_json_document,
 )
 
 __all__ = ["PLATFORM", "read_api_json", "read_posts_xml", "read_users_xml"]
@@ -251,12 +250,7 @@ def read_users_xml(stream: BinaryIO, *, limits: Limits | None = None) -> Archive
 def read_api_json(stream: BinaryIO, *, limits: Limits | None = None) -> Archive:
     """Answers (and questions) from the Stack Exchange API's ``items`` wrapper."""
     limits = limits or Limits()
-    data, digest = read_bounded(stream, limits)
-    archive = Archive(PLATFORM, digest)
-    try:
-        document = json.loads(data)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ArchiveUnreadable(f"the file is not JSON: {exc}") from None
+    archive, document = read_json_document(stream, limits, PLATFORM)
     items = document.get("items") if isinstance(document, dict) else None
     if not isinstance(items, list):
         raise ArchiveUnreadable("this is not a Stack Exchange API answer: no 'items' list")
@@ -270,7 +264,7 @@ def read_api_json(stream: BinaryIO, *, limits: Limits | None = None) -> Archive:
                                                     f"{limits.max_items} items"))
             break
         try:
-            post, is_accepted = _api_item(item, digest)
+            post, is_accepted = _api_item(item, archive.source_sha256)
         except (ValueError, TypeError, OverflowError) as exc:
             archive.errors.append(ItemError(number, str(exc)))
             continue

@@ -266,3 +266,21 @@ def test_an_inline_context_that_would_change_or_fetch_meaning_is_refused(
     credential = {**generic_credential(), "@context": [V2, inline]}
     body = problem(issue(client, world.token, credential), 422)
     assert words in body["detail"], body
+
+
+def test_repeated_entries_without_id_are_kept_apart_and_signed(
+        client: FlaskClient, world: World) -> None:
+    """Each object without an id is a node of its own, so two equal ones are both signed."""
+    inline = {"OdrlPolicy2017": "https://example.org/examples#OdrlPolicy2017"}
+    credential = {"@context": [V2, inline], "type": ["VerifiableCredential"],
+                  "credentialSubject": {"id": "did:example:subject"},
+                  "termsOfUse": [{"type": "OdrlPolicy2017"}, {"type": "OdrlPolicy2017"}]}
+    vc = issued(client, world.token, credential)
+    assert verify_vc(client, vc).status_code == 200
+    vc["termsOfUse"] = vc["termsOfUse"][:1]
+    assert verify_vc(client, vc).status_code == 422
+    # Repeated values (here the same URL twice) are still refused: a set keeps one.
+    repeated = generic_credential()
+    repeated["credentialSubject"]["alumniOf"] = ["The Guild", "The Guild"]
+    body = problem(issue(client, world.token, repeated), 422)
+    assert "repeated" in str(body), body
