@@ -14,8 +14,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# `make run PORT=5001` serves on another port; links and ids then name that port too.
 run: $(STAMP)
-	$(BIN)/issuer serve --init-demo
+	$(BIN)/issuer serve --init-demo$(if $(PORT), --port $(PORT))
 
 # Two workers: the machine CI runs on has two cores. A test module runs in one worker.
 # ISSUER_TEST_FULL=1 makes the long property runs full size (the canonicalization

@@ -31,6 +31,16 @@ STATIC_DIR = PROJECT_ROOT / "static"
 MAX_SMTP_CONNECTIONS = 16
 #: A longer chain of proxies than this is a mistake in the setting, not a deployment.
 MAX_TRUSTED_PROXIES = 8
+#: Where `issuer serve` listens, and so where the service says it is, when neither
+#: ``--port`` nor ``ISSUER_BASE_URL`` says otherwise.
+LOCAL_HOST = "127.0.0.1"
+DEFAULT_PORT = 5000
+
+
+def local_base_url(port: int = DEFAULT_PORT, *, https: bool = False) -> str:
+    """The base URL of a service on this machine at ``port``: what credential ids, DIDs and
+    links name when ``ISSUER_BASE_URL`` is not set."""
+    return f"{'https' if https else 'http'}://{LOCAL_HOST}:{port}"
 
 
 #: Where the passphrase of encrypted key files comes from (the service and the CLI alike).
@@ -154,7 +164,8 @@ class Settings:
 
     #: The default database lives in the instance folder (``ISSUER_INSTANCE_DIR``).
     database_url: str = ""
-    base_url: str = "http://127.0.0.1:5000"
+    #: Default: this machine on the port served (:func:`local_base_url`).
+    base_url: str = local_base_url()
     keys_dir: Path = PROJECT_ROOT / "keys"
     instance_dir: Path = INSTANCE_DIR
     secret_key: str = field(default="", repr=False)
@@ -209,7 +220,8 @@ class Settings:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, *,
-                 only: Collection[str] | None = None, dev_secret: bool = True) -> Settings:
+                 only: Collection[str] | None = None, dev_secret: bool = True,
+                 port: int | None = None, https: bool = False) -> Settings:
         """The settings in the ``ISSUER_*`` variables (``os.environ`` by default).
 
         Every value is converted and checked, then the whole is :meth:`validated`: what the
@@ -218,6 +230,10 @@ class Settings:
         no service (:data:`CORE_SETTINGS`), which must work where none is set up and must not
         be stopped by a setting they do not use. ``dev_secret=False`` is for commands that
         only read: see :meth:`validated`.
+
+        ``port`` and ``https`` say where `issuer serve` listens: without ``ISSUER_BASE_URL``
+        the base URL is this machine there (:func:`local_base_url`), so the ids and links
+        the service makes name the address it answers on.
         """
         env = os.environ if environ is None else environ
         names = [f.name for f in fields(cls) if only is None or f.name in only]
@@ -227,6 +243,8 @@ class Settings:
             if raw is None or raw == "":
                 continue
             values[name] = _converted(name, raw)
+        if "base_url" in names and "base_url" not in values and (port is not None or https):
+            values["base_url"] = local_base_url(port or DEFAULT_PORT, https=https)
         settings = cls(**values)  # type: ignore[arg-type]
         if only is not None:
             return settings._checked(names)

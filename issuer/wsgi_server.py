@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import socket
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
@@ -37,6 +38,31 @@ def freeze_long_lived() -> None:
     gc.freeze()
 
 
+def take_port(host: str, port: int) -> socket.socket:
+    """A socket bound to ``host``:``port`` and held, for :func:`run` to serve from.
+
+    Raises OSError (``EADDRINUSE`` for a port in use). Taking the port first, before the
+    database is touched or anything is printed, lets the command say in one line that it
+    cannot; and as gunicorn is handed this socket rather than binding its own, no other
+    program can take the port in between.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        # As gunicorn does: the connections of a server just stopped, left in TIME_WAIT,
+        # must not keep the next one off its port.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        # Bound, it is not listening yet (a client is refused until the server is up, not
+        # left waiting); a socket bound without SO_REUSEADDR is one no other may share,
+        # until gunicorn sets it again and listens.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 0)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
 def _after_first_request(worker: Any, _req: Any, _environ: Any, _resp: Any) -> None:
     # The first request fills the caches built on first use (templates, validators,
     # statement caches); freeze those too, once.
@@ -45,17 +71,20 @@ def _after_first_request(worker: Any, _req: Any, _environ: Any, _resp: Any) -> N
         freeze_long_lived()
 
 
-def run(app: Any, *, host: str, port: int, workers: int = 2, certfile: str | None = None,
+def run(app: Any, *, listener: socket.socket, workers: int = 2, certfile: str | None = None,
         keyfile: str | None = None) -> None:
-    """Serve ``app``; the app is built before forking, so each worker gets a fresh pool.
+    """Serve ``app`` from ``listener`` (:func:`take_port`), which gunicorn takes over; the app is
+    built before forking, so each worker gets a fresh pool.
 
     With ``certfile`` and ``keyfile`` (PEM) it serves https itself (gunicorn's TLS).
     """
     from issuer.app import runtime
 
     runtime(app).engine.dispose()
+    # gunicorn closes the descriptor it is given once it has its own copy: the socket object
+    # lets go of it, so that nothing closes it twice.
     options = {
-        "bind": f"{host}:{port}",
+        "bind": f"fd://{listener.detach()}",
         "workers": workers,
         "worker_class": "sync",
         "timeout": 60,

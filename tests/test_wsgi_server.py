@@ -1,14 +1,46 @@
-"""Freezing the long-lived heap of the server's processes (issuer.wsgi_server)."""
+"""The server's port, taken before it starts, and freezing the long-lived heap of its
+processes (issuer.wsgi_server)."""
 
 from __future__ import annotations
 
+import errno
 import gc
+import socket
 from collections.abc import Iterator
 from types import SimpleNamespace
 
 import pytest
 
-from issuer.wsgi_server import _after_first_request, freeze_long_lived
+from issuer.wsgi_server import _after_first_request, freeze_long_lived, take_port
+
+
+def test_a_taken_port_is_held_but_refuses_connections_until_served() -> None:
+    with take_port("127.0.0.1", 0) as held:
+        port = held.getsockname()[1]
+        # No other program can have it meanwhile, even one that asks to share it as
+        # servers do (SO_REUSEADDR).
+        with socket.socket() as other:
+            other.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            with pytest.raises(OSError) as refused:
+                other.bind(("127.0.0.1", port))
+            assert refused.value.errno == errno.EADDRINUSE
+        # A client is turned away, not left waiting, until the server listens.
+        with socket.socket() as client, pytest.raises(ConnectionRefusedError):
+            client.connect(("127.0.0.1", port))
+        held.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # what gunicorn does
+        held.listen()
+        with socket.create_connection(("127.0.0.1", port), timeout=5):
+            pass
+
+
+def test_a_port_another_program_listens_on_cannot_be_taken() -> None:
+    with socket.socket() as server:
+        server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        with pytest.raises(OSError) as taken:
+            take_port("127.0.0.1", server.getsockname()[1])
+        assert taken.value.errno == errno.EADDRINUSE
 
 
 @pytest.fixture()

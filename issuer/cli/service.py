@@ -6,14 +6,18 @@ that cannot be used.
 
 from __future__ import annotations
 
+import errno
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from issuer.cli.common import migrate, service_runtime, service_settings, unit_of_work
+from issuer.cli.errors import Unreadable
+from issuer.config import DEFAULT_PORT, Settings
 
 if TYPE_CHECKING:
-    from issuer.config import Settings
+    import socket
+
     from issuer.runtime import Runtime
 
 
@@ -62,7 +66,9 @@ def init(demo: bool) -> None:
 @click.command("serve")
 @click.option("--host", default=None,
               help="Interface to listen on (default from the base URL).")
-@click.option("--port", default=None, type=int, help="Port (default from the base URL).")
+@click.option("--port", default=None, type=click.IntRange(1, 65535),
+              help="Port (default from ISSUER_BASE_URL, else 5000); without ISSUER_BASE_URL "
+                   "the service names itself http(s)://127.0.0.1:PORT.")
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64))
 @click.option("--init-demo", is_flag=True,
               help="Run `init --demo` first (what `make run` does).")
@@ -78,7 +84,7 @@ def serve(host: str | None, port: int | None, workers: int, init_demo: bool,
 
     if (certfile is None) != (keyfile is None):
         raise click.UsageError("--certfile and --keyfile go together")
-    settings = service_settings()
+    settings = Settings.from_env(port=port, https=certfile is not None)
     parts = urlsplit(settings.base_url)
     if certfile is not None and parts.scheme != "https":
         # Credential ids and status list URLs are made from the base URL: an http one would
@@ -86,13 +92,58 @@ def serve(host: str | None, port: int | None, workers: int, init_demo: bool,
         raise click.UsageError(
             f"--certfile serves https, but ISSUER_BASE_URL is {settings.base_url}: set it "
             "to the https:// address")
+    named = parts.port or (443 if parts.scheme == "https" else 80)
     host = host or parts.hostname or "127.0.0.1"
-    port = port or parts.port or (443 if parts.scheme == "https" else 80)
-    from issuer.app import create_app, runtime
+    port = port or named
+    listener = _take_port(host, port)  # first: a port in use is all there is to say
+    try:
+        if port != named:
+            # Behind a reverse proxy the public address is another port: not an error.
+            click.echo(f"note: listening on port {port}, but links and credential ids name "
+                       f"{settings.base} (ISSUER_BASE_URL)", err=True)
+        from issuer.app import create_app, runtime
 
-    app = create_app(settings)
-    info = _init(runtime(app), init_demo)
-    _print_urls(settings, info)
+        app = create_app(settings)
+        info = _init(runtime(app), init_demo)
+        _print_urls(settings, info)
+    except BaseException:
+        listener.close()
+        raise
     from issuer.wsgi_server import run
 
-    run(app, host=host, port=port, workers=workers, certfile=certfile, keyfile=keyfile)
+    run(app, listener=listener, workers=workers, certfile=certfile, keyfile=keyfile)
+
+
+def _take_port(host: str, port: int) -> socket.socket:
+    """The socket the server will serve from; a port that cannot be had ends the command in
+    one line that says what to do (exit 2)."""
+    from issuer.wsgi_server import take_port
+
+    try:
+        return take_port(host, port)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            other = _free_port_after(host, port)
+            raise Unreadable(
+                f"port {port} is in use: stop what uses it, or run on another port: "
+                f"make run PORT={other} (issuer serve --port {other})") from None
+        if exc.errno == errno.EACCES:
+            raise Unreadable(
+                f"port {port} needs privileges this user does not have: run on a port above "
+                f"1023, e.g. make run PORT={DEFAULT_PORT} (issuer serve --port "
+                f"{DEFAULT_PORT})") from None
+        raise Unreadable(f"cannot listen on {host}:{port}: {exc.strerror or exc} (--host "
+                         "must be an address of this machine)") from None
+
+
+def _free_port_after(host: str, port: int) -> int:
+    """The first of the next few ports that is free now, to suggest instead of ``port``."""
+    from issuer.wsgi_server import take_port
+
+    for candidate in range(port + 1, min(port + 20, 65535) + 1):
+        try:
+            take_port(host, candidate).close()
+        except OSError:
+            continue
+        return candidate
+    return port + 1
