@@ -485,6 +485,7 @@ class Verifier:
         details: list[str] = []
         verified_by: str | None = None
         failed = unknown = 0
+        cautions: list[str] = []
         seen: dict[str, int] = {}
         for index, proof in enumerate(proofs, start=1):
             label = f"proof {index}" if len(proofs) > 1 else "proof"
@@ -504,13 +505,16 @@ class Verifier:
                                "supported")
                 continue
             method = proof.get("verificationMethod")
-            ok, why, key = self._verify_proof(doc, proof, proofs, suite, issuer, purpose, ctx)
+            ok, why, key, caution = self._verify_proof(doc, proof, proofs, suite, issuer,
+                                                       purpose, ctx)
             source = f", key from {key.source}" if key is not None else ""
             by_other = key is not None and issuer is not None and key.controller != issuer
             details.append(f"{label} ({suite.name}, {method}{source}): {why}")
             if not ok:
                 failed += 1
-            elif verified_by is None and key is not None and not by_other:
+            elif caution is not None and caution not in cautions:
+                cautions.append(caution)
+            if ok and verified_by is None and key is not None and not by_other:
                 verified_by = key.method_id
         signer = issuer or "the holder"
         if failed:
@@ -524,11 +528,12 @@ class Verifier:
                        else f"no proof is by the issuer {issuer}" if unknown < len(proofs)
                        else "no proof could be verified")
             return Check("proof", Outcome.FAILED, message, tuple(details)), None
-        outcome = Outcome.WARNING if unknown else Outcome.PASSED
+        outcome = Outcome.WARNING if unknown or cautions else Outcome.PASSED
         return Check(
             "proof", outcome, f"signed by {signer} with a key it controls ({verified_by})"
             + (f"; {unknown} proof{'s' if unknown != 1 else ''} of an unsupported suite "
-               "not checked" if unknown else ""),
+               "not checked" if unknown else "")
+            + "".join(f"; {caution}" for caution in cautions),
             tuple(details),
         ), verified_by
 
@@ -536,8 +541,8 @@ class Verifier:
         self, doc: Mapping[str, Any], proof: Mapping[str, Any],
         proofs: list[Mapping[str, Any]], suite: Any, issuer: str | None, purpose: str,
         ctx: SuiteContext,
-    ) -> tuple[bool, str, ResolvedKey | None]:
-        """One proof of a set or chain: (verified, why, the key it was checked with)."""
+    ) -> tuple[bool, str, ResolvedKey | None, str | None]:
+        """One proof of a set or chain: (verified, why, the key it was checked with, a caution)."""
         method = proof.get("verificationMethod")
         # VCDM 2.0 §4.13: a presentation need not name its holder; its proof is then
         # checked against the controller of the key it names.
@@ -547,27 +552,28 @@ class Verifier:
             key = self.resolver.assertion_key(str(method), controller, purpose=purpose)
         except IssuerError as exc:
             if own == controller:
-                return False, exc.message, None
+                return False, exc.message, None, None
             # VC Data Integrity §4.3: the proofs of a set may come from different parties;
             # one by another controller is checked against that controller's document.
             try:
                 key = self.resolver.assertion_key(str(method), own, purpose=purpose)
             except IssuerError:
-                return False, exc.message, None
+                return False, exc.message, None, None
             not_issuers = exc.message
         else:
             not_issuers = None
         ok, why = verify_one(doc, proof, proofs, suite, key.public_key, ctx,
                              expected_purpose=purpose, now=self.clock())
+        caution = None
         if ok:
             created = proof.get("created")
             # verify_one has refused a malformed "created" already.
             claimed = parse_datetime(created) if isinstance(created, str) else None
-            problem, note = self._signing_time(doc, key, claimed, "its proof")
+            problem, note, caution = self._signing_time(doc, key, claimed, "its proof")
             ok, why = (False, problem) if problem else (True, why + note)
         if not_issuers is not None:
             why += f" (a proof by {key.controller}, not by {issuer}: {not_issuers})"
-        return ok, why, key
+        return ok, why, key, caution
 
     # -- compact JWS -------------------------------------------------------------------
 
@@ -622,48 +628,56 @@ class Verifier:
                          tuple(problems)), None
         credential = without_claims(credential_of(decoded))
         claimed, basis = signing_time(decoded.payload, credential_of(decoded))
-        problem, note = self._signing_time(credential, key, claimed, basis)
+        problem, note, caution = self._signing_time(credential, key, claimed, basis)
         if problem:
             return Check("proof", Outcome.FAILED, problem,
                          (f"{why}; key from {key.source}",)), None
         return Check(
-            "proof", Outcome.PASSED,
-            f"signed by {issuer} with a key it controls ({key.method_id})",
+            "proof", Outcome.PASSED if caution is None else Outcome.WARNING,
+            f"signed by {issuer} with a key it controls ({key.method_id})"
+            + (f"; {caution}" if caution else ""),
             (f"{why}; key from {key.source}{note}",),
         ), key.method_id
 
     def _signing_time(
         self, doc: Mapping[str, Any], key: ResolvedKey, claimed: datetime | None, basis: str
-    ) -> tuple[str | None, str]:
-        """(why the proof fails, or None; a note for the details) from when it was signed.
+    ) -> tuple[str | None, str, str | None]:
+        """(why the proof fails, or None; a note for the details; a caution, or None).
 
         Controlled Identifiers §2.2 ``revoked``: proofs made at or after the key's revocation
         do not verify. The signer writes ``created`` (or ``iat``), so a thief holding the key
         could back-date it: the issuer's own records, when the verifier has them, decide.
+        Without them an earlier date is taken, but with a caution: it proves nothing.
         """
         record = self.records(doc, key) if self.records is not None else None
         if record is not None and record.problem:
-            return record.problem, ""
+            return record.problem, "", None
+        confirmed = False
         if record is not None and record.issued_at is not None:
-            claimed, basis = record.issued_at, record.source
+            claimed, basis, confirmed = record.issued_at, record.source, True
         if key.revoked is None:
-            return None, ""
+            return None, "", None
         since = format_datetime(key.revoked)
         if claimed is None:
             return (
                 f"{basis} does not say when it was signed, and its key {key.method_id} is "
                 f"reported compromised by its issuer since {since}; re-issue the badge"
-            ), ""
+            ), "", None
         if claimed >= key.revoked:
             return (
                 f"signed on {format_datetime(claimed)} (according to {basis}) with key "
                 f"{key.method_id}, which its issuer reports compromised since {since}; "
                 "re-issue the badge"
-            ), ""
+            ), "", None
+        caution = None if confirmed else (
+            f"the key that signed this ({key.method_id}) was reported compromised since "
+            f"{since}; a badge signed with it cannot prove it was signed before that date "
+            "unless the issuer's records say so"
+        )
         return None, (
             f"; signed on {format_datetime(claimed)} (according to {basis}), before its key was "
             f"reported compromised (since {since})"
-        )
+        ), caution
 
     # -- presentations ----------------------------------------------------------------
 

@@ -15,6 +15,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 __all__ = ["MAX_AGE_CAP", "CachedResponse", "ResponseCache", "freshness"]
 
@@ -30,6 +31,8 @@ class CachedResponse:
     content_type: str
     etag: str | None
     fresh_until: float
+    #: When the server sent (or last confirmed) the body; shown as the document's provenance.
+    fetched_at: datetime | None = None
 
 
 def freshness(cache_control: str | None) -> float | None:
@@ -64,13 +67,13 @@ class ResponseCache:
             return entry
 
     def put(self, url: str, body: bytes, content_type: str, *, etag: str | None,
-            cache_control: str | None) -> None:
+            cache_control: str | None, fetched_at: datetime | None = None) -> None:
         """Keep a response, if its headers let it be reused at all."""
         seconds = freshness(cache_control)
         if seconds is None or (seconds == 0 and etag is None) or len(body) > self._max_bytes:
             self.discard(url)
             return
-        entry = CachedResponse(body, content_type, etag, self.clock() + seconds)
+        entry = CachedResponse(body, content_type, etag, self.clock() + seconds, fetched_at)
         with self._lock:
             self._remove(url)
             self._entries[url] = entry
@@ -78,13 +81,14 @@ class ResponseCache:
             while len(self._entries) > self._max_entries or self._bytes > self._max_bytes:
                 self._remove(next(iter(self._entries)))
 
-    def refresh(self, url: str, cache_control: str | None) -> CachedResponse | None:
+    def refresh(self, url: str, cache_control: str | None,
+                fetched_at: datetime | None = None) -> CachedResponse | None:
         """After a ``304 Not Modified``: the kept body, fresh again for the new max-age."""
         entry = self.get(url)
         if entry is None:
             return None
         self.put(url, entry.body, entry.content_type, etag=entry.etag,
-                 cache_control=cache_control)
+                 cache_control=cache_control, fetched_at=fetched_at or entry.fetched_at)
         return entry
 
     def discard(self, url: str) -> None:

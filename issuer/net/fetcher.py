@@ -25,6 +25,7 @@ import ssl
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -36,8 +37,9 @@ from issuer.core.errors import InputError, ResolutionError
 from issuer.core.json_input import parse_json
 from issuer.net.addresses import Allowlist, HostResolver, refusal, system_resolver
 from issuer.net.cache import ResponseCache
+from issuer.net.provenance import note
 
-__all__ = ["FetchError", "FetchLimits", "Fetcher", "fetcher_for"]
+__all__ = ["FetchError", "FetchLimits", "FetchRefused", "Fetcher", "fetcher_for"]
 
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 #: Answers that mean "there is no such document" rather than "the fetch failed".
@@ -48,6 +50,11 @@ _ACCEPT = ("application/did+ld+json, application/did+json, application/vc+ld+jso
 
 class FetchError(ResolutionError):
     """A URL that was not fetched: refused by the rules above, or the server failed."""
+
+
+class FetchRefused(FetchError):
+    """A URL not fetched because of where it points (a private, loopback or otherwise
+    reserved address), not because its server failed."""
 
 
 @dataclass(frozen=True)
@@ -119,6 +126,7 @@ class Fetcher:
         deadline = self._clock() + self.limits.timeout
         cached = self.cache.get(url)
         if cached is not None and cached.fresh_until > self.cache.clock():
+            note(url, cached.fetched_at or _now(), from_cache=True)
             return cached.body
         current = url
         for _hop in range(self.limits.max_redirects + 1):
@@ -130,7 +138,9 @@ class Fetcher:
                     cached = None
                     continue
                 if response.status_code == 304 and cached is not None and current == url:
-                    kept = self.cache.refresh(url, response.headers.get("cache-control"))
+                    kept = self.cache.refresh(url, response.headers.get("cache-control"),
+                                              fetched_at=_now())
+                    note(url, _now(), from_cache=True)
                     return (kept or cached).body
                 if response.status_code in _ABSENT:
                     return None
@@ -139,10 +149,13 @@ class Fetcher:
                 body = self._read(response, current, deadline)
             finally:
                 response.close()
+            fetched_at = _now()
             if current == url:
                 self.cache.put(url, body, response.headers.get("content-type", ""),
                                etag=response.headers.get("etag"),
-                               cache_control=response.headers.get("cache-control"))
+                               cache_control=response.headers.get("cache-control"),
+                               fetched_at=fetched_at)
+            note(url, fetched_at, from_cache=False)
             return body
         raise FetchError(f"{_shown(url)} redirects more than {self.limits.max_redirects} times")
 
@@ -183,7 +196,7 @@ class Fetcher:
                 why = refusal(address)
                 if why is not None:
                     named = host if literal is not None else f"{host} resolves to {address},"
-                    raise FetchError(f"{_shown(url)} was not fetched: {named} {why}, which "
+                    raise FetchRefused(f"{_shown(url)} was not fetched: {named} {why}, which "
                                      "this verifier does not reach")
         return _Target(parsed, host, port, addresses)
 
@@ -240,6 +253,10 @@ class Fetcher:
         except httpx.HTTPError as exc:
             raise FetchError(f"{_shown(url)} could not be read: {_reason(exc)}") from None
         return b"".join(chunks)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
 
 
 def _authority(target: _Target) -> str:

@@ -2,7 +2,8 @@
 
 An issuer's pinned controller document lists a compromised key with ``revoked``: proofs made
 before that moment keep verifying, proofs made at or after it do not, and neither does a
-proof that does not say when it was made.
+proof that does not say when it was made. Whoever holds the key writes the proof's date, so
+one before the compromise verifies with a warning unless the issuer's records confirm it.
 """
 
 from __future__ import annotations
@@ -80,11 +81,19 @@ def test_the_resolved_key_carries_its_revoked_date() -> None:
     assert jwt.revoked == old.revoked
 
 
+CAUTION = (f"the key that signed this ({OLD}) was reported compromised since {REVOKED}; a "
+           "badge signed with it cannot prove it was signed before that date unless the "
+           "issuer's records say so")
+
+
 def test_signed_before_the_compromise_still_verifies() -> None:
     report = check(signed(OLD_KEY, OLD, "2026-01-05T09:00:00Z"))
     assert report.valid, [c.to_json() for c in report.failed]
     proof = report.check("proof")
     assert proof is not None
+    assert proof.outcome == Outcome.WARNING
+    assert proof.message == f"signed by {ISSUER} with a key it controls ({OLD}); {CAUTION}"
+    assert report.warnings == [proof]
     assert any("before its key was reported compromised (since 2026-01-10T00:00:00Z)" in d
                for d in proof.details)
 
@@ -119,6 +128,14 @@ def test_a_proof_without_created_cannot_predate_the_compromise() -> None:
 def test_the_new_key_is_not_affected() -> None:
     report = check(signed(NEW_KEY, NEW, "2026-01-12T08:30:00Z"))
     assert report.valid, [c.to_json() for c in report.failed]
+    assert proof_outcome(report) == Outcome.PASSED
+    assert "compromised" not in proof_message(report)
+
+
+def test_the_old_key_raises_no_warning_before_it_is_reported() -> None:
+    report = check(signed(OLD_KEY, OLD, "2026-01-05T09:00:00Z"), document(revoked=None))
+    assert proof_outcome(report) == Outcome.PASSED
+    assert report.warnings == []
 
 
 def test_offsets_are_compared_as_instants() -> None:
@@ -187,3 +204,48 @@ def test_the_issuers_records_outweigh_a_back_dated_proof() -> None:
         ": not issued by this service")
     # Records that do not cover the credential leave the proof's own date in charge.
     assert check(back_dated, records=lambda credential, key: None).valid
+
+
+def test_the_issuers_records_confirming_an_earlier_signing_leave_no_warning() -> None:
+    """Records the verifier trusts say when it was signed: the proof's date need not."""
+    credential = signed(OLD_KEY, OLD, "2026-01-05T09:00:00Z")
+
+    def records(credential: Mapping[str, Any], key: ResolvedKey) -> IssuanceRecord:
+        return IssuanceRecord(issued_at=datetime(2026, 1, 5, 9, tzinfo=UTC),
+                              source="the guild's ledger")
+
+    report = check(credential, records=records)
+    assert report.valid, [c.to_json() for c in report.failed]
+    assert proof_outcome(report) == Outcome.PASSED
+    assert report.warnings == []
+    proof = report.check("proof")
+    assert proof is not None
+    assert any("(according to the guild's ledger), before its key was reported compromised"
+               in d for d in proof.details)
+    # Records that know nothing of it confirm nothing: the warning stays.
+    unknown = check(credential, records=lambda credential, key: None)
+    assert proof_outcome(unknown) == Outcome.WARNING
+    assert CAUTION in proof_message(unknown)
+
+
+def test_a_jwt_dated_before_the_compromise_verifies_with_the_warning() -> None:
+    token = sign_ob_vc_jwt(unsigned_badge(ISSUER), OLD_KEY, kid=OLD)  # nbf 2026-01-01
+    report = check(token)
+    assert report.valid, [c.to_json() for c in report.failed]
+    assert proof_outcome(report) == Outcome.WARNING
+    assert proof_message(report) == (
+        f"signed by {ISSUER} with a key it controls ({OLD}); {CAUTION}")
+    assert proof_outcome(check(token, document(revoked=None))) == Outcome.PASSED
+
+
+def test_a_proof_set_warns_once_for_the_compromised_key() -> None:
+    first = signed(OLD_KEY, OLD, "2026-01-05T09:00:00Z")
+    both = sign_document(first, SIGNING_SUITES["eddsa-rdfc-2022"], NEW_KEY,
+                         verification_method=NEW,
+                         ctx=SuiteContext(loader=config.context_loader()),
+                         created="2026-01-12T08:30:00Z")
+    assert len(both["proof"]) == 2
+    report = check(both)
+    assert report.valid, [c.to_json() for c in report.failed]
+    assert proof_outcome(report) == Outcome.WARNING
+    assert proof_message(report).count(CAUTION) == 1

@@ -13,6 +13,7 @@ from typing import Any
 
 from flask import Response, make_response, render_template, request, url_for
 
+from issuer.net.provenance import recording
 from issuer.services.achievements import (
     achievement_builder,
     get_achievement,
@@ -38,7 +39,14 @@ from issuer.web.public.negotiation import (
 )
 from issuer.web.public.qr import qr_png, qr_svg
 from issuer.web.public.share import OG_HEIGHT, OG_WIDTH, PreviewCard, preview_png, share_links
-from issuer.web.public.verify import FormProblem, read_submission, report_view
+from issuer.web.public.verify import (
+    FormProblem,
+    read_email,
+    read_submission,
+    recipient_view,
+    report_view,
+    source_views,
+)
 from issuer.web.public.view import (
     credential_view,
     display_date,
@@ -161,9 +169,18 @@ def _alignment(item: dict[str, Any]) -> dict[str, str | None]:
 
 @bp.get("/images/<int:image_id>")
 def image(image_id: int) -> Response:
+    """An uploaded badge image, for pages of this site and badge displays on others.
+
+    Other sites fetch it, so CORS stays open and Cross-Origin-Resource-Policy (both from the
+    Fetch standard) says so outright; nosniff is set here, not only by the app-wide default, so the
+    stored media type is the only one a browser will use. An SVG is a document that could
+    run script when opened on its own: its CSP sandboxes it and permits none.
+    """
     row = get_image(db(), image_id)
     response = Response(row.data, mimetype=row.media_type)
     response.headers["Access-Control-Allow-Origin"] = "*"
+    response.headers["Cross-Origin-Resource-Policy"] = "cross-origin"
+    response.headers["X-Content-Type-Options"] = "nosniff"
     if row.media_type == "image/svg+xml":
         response.headers["Content-Security-Policy"] = SVG_CSP
     response.headers["Cache-Control"] = IMMUTABLE
@@ -296,17 +313,28 @@ def credential_verify(credential_id: str) -> Response:
 
 @bp.route("/verify", methods=["GET", "POST"])
 def verify_page() -> Response:
-    """The employer's page: paste, upload, or give the address of a credential hosted here."""
+    """The employer's page: paste, upload, or give the address of a badge (typed or scanned).
+
+    What is fetched to check the badge (the badge itself, its issuer's DID document, its
+    status list) is listed with where and when it came from.
+    """
     if request.method == "GET":
-        return _page("public/verify.html", pasted="", url="")
+        return _page("public/verify.html", pasted="", url="", email="")
     pasted = request.form.get("credential", "")
     url = request.form.get("url", "")
-    try:
-        submission = read_submission(db(), services(), request.form, request.files.get("file"))
-    except FormProblem as exc:
-        return _no_store(_page("public/verify.html", status=exc.status, error=exc.message,
-                               pasted=pasted, url=url))
-    report = verify_presented(db(), services(), submission.data)
-    return _no_store(_page("public/verify.html", pasted=pasted, url=url,
+    email = request.form.get("email", "")
+    with recording() as fetched:
+        try:
+            wanted = read_email(request.form)
+            submission = read_submission(db(), services(), request.form,
+                                         request.files.get("file"))
+        except FormProblem as exc:
+            return _no_store(_page("public/verify.html", status=exc.status, error=exc.message,
+                                   pasted=pasted, url=url, email=email))
+        report = verify_presented(db(), services(), submission.data)
+    return _no_store(_page("public/verify.html", pasted=pasted, url=url, email=email,
                            source=submission.source, checked_at=services().now(),
-                           report=report_view(db(), services(), report)))
+                           report=report_view(db(), services(), report),
+                           recipient=recipient_view(report, wanted),
+                           sources=source_views(fetched, report.credential, submission.url),
+                           from_records=submission.from_records))

@@ -1,21 +1,28 @@
 """The employer's verify form: what was submitted, and the report in plain words.
 
-Nothing is ever fetched over the network: a URL is only accepted when it names a credential
-hosted by this service, which is then read from the database (no request forgery through the
-form, and no dependence on another site being up).
+A credential hosted by this service is read from the database when its address is given. An
+address on any other host (typed, or the text a phone's QR scanner gives) is fetched only
+through the guarded fetcher (:mod:`issuer.net.fetcher`: https, public addresses, size and time
+limits), so the form cannot be used to reach this service's private network.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import FileStorage
 
+from issuer.core.credentials import normalize_email
+from issuer.core.errors import InputError
+from issuer.core.identity import RecipientMatch, email_match
 from issuer.core.verify import CHECK_TITLES, MAX_INPUT_BYTES, Outcome, VerificationReport
+from issuer.net.fetcher import FetchError, FetchRefused, fetcher_for
+from issuer.net.provenance import Fetched
 from issuer.services.attestation_reading import EndorsementReading, read_endorsements
 from issuer.services.awards import get_credential
 from issuer.services.context import ServiceContext
@@ -30,7 +37,14 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 WRONG_FILE = ("Choose a .json, .jwt, .jws or .txt file that holds the credential, or a badge "
               "image (.png or .svg) with the credential baked in.")
 EMPTY = ("Nothing to check yet: paste the credential, choose a file, or enter the address of "
-         "a credential hosted here.")
+         "the badge.")
+REFUSED = ("This address is on a private network and is not fetched: the verifier only "
+           "fetches badges from public web sites.")
+OFFLINE = ("Only credentials hosted by this service ({base}) can be checked by address: it "
+           "checks badges offline, and nothing was fetched from other sites. For a badge from "
+           "elsewhere, download its JSON and paste it or upload the file instead.")
+#: What a QR scanner app may put before the address it read (MECARD-style "URL:").
+_QR_PREFIXES = ("url:", "urlto:")
 
 
 class FormProblem(Exception):
@@ -46,6 +60,10 @@ class FormProblem(Exception):
 class Submission:
     data: str | bytes
     source: str
+    #: The address the credential was fetched from, when it was fetched.
+    url: str | None = None
+    #: Read from this service's database (a credential hosted here), not fetched.
+    from_records: bool = False
 
 
 def _looks_like_image(data: bytes) -> bool:
@@ -75,7 +93,10 @@ def hosted_credential_id(url: str, base: str) -> str | None:
 
     Only the address is compared; the scheme and host must be this service's own.
     """
-    parts, home = urlsplit(url.strip()), urlsplit(base)
+    try:
+        parts, home = urlsplit(url.strip()), urlsplit(base)
+    except ValueError:  # e.g. an unclosed "[" of an IPv6 address: not an address of ours
+        return None
     if (parts.scheme.lower(), parts.netloc.lower()) != (home.scheme.lower(),
                                                         home.netloc.lower()):
         return None
@@ -88,25 +109,48 @@ def hosted_credential_id(url: str, base: str) -> str | None:
     return None
 
 
-def from_url(session: Session, ctx: ServiceContext, url: str) -> Submission:
+def scanned_address(text: str) -> str:
+    """The address in what a person typed or a QR scanner gave: trimmed, prefix removed."""
+    value = text.strip()
+    if value.lower().startswith(_QR_PREFIXES):
+        value = value.split(":", 1)[1].strip()
+    return value
+
+
+def from_url(session: Session, ctx: ServiceContext, text: str) -> Submission:
+    url = scanned_address(text)
     credential_id = hosted_credential_id(url, ctx.base)
-    if credential_id is None:
-        raise FormProblem(
-            f"Only credentials hosted by this service ({ctx.base}) can be checked by "
-            "address; nothing was fetched from other sites. For a badge from elsewhere, "
-            "download its JSON and paste it or upload the file instead."
-        )
+    if credential_id is not None:
+        try:
+            credential = get_credential(session, credential_id)
+        except NotFound:
+            raise FormProblem("There is no credential at that address on this service. "
+                              "Check the address, or paste the credential's JSON instead.",
+                              404) from None
+        return Submission(credential.document, "the credential at that address",
+                          from_records=True)
+    fetcher = fetcher_for(ctx.settings)
+    if fetcher is None:
+        raise FormProblem(OFFLINE.format(base=ctx.base))
+    if not url.lower().startswith(("https://", "http://")):
+        raise FormProblem("That is not a web address: a badge address starts with https://.")
     try:
-        credential = get_credential(session, credential_id)
-    except NotFound:
-        raise FormProblem("There is no credential at that address on this service. Check "
-                          "the address, or paste the credential's JSON instead.", 404) from None
-    return Submission(credential.document, "the credential at that address")
+        body = fetcher.get(url)
+    except FetchRefused as exc:
+        raise FormProblem(f"{REFUSED} ({exc})", 422) from None
+    except FetchError as exc:
+        raise FormProblem(f"The badge could not be fetched: {exc}", 422) from None
+    if body is None:
+        raise FormProblem("There is no badge at that address (the site answered “not "
+                          "found”). Check the address.", 404)
+    if not body.strip():
+        raise FormProblem("The page at that address is empty.", 422)
+    return Submission(body, f"the badge at {url}", url=url)
 
 
 def read_submission(session: Session, ctx: ServiceContext, form: Mapping[str, str],
                     upload: FileStorage | None) -> Submission:
-    """The one thing to check: an uploaded file, else pasted text, else a hosted URL."""
+    """The one thing to check: an uploaded file, else pasted text, else an address."""
     if upload is not None and upload.filename:
         return from_file(upload)
     pasted = form.get("credential", "")
@@ -214,3 +258,74 @@ def _local_image(url: str | None, base: str) -> str | None:
     if url and (url.startswith(f"{base}/images/") or url.lower().startswith("data:image/")):
         return url
     return None
+
+
+RECIPIENT_WORDS = {
+    RecipientMatch.MATCHES: "This badge was awarded to {email}.",
+    RecipientMatch.DOES_NOT_MATCH: "This badge was not awarded to {email}: the e-mail address "
+                                   "it names is a different one.",
+    RecipientMatch.NO_EMAIL: "This badge names no e-mail address, so it cannot be matched "
+                             "to {email}.",
+}
+
+
+@dataclass(frozen=True)
+class RecipientView:
+    email: str
+    answer: str
+    words: str
+
+
+def read_email(form: Mapping[str, str]) -> str | None:
+    """The optional address to check the badge against; a malformed one is a FormProblem."""
+    text = form.get("email", "").strip()
+    if not text:
+        return None
+    try:
+        normalize_email(text)
+    except InputError:
+        raise FormProblem(f"“{text}” is not an e-mail address.") from None
+    return text
+
+
+def recipient_view(report: VerificationReport, email: str | None) -> RecipientView | None:
+    """OB 3.0 §B.1.12 / OB 2.0 IdentityObject comparison, in plain words."""
+    if email is None or not isinstance(report.credential, Mapping):
+        return None
+    answer = email_match(report.credential, email, ob2=report.format.startswith("ob2"))
+    return RecipientView(email, str(answer), RECIPIENT_WORDS[answer].format(email=email))
+
+
+@dataclass(frozen=True)
+class SourceView:
+    what: str
+    url: str
+    at: datetime
+    from_cache: bool
+
+
+def _status_lists(credential: Any) -> set[str]:
+    if not isinstance(credential, Mapping):
+        return set()
+    entries = credential.get("credentialStatus")
+    listed = entries if isinstance(entries, list) else [entries]
+    return {e["statusListCredential"] for e in listed
+            if isinstance(e, Mapping) and isinstance(e.get("statusListCredential"), str)}
+
+
+def source_views(fetched: list[Fetched], credential: Any,
+                 credential_url: str | None) -> list[SourceView]:
+    """Each fetched document, named by what it is to the person reading the report."""
+    lists = _status_lists(credential)
+    views: list[SourceView] = []
+    for item in fetched:
+        if item.url == credential_url:
+            what = "The badge"
+        elif item.url.endswith("/did.json"):
+            what = "The issuer's DID document"
+        elif item.url in lists:
+            what = "The status list"
+        else:
+            what = "A document the badge points to"
+        views.append(SourceView(what, item.url, item.at, item.from_cache))
+    return views
