@@ -51,7 +51,8 @@ STATUS_WORDS = {
 MAX_EVIDENCE_ITEMS = 20
 MAX_CPD_HOURS = Decimal(1000)
 LIMITS = {"statement": 5000, "title": 300, "narrative": 10000, "url": 1000,
-          "cpd_category": 100}
+          "cpd_category": 100, "reflection": 5000, "practice_change": 5000,
+          "framework_reference": 300}
 
 
 @dataclass(frozen=True)
@@ -74,8 +75,13 @@ class EvidenceInput:
     title: str | None = None
     narrative: str | None = None
     activity_date: str | date | None = None
+    activity_end_date: str | date | None = None
     cpd_hours: str | float | None = None
+    participatory_hours: str | float | None = None
     cpd_category: str | None = None
+    reflection: str | None = None
+    practice_change: str | None = None
+    framework_reference: str | None = None
     public: bool = False
     file_name: str | None = None
     file_data: bytes | None = None
@@ -206,7 +212,8 @@ def _url(value: Any, errors: dict[str, str]) -> str | None:
     return text
 
 
-def _date(value: Any, ctx: ServiceContext, errors: dict[str, str]) -> date | None:
+def _date(value: Any, ctx: ServiceContext, errors: dict[str, str],
+          name: str = "activity_date") -> date | None:
     if value is None or value == "":
         return None
     if isinstance(value, date):
@@ -215,30 +222,46 @@ def _date(value: Any, ctx: ServiceContext, errors: dict[str, str]) -> date | Non
         try:
             day = date.fromisoformat(str(value).strip())
         except ValueError:
-            errors["activity_date"] = "use a date such as 2025-03-31"
+            errors[name] = "use a date such as 2025-03-31"
             return None
     # "Today" somewhere on Earth: the learner's calendar may be up to 14 hours ahead of UTC.
     if day > (ctx.now() + timedelta(hours=14)).date():
-        errors["activity_date"] = "the date cannot be in the future"
+        errors[name] = "the date cannot be in the future"
         return None
     return day
 
 
-def _hours(value: Any, errors: dict[str, str]) -> float | None:
+def _hours(value: Any, errors: dict[str, str], name: str = "cpd_hours") -> float | None:
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     try:
         hours = Decimal(str(value).strip())
     except InvalidOperation:
-        errors["cpd_hours"] = "use a number of hours such as 1.5"
+        errors[name] = "use a number of hours such as 1.5"
         return None
     if not hours.is_finite() or hours <= 0 or hours > MAX_CPD_HOURS:
-        errors["cpd_hours"] = "hours must be more than 0 and at most 1000"
+        errors[name] = "hours must be more than 0 and at most 1000"
         return None
     if hours != hours.quantize(Decimal("0.1")):
-        errors["cpd_hours"] = "use at most one decimal place, such as 1.5"
+        errors[name] = "use at most one decimal place, such as 1.5"
         return None
     return float(hours)
+
+
+def _check_cpd(start: date | None, end: date | None, hours: float | None,
+               participatory: float | None, errors: dict[str, str]) -> None:
+    """The rules a CPD log entry keeps: an end date needs a start and cannot come before it;
+    participatory hours are part of the hours, so never more than them."""
+    if end is not None and "activity_date" not in errors:
+        if start is None:
+            errors["activity_date"] = "give the first day of the activity too"
+        elif end < start:
+            errors["activity_end_date"] = "the last day cannot come before the first"
+    if participatory is not None and "cpd_hours" not in errors:
+        if hours is None:
+            errors["cpd_hours"] = "give the CPD hours the participatory hours are part of"
+        elif participatory > hours:
+            errors["participatory_hours"] = "at most the CPD hours"
 
 
 def _require(claim: Claim, learner: Learner, states: tuple[str, ...], doing: str) -> None:
@@ -327,8 +350,14 @@ def add_evidence(session: Session, ctx: ServiceContext, learner: Learner, claim:
     title = _text(item.title, "title", errors)
     narrative = _text(item.narrative, "narrative", errors)
     day = _date(item.activity_date, ctx, errors)
+    end = _date(item.activity_end_date, ctx, errors, "activity_end_date")
     hours = _hours(item.cpd_hours, errors)
+    participatory = _hours(item.participatory_hours, errors, "participatory_hours")
     category = _text(item.cpd_category, "cpd_category", errors)
+    reflection = _text(item.reflection, "reflection", errors)
+    practice_change = _text(item.practice_change, "practice_change", errors)
+    framework = _text(item.framework_reference, "framework_reference", errors)
+    _check_cpd(day, end, hours, participatory, errors)
     checked = None
     if item.file_data:
         try:
@@ -346,7 +375,9 @@ def add_evidence(session: Session, ctx: ServiceContext, learner: Learner, claim:
             f"{name.replace('_', ' ')}: {message}" for name, message in errors.items()), errors)
     record = EvidenceRecord(
         claim=claim, url=url, title=title, narrative=narrative, activity_date=day,
-        cpd_hours=hours, cpd_category=category, public=bool(item.public),
+        activity_end_date=end, cpd_hours=hours, participatory_hours=participatory,
+        cpd_category=category, reflection=reflection, practice_change=practice_change,
+        framework_reference=framework, public=bool(item.public),
         created_at=ctx.now(),
         file_name=checked.name if checked else None,
         media_type=checked.media_type if checked else None,

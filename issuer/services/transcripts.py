@@ -1,9 +1,13 @@
 """The CPD transcript: hours per period and category, as a table, a CSV file and a signed CLR.
 
-USERS.md §G4: professionals report continuing professional development (CPD) hours per cycle;
-the transcript adds up the hours of the learner's badges (``LearnerBadge.cpd_hours`` and
-``cpd_category``) and bundles the badges themselves into a CLR 2.0 ClrCredential that an
-employer or professional body can verify without asking anyone.
+USERS.md §G4: professionals report continuing professional development (CPD) hours per cycle.
+Like a professional body's CPD log, the transcript counts each activity on its own: a badge
+earned through a claim counts the evidence items of the claim, each with its own category
+(the badge's when the learner gave none), activity dates and hours, on the day the activity
+started (not the day the badge was issued).
+A badge awarded without a claim counts once, with ``LearnerBadge.cpd_hours`` and
+``cpd_category``, on the day it was earned. The badges themselves are bundled into a CLR 2.0
+ClrCredential that an employer or professional body can verify without asking anyone.
 
 Only badges that are valid now are counted: a revoked, suspended or expired badge no longer
 carries the issuer's word, and enclosing one would make the whole record fail verification.
@@ -46,7 +50,7 @@ from issuer.services.errors import Invalid
 from issuer.services.issuers import create_issuer, profile
 from issuer.services.profiles import OwnedBadge, actor, owned_badges
 from issuer.services.signing import SigningRefused, sign_as
-from issuer.storage.learning import Learner
+from issuer.storage.learning import Claim, EvidenceRecord, Learner
 from issuer.storage.models import Issuer
 
 #: The service's own issuer that signs transcripts (a reserved short name, see issuers.py).
@@ -55,7 +59,11 @@ RECORDS_NAME = "Learning records"
 RECORDS_DESCRIPTION = ("Signs CPD transcripts (CLR 2.0) that bundle the badges a learner "
                        "earned from the issuers hosted on this service.")
 UNCATEGORISED = "Uncategorised"
-CSV_COLUMNS = ("date", "achievement", "issuer", "category", "hours", "credential URL")
+#: The columns of a revalidation CPD log (method, topic, relevance, dates, hours, participatory
+#: hours, the standard of the framework, evidence), then the badge the activity counted for.
+CSV_COLUMNS = ("start date", "end date", "method", "topic", "relevance to practice", "hours",
+               "participatory hours", "framework reference", "evidence", "achievement",
+               "issuer", "credential URL")
 #: Characters that make a spreadsheet read a cell as a formula (OWASP "CSV Injection").
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _NOT_VALID = {
@@ -117,19 +125,31 @@ def period(start: str | date | None = None, end: str | date | None = None) -> Pe
 
 @dataclass(frozen=True)
 class Entry:
-    """One counted badge."""
+    """One counted activity: an evidence item of a claim, or a badge awarded without one."""
 
+    #: The first day of the activity; the hours count on this day.
     day: date
     achievement: str
     issuer: str
+    #: The method of learning, as the learner categorised the activity.
     category: str
     hours: float | None
     url: str
     badge: OwnedBadge
+    end: date | None = None
+    participatory_hours: float | None = None
+    topic: str = ""
+    relevance: str = ""
+    framework_reference: str = ""
+    evidence_url: str = ""
 
     @property
     def quarter(self) -> str:
         return quarter_of(self.day)
+
+    @property
+    def month(self) -> str:
+        return f"{self.day:%Y-%m}"
 
 
 def quarter_of(day: date) -> str:
@@ -160,6 +180,27 @@ class Transcript:
     @property
     def total(self) -> float:
         return _round(sum(e.hours or 0.0 for e in self.entries))
+
+    @property
+    def participatory_total(self) -> float:
+        return _round(sum(e.participatory_hours or 0.0 for e in self.entries))
+
+    @property
+    def badges(self) -> list[OwnedBadge]:
+        """The badges the counted activities belong to, each once, in order."""
+        seen: dict[str, OwnedBadge] = {}
+        for entry in self.entries:
+            seen.setdefault(entry.badge.credential.id, entry.badge)
+        return list(seen.values())
+
+    def by_month(self) -> list[tuple[str, list[tuple[str, float]]]]:
+        """Hours per month (``YYYY-MM``) with activities, and per category within it."""
+        months: dict[str, dict[str, float]] = {}
+        for entry in self.entries:
+            row = months.setdefault(entry.month, {})
+            row[entry.category] = row.get(entry.category, 0.0) + (entry.hours or 0.0)
+        return [(m, [(c, _round(months[m][c])) for c in self.categories if c in months[m]])
+                for m in sorted(months)]
 
     def by_category(self) -> list[tuple[str, float]]:
         return [(c, _round(sum(e.hours or 0.0 for e in self.entries if e.category == c)))
@@ -196,14 +237,82 @@ def hours_phrase(hours: float) -> str:
     return f"{text} hour" if text == "1" else f"{text} hours"
 
 
+def _category(value: str | None) -> str:
+    return (value or "").strip() or UNCATEGORISED
+
+
+def _evidence_of(session: Session,
+                 badges: Sequence[OwnedBadge]) -> dict[str, list[EvidenceRecord]]:
+    """The evidence items with CPD hours of the claims the badges were awarded for."""
+    ids = [owned.credential.id for owned in badges]
+    found: dict[str, list[EvidenceRecord]] = {}
+    if not ids:
+        return found
+    for claim in session.scalars(select(Claim).where(Claim.credential_id.in_(ids))):
+        items = [item for item in claim.evidence if item.cpd_hours]
+        if items and claim.credential_id is not None:
+            found[claim.credential_id] = items
+    return found
+
+
+def _entries_of(ctx: ServiceContext, owned: OwnedBadge,
+                items: Sequence[EvidenceRecord]) -> list[Entry]:
+    """The activities a badge counts: its claim's evidence items, or the badge itself."""
+    name = owned.credential.achievement_name
+    url = credential_url(ctx, owned.credential.id)
+    if not items:
+        return [Entry(day=owned.earned_on, achievement=name, issuer=owned.issuer_name,
+                      category=_category(owned.badge.cpd_category),
+                      hours=owned.badge.cpd_hours, url=url, badge=owned, topic=name)]
+    return [Entry(
+        day=item.activity_date or owned.earned_on,
+        achievement=name,
+        issuer=owned.issuer_name,
+        # An item the learner left without a category counts under the badge's category.
+        category=_category(item.cpd_category or owned.badge.cpd_category),
+        hours=item.cpd_hours,
+        url=url,
+        badge=owned,
+        end=item.activity_end_date,
+        participatory_hours=item.participatory_hours,
+        topic=item.title or name,
+        relevance=item.practice_change or "",
+        framework_reference=item.framework_reference or "",
+        evidence_url=item.url or "",
+    ) for item in items]
+
+
+def badge_hours(session: Session, ctx: ServiceContext,
+                badges: Sequence[OwnedBadge]) -> dict[str, list[tuple[str | None, float]]]:
+    """Per badge (by credential id): its CPD hours per category, as the transcript counts
+    them. A badge without a category has None, not "Uncategorised"."""
+    evidence = _evidence_of(session, badges)
+    found: dict[str, list[tuple[str | None, float]]] = {}
+    for owned in badges:
+        sums: dict[str | None, float] = {}
+        for entry in _entries_of(ctx, owned, evidence.get(owned.credential.id, ())):
+            if entry.hours is not None:
+                key = None if entry.category == UNCATEGORISED else entry.category
+                sums[key] = sums.get(key, 0.0) + entry.hours
+        found[owned.credential.id] = [(c, _round(h)) for c, h in sums.items()]
+    return found
+
+
 def transcript(session: Session, ctx: ServiceContext, learner: Learner,
                span: Period) -> Transcript:
-    """The learner's counted badges in ``span``, oldest first, and the sums."""
+    """The learner's counted activities in ``span``, oldest first, and the sums.
+
+    An activity is in the period when it started in it. A badge that is no longer valid is
+    listed as left out when any of its activities falls in the period.
+    """
     entries: list[Entry] = []
     left_out: list[tuple[OwnedBadge, str]] = []
-    for owned in owned_badges(session, ctx, learner):
-        day = owned.earned_on
-        if not span.contains(day):
+    badges = owned_badges(session, ctx, learner)
+    evidence = _evidence_of(session, badges)
+    for owned in badges:
+        counted = [e for e in _entries_of(ctx, owned, evidence.get(owned.credential.id, ()))
+                   if span.contains(e.day)]
+        if not counted:
             continue
         if not owned.valid:
             left_out.append((owned, _NOT_VALID.get(owned.state, owned.state)))
@@ -211,15 +320,7 @@ def transcript(session: Session, ctx: ServiceContext, learner: Learner,
         if not _enclosable(owned.document):
             left_out.append((owned, "not an Open Badges credential with an embedded proof"))
             continue
-        entries.append(Entry(
-            day=day,
-            achievement=owned.credential.achievement_name,
-            issuer=owned.issuer_name,
-            category=(owned.badge.cpd_category or "").strip() or UNCATEGORISED,
-            hours=owned.badge.cpd_hours,
-            url=credential_url(ctx, owned.credential.id),
-            badge=owned,
-        ))
+        entries.extend(counted)
     entries.sort(key=lambda e: (e.day, e.achievement))
     left_out.sort(key=lambda item: item[0].earned_on)
     result = Transcript(period=span, entries=entries, left_out=left_out)
@@ -257,7 +358,9 @@ def transcript_csv(result: Transcript) -> str:
     writer.writerow(CSV_COLUMNS)
     for e in result.entries:
         writer.writerow([safe_cell(v) for v in (
-            e.day.isoformat(), e.achievement, e.issuer, e.category, format_hours(e.hours), e.url,
+            e.day.isoformat(), (e.end or e.day).isoformat(), e.category, e.topic, e.relevance,
+            format_hours(e.hours), format_hours(e.participatory_hours), e.framework_reference,
+            e.evidence_url, e.achievement, e.issuer, e.url,
         )])
     return out.getvalue()
 
@@ -350,7 +453,7 @@ def _subject_achievement(document: Mapping[str, Any]) -> Any:
 
 def _summary(result: Transcript) -> str:
     parts = ", ".join(f"{c}: {format_hours(h)}" for c, h in result.by_category())
-    badges = len(result.entries)
+    badges = len(result.badges)
     return (f"CPD hours {result.period.describe()}: {format_hours(result.total)} in total"
             f"{f' ({parts})' if parts else ''}, from {badges} badge{'s' if badges != 1 else ''}.")
 
@@ -422,10 +525,10 @@ def build_clr(session: Session, ctx: ServiceContext, learner: Learner,
         name=f"CPD transcript of {who}" if who else "CPD transcript",
         description=_summary(result),
         identifiers=_identifiers(learner),
-        credentials=[e.badge.document for e in result.entries],
+        credentials=[owned.document for owned in result.badges],
     )
     record(session, ctx, actor=actor_name or actor(learner), action="transcript.issued",
-           detail={"id": signed["id"], "credentials": len(result.entries),
+           detail={"id": signed["id"], "credentials": len(result.badges),
                    "from": date_from.isoformat() if date_from else None,
                    "to": date_to.isoformat() if date_to else None})
     return signed

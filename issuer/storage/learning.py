@@ -154,9 +154,21 @@ class EvidenceRecord(Base):
     media_type: Mapped[str | None] = mapped_column(String(100))
     file_data: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
     sha256: Mapped[str | None] = mapped_column(String(64))
+    #: First day of the activity; the day CPD hours count on (USERS.md §G4).
     activity_date: Mapped[date_type | None] = mapped_column(Date)
+    #: Last day of an activity spanning several days; None: a one-day activity.
+    activity_end_date: Mapped[date_type | None] = mapped_column(Date)
     cpd_hours: Mapped[float | None] = mapped_column()
+    #: Of ``cpd_hours``, the hours spent interacting with others (revalidation CPD logs).
+    participatory_hours: Mapped[float | None] = mapped_column()
+    #: The learner's own category for this item (the method of learning), not the badge's.
     cpd_category: Mapped[str | None] = mapped_column(String(100))
+    #: Reflection: what happened, so what, now what.
+    reflection: Mapped[str | None] = mapped_column(Text)
+    #: How the activity changed the learner's practice (relevance to practice).
+    practice_change: Mapped[str | None] = mapped_column(Text)
+    #: The standard of the learner's professional framework the activity relates to.
+    framework_reference: Mapped[str | None] = mapped_column(String(300))
     public: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 

@@ -21,6 +21,7 @@ from issuer.services.achievements import get_achievement
 from issuer.services.awards import AwardRequest, Recipient, award
 from issuer.services.issuers import did_document, get_issuer
 from issuer.services.profiles import link_badges
+from issuer.services.transcripts import CSV_COLUMNS
 from issuer.storage.learning import AuditEvent, Learner
 from issuer.storage.models import Credential, Issuer
 from tests.cli_instance import BASE_URL, CliInstance
@@ -104,9 +105,9 @@ def test_the_csv_is_written_to_a_file(instance: Instance, badges: list[Credentia
     assert done.returncode == 0, done.stderr
     assert done.stdout == ""
     rows = list(csv.reader(io.StringIO(out.read_text(encoding="utf-8"))))
-    assert rows[0] == ["date", "achievement", "issuer", "category", "hours", "credential URL"]
-    assert sorted(r[4] for r in rows[1:]) == ["1.5", "2.5"]
-    assert sorted(r[5] for r in rows[1:]) == sorted(
+    assert rows[0] == list(CSV_COLUMNS)
+    assert sorted(r[5] for r in rows[1:]) == ["1.5", "2.5"]
+    assert sorted(r[11] for r in rows[1:]) == sorted(
         f"{BASE_URL}/credentials/{b.id}" for b in badges)
 
 

@@ -255,10 +255,14 @@ def test_the_csv_lists_the_counted_badges(cpd: Cpd) -> None:
     assert response.headers["Content-Disposition"] == (
         'attachment; filename="cpd-transcript-2024-01-01-2024-12-31.csv"')
     rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
-    assert rows[0] == ["date", "achievement", "issuer", "category", "hours", "credential URL"]
+    assert rows[0] == ["start date", "end date", "method", "topic", "relevance to practice",
+                       "hours", "participatory hours", "framework reference", "evidence",
+                       "achievement", "issuer", "credential URL"]
+    # A badge awarded without a claim is one activity on the day it was earned.
     expected = [
-        [earned.isoformat(), "Peer Scaffolder", f"{slug.title()} Guild",
-         category or "Uncategorised", f"{hours:g}", f"{BASE_URL}/credentials/{c.id}"]
+        [earned.isoformat(), earned.isoformat(), category or "Uncategorised", "Peer Scaffolder",
+         "", f"{hours:g}", "", "", "", "Peer Scaffolder", f"{slug.title()} Guild",
+         f"{BASE_URL}/credentials/{c.id}"]
         for (earned, slug, category, hours), c in zip(ROWS, cpd.credentials, strict=True)
         if earned.year == 2024
     ]
@@ -279,12 +283,12 @@ def test_csv_cells_cannot_become_formulas(
     text = cpd.learner.get("/learn/transcript.csv", query_string=YEAR_2024).get_data(
         as_text=True)
     rows = list(csv.reader(io.StringIO(text)))
-    formula = next(r for r in rows if "HYPERLINK" in r[1])
-    assert formula[1] == '\'=HYPERLINK("http://attacker.example","Click")'
-    assert formula[2] == "'+SUM(1,2)"
-    assert formula[3] == "'@cmd|'/c calc'!A0"
+    formula = next(r for r in rows if "HYPERLINK" in r[9])
+    assert formula[9] == formula[3] == '\'=HYPERLINK("http://attacker.example","Click")'
+    assert formula[10] == "'+SUM(1,2)"
+    assert formula[2] == "'@cmd|'/c calc'!A0"
     minus = next(r for r in rows if r[0] == "2024-06-02")
-    assert minus[3] == "'-2+3"
+    assert minus[2] == "'-2+3"
     for row in rows:
         for cell in row:
             assert not cell.startswith(("=", "+", "-", "@")), cell

@@ -48,8 +48,9 @@ FORM_OVERHEAD = 256 * 1024
 #: Links made in this browser, shown again on reload; only the newest few are kept.
 PEER_LINKS = "peer_links"
 KEPT_LINKS = 5
-EVIDENCE_FIELDS = ("url", "title", "narrative", "activity_date", "cpd_hours", "cpd_category",
-                   "public")
+EVIDENCE_FIELDS = ("url", "title", "narrative", "activity_date", "activity_end_date",
+                   "cpd_hours", "participatory_hours", "cpd_category", "reflection",
+                   "practice_change", "framework_reference", "public")
 
 
 @bp.url_value_preprocessor
@@ -91,9 +92,12 @@ def _render_claim(claim: Claim, *, status: int = 200, evidence_form: Form | None
                   statement_form: Form | None = None, request_form: Form | None = None,
                   action_error: str | None = None) -> tuple[str, int]:
     policy = policy_for(db(), claim.achievement)
-    evidence_form = evidence_form or Form({"cpd_category": policy.cpd_category or ""})
+    # The category is the learner's own, per item: the badge's category is only suggested in
+    # the hint, never filled in (a pre-filled value was saved unread for every item).
+    evidence_form = evidence_form or Form()
     page = render_template(
         "learner/claim.html", claim=claim, view=claim_view(db(), claim),
+        suggested_category=policy.cpd_category,
         progress=claim_service.progress(db(), claim), words=claim_service.STATUS_WORDS,
         editable=claim.status in claim_service.EDITABLE,
         open=claim.status in claim_service.OPEN,
@@ -182,8 +186,13 @@ def add_evidence(public_id: str) -> Any:
     data = upload.read() if upload is not None and upload.filename else None
     item = claim_service.EvidenceInput(
         url=form.get("url"), title=form.get("title"), narrative=form.get("narrative"),
-        activity_date=form.get("activity_date"), cpd_hours=form.get("cpd_hours"),
-        cpd_category=form.get("cpd_category"), public=form.get("public") == "yes",
+        activity_date=form.get("activity_date"),
+        activity_end_date=form.get("activity_end_date"), cpd_hours=form.get("cpd_hours"),
+        participatory_hours=form.get("participatory_hours"),
+        cpd_category=form.get("cpd_category"), reflection=form.get("reflection"),
+        practice_change=form.get("practice_change"),
+        framework_reference=form.get("framework_reference"),
+        public=form.get("public") == "yes",
         file_name=upload.filename if upload is not None else None, file_data=data)
     try:
         claim_service.add_evidence(db(), services(), _learner(), claim, item)

@@ -36,6 +36,7 @@ from issuer.services.profiles import (
 )
 from issuer.services.transcripts import (
     Period,
+    badge_hours,
     build_clr,
     format_hours,
     hours_phrase,
@@ -86,6 +87,8 @@ class BadgeCard:
     state_words: str
     page: str
     verify: str
+    #: CPD hours per category, from the evidence items when the badge was claimed.
+    cpd: tuple[tuple[str | None, float], ...] = ()
 
 
 def _local_image(url: str | None) -> str | None:
@@ -96,7 +99,8 @@ def _local_image(url: str | None) -> str | None:
     return None
 
 
-def _card(owned: OwnedBadge) -> BadgeCard:
+def _card(owned: OwnedBadge,
+          cpd: dict[str, list[tuple[str | None, float]]] | None = None) -> BadgeCard:
     view = credential_view(owned.document)
     title = view.achievement_name or owned.credential.achievement_name
     page = credential_url(services(), owned.credential.id)
@@ -106,6 +110,7 @@ def _card(owned: OwnedBadge) -> BadgeCard:
         image_alt=view.image_caption or f"Badge image for {title}",
         state_words=STATE_WORDS.get(owned.state, owned.state),
         page=page, verify=f"{page}/verify",
+        cpd=tuple((cpd or {}).get(owned.credential.id, ())),
     )
 
 
@@ -132,7 +137,9 @@ def _link(learner: Learner) -> None:
 
 def _badges_page(learner: Learner, *, name_error: str | None = None,
                  typed_name: str | None = None, status: int = 200) -> Response:
-    cards = [_card(b) for b in owned_badges(db(), services(), learner)]
+    owned = owned_badges(db(), services(), learner)
+    hours = badge_hours(db(), services(), owned)
+    cards = [_card(b, hours) for b in owned]
     return make_response(render_template(
         "profile/badges.html", learner=learner, cards=cards,
         shown=[c for c in cards if c.owned.badge.shown and c.owned.valid],
