@@ -1,8 +1,8 @@
 """What the commands share: reading their input, the key passphrase, the service they work
 on, and the one unit of work in which a command writes to that service's database.
 
-Nothing here imports SQLAlchemy, the storage or the web app at module level: ``issuer sign``
-and ``issuer verify`` must start without them.
+Nothing here imports SQLAlchemy, the storage, the web app or the settings (which load the
+bundled JSON-LD contexts and schemas) at module level: ``issuer`` must start without them.
 """
 
 from __future__ import annotations
@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from issuer.cli.errors import Unreadable
-from issuer.config import Settings
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
+    from issuer.config import Settings
     from issuer.runtime import Runtime
 
 #: The longest actor name an audit record keeps.
@@ -31,6 +31,8 @@ def passphrase(env_name: str | None) -> bytes | None:
     """The passphrase of a key file: from the variable the user named (``--passphrase-env``),
     else the ``key_passphrase`` setting (``ISSUER_KEY_PASSPHRASE``); None when it is empty."""
     if not env_name:
+        from issuer.config import Settings
+
         return Settings.from_env(only=("key_passphrase",)).passphrase
     value = os.environ.get(env_name)
     return value.encode("utf-8") if value else None
@@ -92,6 +94,8 @@ def service_settings() -> Settings:
 
     A wrong one raises ConfigError, which ends the command in one line with exit 2.
     """
+    from issuer.config import Settings
+
     return Settings.from_env()
 
 

@@ -15,28 +15,22 @@ from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
-from issuer import config
+from issuer.cli import verify_many
 from issuer.cli.common import decode_text, passphrase, read_input_bytes, read_text
 from issuer.cli.errors import EXIT_INVALID, EXIT_OK, Refused, Unreadable
-from issuer.cli.local_status import installation_verifier
-from issuer.core.baking import image_format
-from issuer.core.datetimes import parse_datetime
-from issuer.core.dids import did_key_from_public_key, did_key_verification_method_id
 from issuer.core.errors import IssuerError
-from issuer.core.keys import PrivateKey, file_is_private, load_private_key
-from issuer.core.ob2 import OB2_CHECK_TITLES, ob2_payload, verify_ob2
-from issuer.core.proofs.data_integrity import SuiteContext, sign_document
-from issuer.core.proofs.registry import SIGNING_SUITES
-from issuer.core.proofs.vc_jwt import sign_ob_vc_jwt
-from issuer.core.resolve import Resolver
-from issuer.core.status_list import BitstringStatusChecker, routed_status
-from issuer.core.verify import CHECK_TITLES, Outcome, VerificationReport, Verifier
-from issuer.net.fetcher import FetchError, fetcher_for
-from issuer.net.verifying import OFFLINE, online
+
+if TYPE_CHECKING:
+    from issuer.core.keys import PrivateKey
+    from issuer.core.verify import VerificationReport, Verifier
+
+# The settings (JSON-LD contexts, schemas), the verifier, the key code and the HTTP client
+# are imported by the functions that use them, not here: ``issuer`` loads this module for
+# each ``sign`` and ``verify``, and a script may run those once per file.
 
 
 def _read_credential(path: str, *, offline: bool = True) -> bytes:
@@ -45,6 +39,8 @@ def _read_credential(path: str, *, offline: bool = True) -> bytes:
     An https URL is fetched through the guarded fetcher (unless offline). Anything that is
     not an image must still be UTF-8 text, as before.
     """
+    from issuer.core.baking import image_format
+
     data = _fetch_credential(path, offline) if _is_url(path) else read_input_bytes(path)
     if image_format(data) is None:
         decode_text(data, path)
@@ -56,6 +52,9 @@ def _is_url(path: str) -> bool:
 
 
 def _fetch_credential(url: str, offline: bool) -> bytes:
+    from issuer import config
+    from issuer.net.fetcher import fetcher_for
+
     fetcher = None if offline else fetcher_for(config.core_settings())
     if fetcher is None:
         raise Unreadable(f"{url} is not fetched: this verification is offline")
@@ -69,6 +68,8 @@ def _fetch_credential(url: str, offline: bool) -> bytes:
 
 
 def _load_key(path: str, passphrase_env: str | None) -> PrivateKey:
+    from issuer.core.keys import file_is_private, load_private_key
+
     try:
         key = load_private_key(Path(path), passphrase(passphrase_env))
     except IssuerError as exc:
@@ -94,6 +95,13 @@ def _load_key(path: str, passphrase_env: str | None) -> PrivateKey:
 def sign(infile: str, key_path: str, suite: str, created: str | None, method: str | None,
          passphrase_env: str | None) -> None:
     """Sign a credential and print it (JSON, or a compact JWT with --suite vc-jwt)."""
+    from issuer import config
+    from issuer.core.datetimes import parse_datetime
+    from issuer.core.dids import did_key_from_public_key, did_key_verification_method_id
+    from issuer.core.proofs.data_integrity import SuiteContext, sign_document
+    from issuer.core.proofs.registry import SIGNING_SUITES
+    from issuer.core.proofs.vc_jwt import sign_ob_vc_jwt
+
     text = read_text(infile)
     try:
         document = json.loads(text)
@@ -164,6 +172,9 @@ def with_pinned_status(verifier: Verifier, lists: Mapping[str, Mapping[str, Any]
     """
     if not lists:
         return verifier
+    from issuer.core.status_list import BitstringStatusChecker, routed_status
+    from issuer.net.verifying import OFFLINE
+
     unchecked = replace(verifier, status_checker=None)
     pinned = BitstringStatusChecker(lists.get, lambda doc: unchecked.verify(doc).valid)
     otherwise = verifier.status_checker or OFFLINE
@@ -173,6 +184,10 @@ def with_pinned_status(verifier: Verifier, lists: Mapping[str, Mapping[str, Any]
 
 def build_verifier(trusted: list[dict[str, Any]]) -> Verifier:
     """A verifier with the bundled contexts and schemas that resolves ``trusted`` documents."""
+    from issuer import config
+    from issuer.core.resolve import Resolver
+    from issuer.core.verify import Verifier
+
     try:
         resolver = Resolver.with_trusted(trusted)
     except IssuerError as exc:
@@ -188,6 +203,11 @@ def build_verifier(trusted: list[dict[str, Any]]) -> Verifier:
 def standalone_verifier(trusted: list[dict[str, Any]], *, offline: bool) -> Verifier:
     """The verifier away from any service: ``trusted`` documents, did:key, and unless
     offline did:web documents and status lists fetched through the guarded fetcher."""
+    from issuer import config
+    from issuer.core.status_list import routed_status
+    from issuer.net.fetcher import fetcher_for
+    from issuer.net.verifying import OFFLINE, online
+
     verifier = build_verifier(trusted)
     fetcher = None if offline else fetcher_for(config.core_settings())
     if fetcher is None:
@@ -197,6 +217,8 @@ def standalone_verifier(trusted: list[dict[str, Any]], *, offline: bool) -> Veri
 
 def require_status(report: VerificationReport) -> VerificationReport:
     """``--require-status``: a status that could not be checked fails the verification."""
+    from issuer.core.verify import Outcome
+
     status = report.check("status")
     if status is None or status.outcome != Outcome.WARNING:
         return report
@@ -206,11 +228,12 @@ def require_status(report: VerificationReport) -> VerificationReport:
     return replace(report, checks=[failed if c is status else c for c in report.checks])
 
 
+#: Each check's mark, by its outcome (the values of :class:`issuer.core.verify.Outcome`).
 _MARKS = {
-    Outcome.PASSED: "PASS",
-    Outcome.FAILED: "FAIL",
-    Outcome.WARNING: "WARN",
-    Outcome.SKIPPED: "SKIP",
+    "passed": "PASS",
+    "failed": "FAIL",
+    "warning": "WARN",
+    "skipped": "SKIP",
 }
 
 
@@ -218,6 +241,10 @@ def ob2_report(payload: dict[str, Any] | str, *, offline: bool, moment: datetime
                recipient: str | None) -> VerificationReport:
     """An Open Badges 2.0 assertion verified with documents fetched through the guarded
     fetcher (its BadgeClass, issuer, key and revocation list live on the issuer's site)."""
+    from issuer import config
+    from issuer.core.ob2 import verify_ob2
+    from issuer.net.fetcher import FetchError, fetcher_for
+
     fetcher = None if offline else fetcher_for(config.core_settings())
 
     def fetch(url: str) -> Mapping[str, Any] | None:
@@ -230,6 +257,9 @@ def ob2_report(payload: dict[str, Any] | str, *, offline: bool, moment: datetime
 
 def render_report(report: VerificationReport) -> str:
     """The report as plain text: one line per check, then the verdict."""
+    from issuer.core.ob2 import OB2_CHECK_TITLES
+    from issuer.core.verify import CHECK_TITLES
+
     lines = []
     for check in report.checks:
         title = CHECK_TITLES.get(check.id) or OB2_CHECK_TITLES.get(check.id, check.id)
@@ -245,7 +275,7 @@ def render_report(report: VerificationReport) -> str:
 
 
 @click.command("verify")
-@click.argument("infile", metavar="PATH|URL|-")
+@click.argument("paths", metavar="PATH|URL|-...", nargs=-1, required=True)
 @click.option("--trust", "trust", multiple=True, type=click.Path(dir_okay=False),
               help="A controller document (e.g. a DID document) to treat as the resolved "
                    "document for its id. Repeatable.")
@@ -262,13 +292,15 @@ def render_report(report: VerificationReport) -> str:
 @click.option("--require-status", "require_status_", is_flag=True,
               help="A revocation status that could not be checked makes the credential not "
                    "valid (exit 1) instead of a warning.")
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the report as JSON (for many files, an array of reports, each with "
+                   "its path).")
 @click.option("--at", "at", default=None, metavar="ISO8601",
               help="Check validity dates as of this moment instead of now.")
 @click.option("--recipient", default=None, metavar="EMAIL",
               help="Open Badges 2.0: check that the assertion was awarded to this email.")
-def verify(infile: str, trust: tuple[str, ...], status_lists: tuple[str, ...], offline: bool,
-           require_status_: bool, as_json: bool, at: str | None,
+def verify(paths: tuple[str, ...], trust: tuple[str, ...], status_lists: tuple[str, ...],
+           offline: bool, require_status_: bool, as_json: bool, at: str | None,
            recipient: str | None) -> None:
     """Verify a credential: JSON with an embedded proof, a compact JWT, or a baked PNG/SVG,
     from a file, standard input or an https URL.
@@ -277,17 +309,25 @@ def verify(infile: str, trust: tuple[str, ...], status_lists: tuple[str, ...], o
     are fetched over HTTPS, with the guards of ISSUER_VERIFY_* settings. Where the service
     runs, its own issuers and status lists are trusted and read from its database.
     Open Badges 2.0 assertions (hosted, signed, or baked) are verified the OB 2.0 way.
+
+    Given many paths, or a folder (its .json, .jwt, .png and .svg files), each file is
+    verified in turn and gets one line, VALID or INVALID with its first failed check, then
+    a summary: exit 1 when any is invalid, 2 when any cannot be read.
     """
+    from issuer import config
+    from issuer.cli.local_status import installation_verifier
+    from issuer.core.ob2 import ob2_payload
+
     offline = offline or config.core_settings().verify_offline
+    if len(paths) > 1 or verify_many.is_folder(paths[0]):
+        _verify_files(verify_many.expand(paths), trust=trust, status_lists=status_lists,
+                      offline=offline, require_status_=require_status_, as_json=as_json,
+                      at=at, recipient=recipient)
+    infile = paths[0]
     data = _read_credential(infile, offline=offline)
     trusted = _trusted_documents(trust)
     build_verifier(trusted)  # refuses an unusable --trust document before anything else
-    moment = None
-    if at is not None:
-        try:
-            moment = parse_datetime(at)
-        except IssuerError as exc:
-            raise Unreadable(f"--at: {exc.message}") from None
+    moment = _moment(at)
     lists = _pinned_lists(status_lists)
     payload = ob2_payload(data)
     if payload is not None:
@@ -299,6 +339,48 @@ def verify(infile: str, trust: tuple[str, ...], status_lists: tuple[str, ...], o
             verifier = replace(verifier, clock=lambda: moment)
         report = with_pinned_status(verifier, lists).verify(data)
     _finish(report, require_status_=require_status_, as_json=as_json)
+
+
+def _moment(at: str | None) -> datetime | None:
+    """``--at``: the moment validity dates are checked at (default now)."""
+    if at is None:
+        return None
+    from issuer.core.datetimes import parse_datetime
+
+    try:
+        return parse_datetime(at)
+    except IssuerError as exc:
+        raise Unreadable(f"--at: {exc.message}") from None
+
+
+def _verify_files(paths: list[str], *, trust: tuple[str, ...], status_lists: tuple[str, ...],
+                  offline: bool, require_status_: bool, as_json: bool, at: str | None,
+                  recipient: str | None) -> NoReturn:
+    """Verify each of ``paths`` with one verifier, print a line each and exit with the
+    worst verdict (:mod:`issuer.cli.verify_many`)."""
+    from issuer.cli.local_status import installation_verifier
+    from issuer.core.ob2 import ob2_payload
+
+    trusted = _trusted_documents(trust)
+    build_verifier(trusted)
+    moment = _moment(at)
+    lists = _pinned_lists(status_lists)
+    with installation_verifier(trusted, offline=offline) as hosted:
+        verifier = hosted or standalone_verifier(trusted, offline=offline)
+        if moment is not None:
+            verifier = replace(verifier, clock=lambda: moment)
+        verifier = with_pinned_status(verifier, lists)
+
+        def report_for(path: str) -> VerificationReport:
+            data = _read_credential(path, offline=offline)
+            payload = ob2_payload(data)
+            report = (verifier.verify(data) if payload is None else
+                      ob2_report(payload, offline=offline, moment=moment, recipient=recipient))
+            return require_status(report) if require_status_ else report
+
+        results = verify_many.verify_each(paths, report_for)
+    verify_many.print_results(results, as_json=as_json)
+    sys.exit(verify_many.exit_code(results))
 
 
 def _finish(report: VerificationReport, *, require_status_: bool, as_json: bool) -> NoReturn:

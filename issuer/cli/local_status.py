@@ -13,17 +13,21 @@ simply not used (no SQLite file is created), and no development secret is writte
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from issuer.config import ConfigError, Settings
-from issuer.core.verify import Verifier
+if TYPE_CHECKING:
+    from issuer.config import Settings
+    from issuer.core.verify import Verifier
 
 
 def _settings() -> Settings | None:
+    from issuer.config import ConfigError, Settings
+
     try:
         # Only sessions use the secret: verifying must not write a development one.
         return Settings.from_env(dev_secret=False)
@@ -31,7 +35,17 @@ def _settings() -> Settings | None:
         return None
 
 
+#: A plain SQLite URL (``sqlite:///relative.db``, ``sqlite:////absolute.db``): its file is
+#: the path after the third slash. Anything else is parsed by SQLAlchemy.
+_PLAIN_SQLITE = re.compile(r"sqlite(?:\+\w+)?:///(?P<database>[^?%#]*)(?:\?[^%#]*)?")
+
+
 def _sqlite_file_missing(url: str) -> bool:
+    plain = _PLAIN_SQLITE.fullmatch(url)
+    if plain is not None:
+        # Most runs of `issuer verify` have no service here: say so without loading SQLAlchemy.
+        database = plain["database"]
+        return not database or database == ":memory:" or not Path(database).is_file()
     from sqlalchemy.engine import make_url
 
     parsed = make_url(url)

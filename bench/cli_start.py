@@ -1,0 +1,140 @@
+"""``issuer sign`` and ``issuer verify`` from the terminal: what starting the command costs,
+and what verifying a folder in one call costs per badge.
+
+Measures, each the median of several runs of the installed ``issuer`` script in a fresh
+process (a script verifying a folder file by file pays this every time):
+
+- ``python -c pass``, the interpreter alone, as the baseline;
+- ``import issuer.cli``, and ``issuer sign`` and ``issuer verify --offline`` on one small
+  credential; the start-up overhead of ``verify`` is its wall time less the baseline and
+  less the time the core takes to verify that credential in a warm process
+  (target < 0.15 s);
+- ``issuer verify --offline FOLDER`` on 1,000 copies of the credential (100 with
+  ``--quick``): its time per badge against the core's (target < 1.5x).
+
+The machine is shared: the spread of the runs is printed with each timing.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from bench import Timing, measure
+from bench.measures import Report
+
+ISSUER = str(Path(sys.executable).with_name("issuer"))
+
+#: Start-up overhead of one ``issuer verify`` beyond the interpreter and the verification.
+START_BUDGET_S = 0.15
+#: A badge verified in a folder call may cost this much more than in a warm process.
+BATCH_RATIO = 1.5
+
+
+def _badge(issuer_id: str) -> dict[str, Any]:
+    return {
+        "@context": ["https://www.w3.org/ns/credentials/v2",
+                     "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"],
+        "id": "urn:uuid:2d4c5f6e-0a7b-4c1d-9e8f-1a2b3c4d5e6f",
+        "type": ["VerifiableCredential", "OpenBadgeCredential"],
+        "issuer": {"id": issuer_id, "type": ["Profile"], "name": "Community of Practice"},
+        "validFrom": "2026-01-01T00:00:00Z",
+        "name": "Peer Scaffolder",
+        "credentialSubject": {
+            "id": "did:example:learner-1",
+            "type": ["AchievementSubject"],
+            "achievement": {
+                "id": "https://badges.example/achievements/peer-scaffolder",
+                "type": ["Achievement"],
+                "name": "Peer Scaffolder",
+                "description": "Helped at least three colleagues learn a new practice.",
+                "criteria": {"narrative": "Three peers attest to help received."},
+            },
+        },
+    }
+
+
+def _run(args: list[str], cwd: Path, expect: int = 0) -> str:
+    done = subprocess.run(args, cwd=cwd, capture_output=True, text=True, timeout=600)
+    if done.returncode != expect:
+        raise RuntimeError(f"{' '.join(args)} exited {done.returncode}: {done.stderr[-500:]}")
+    return done.stdout
+
+
+def _wall(name: str, args: list[str], cwd: Path, runs: int) -> Timing:
+    """The median wall time of ``args`` in a fresh process, over ``runs`` runs."""
+    _run(args, cwd)  # warms the file system cache and bytecode
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        _run(args, cwd)
+        times.append(time.perf_counter() - start)
+    return Timing(name=name, ms_per_op=statistics.median(times) * 1000.0, samples=runs,
+                  batch=1, spread_ms=(min(times) * 1000.0, max(times) * 1000.0))
+
+
+def _core_verify_ms(credential: bytes) -> Timing:
+    """The core's time to verify ``credential`` in a warm process, offline."""
+    from issuer.cli.credentials import standalone_verifier
+
+    verifier = standalone_verifier([], offline=True)
+    if not verifier.verify(credential).valid:
+        raise RuntimeError("the benchmark credential does not verify")
+    return measure("core: verify one badge (warm process)", lambda: verifier.verify(credential),
+                   samples=7)
+
+
+def run(quick: bool) -> Report:
+    runs = 3 if quick else 9
+    count = 100 if quick else 1000
+    report = Report(title="issuer sign / verify: start-up and many files in one call")
+    work = Path(tempfile.mkdtemp(prefix="bench-cli-"))
+    try:
+        key = work / "issuer.pem"
+        did = _run([ISSUER, "keys", "generate", "--out", str(key)], work).strip()
+        unsigned = work / "unsigned.json"
+        unsigned.write_text(json.dumps(_badge(did)), encoding="utf-8")
+        sign = [ISSUER, "sign", str(unsigned), "--key", str(key)]
+        credential = work / "credential.json"
+        credential.write_text(_run(sign, work), encoding="utf-8")
+        folder = work / "badges"
+        folder.mkdir()
+        for n in range(count):
+            shutil.copyfile(credential, folder / f"badge-{n:04d}.json")
+
+        python = _wall("python -c pass", [sys.executable, "-c", "pass"], work, runs)
+        imported = _wall("python -c 'import issuer.cli'",
+                         [sys.executable, "-c", "import issuer.cli"], work, runs)
+        signed = _wall("issuer sign (one credential)", sign, work, runs)
+        verified = _wall("issuer verify --offline (one credential)",
+                         [ISSUER, "verify", "--offline", str(credential)], work, runs)
+        many = _wall(f"issuer verify --offline ({count} badges, one call)",
+                     [ISSUER, "verify", "--offline", str(folder)], work, max(1, runs // 3))
+        core = _core_verify_ms(credential.read_bytes())
+        report.timings = [python, imported, signed, verified, many, core]
+
+        report.ratios["issuer verify / python -c pass"] = verified.ms_per_op / python.ms_per_op
+        report.ratios["issuer sign / python -c pass"] = signed.ms_per_op / python.ms_per_op
+        report.add("import issuer.cli beyond python", (imported.ms_per_op - python.ms_per_op)
+                   / 1000.0, "s")
+        start_s = (verified.ms_per_op - python.ms_per_op - core.ms_per_op) / 1000.0
+        report.below("issuer verify start-up overhead", start_s, "s", START_BUDGET_S)
+        report.add("issuer sign beyond python", (signed.ms_per_op - python.ms_per_op) / 1000.0,
+                   "s")
+        per_badge_ms = (many.ms_per_op - verified.ms_per_op) / max(1, count - 1)
+        report.add("folder call: ms per badge", per_badge_ms, "ms")
+        report.below("folder call per badge / core per badge", per_badge_ms / core.ms_per_op,
+                     "x", BATCH_RATIO)
+        report.notes.append(
+            "start-up overhead = verify wall - python wall - core verify time; "
+            "folder per badge = (folder wall - one-file wall) / (badges - 1)")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return report
