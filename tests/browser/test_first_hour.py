@@ -85,3 +85,42 @@ def test_a_new_token_is_copied_with_one_click_and_the_docs_are_one_link_away(
         page.locator("#operations-JSON_API-awardAchievement").wait_for(timeout=20_000)
     finally:
         context.close()
+
+
+def test_a_bulk_award_counts_what_was_left_out_keeps_file_order_and_downloads_results(
+        page: Any, server: Server, tmp_path: Any) -> None:
+    # Four rows: two can be issued, two have problems and are left out.
+    csv = tmp_path / "cohort.csv"
+    csv.write_text("recipient,name\n"
+                   "zoe@example.org,Zoe Zimmer\n"
+                   "not an address,Broken Row\n"
+                   "adam@example.org,Adam Abel\n"
+                   ",Nobody\n", encoding="utf-8")
+    _sign_in(page, server)
+    page.goto(f"{server.base}/admin/issuers/demo/bulk")
+    page.locator("#bulk-achievement").select_option("peer-scaffolder")
+    page.locator("#bulk-file").set_input_files(str(csv))
+    page.get_by_role("button", name="Check the file").click()
+    page.get_by_role("heading", name="Check before issuing").wait_for()
+    page.get_by_role("button", name="Issue the 2 valid rows").click()
+    page.get_by_role("heading", name="Finished").wait_for(timeout=30_000)
+
+    assert page.get_by_text("4 of 4 rows of the file processed").is_visible()
+    tally = page.locator("ul.tally").first.inner_text()
+    assert "2 issued" in tally and "0 could not be issued" in tally
+    assert "2 left out (problems in the file)" in tally
+    left_out = page.locator("section", has=page.get_by_role(
+        "heading", name="Left out: problems in the file")).inner_text()
+    assert "row 3" in left_out.lower() and "row 5" in left_out.lower(), left_out
+    # Issued badges are listed in the order of the file, not the reverse.
+    rows = page.locator("table tbody tr").all_inner_texts()
+    assert [r.split("\t")[0].split()[0] for r in rows] == ["Zoe", "Adam"], rows
+
+    with page.expect_download() as info:
+        page.get_by_role("link", name="Download the results (CSV)").click()
+    lines = info.value.path().read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "row,recipient,name,outcome,credential link,email,problem"
+    assert [line.split(",")[1] for line in lines[1:]] == [
+        "zoe@example.org", "not an address", "adam@example.org", ""], lines
+    issued = [line for line in lines[1:] if f"{server.base}/credentials/" in line]
+    assert len(issued) == 2, lines
