@@ -86,10 +86,7 @@ def read_topic_json(stream: BinaryIO, *, forum: str | None = None,
     numbers: dict[int, str] = {}
     sources: list[dict[str, Any]] = []
     for number, post in enumerate(posts, start=1):
-        if number > limits.max_items:
-            archive.truncated = True
-            archive.errors.append(ItemError(number, f"reading stopped after "
-                                                    f"{limits.max_items} items"))
+        if archive.past_limit(number, limits):
             break
         try:
             read = _post(post, topic_id, slug, community, forum, archive.source_sha256, numbers)
@@ -168,10 +165,7 @@ def read_user_archive_csv(stream: BinaryIO, *, owner: str,
                                 "columns url and created_at")
     try:
         for number, row in enumerate(reader, start=1):
-            if number > limits.max_items:
-                archive.truncated = True
-                archive.errors.append(ItemError(number, f"reading stopped after "
-                                                        f"{limits.max_items} items"))
+            if archive.past_limit(number, limits):
                 break
             try:
                 archive.interactions.append(_csv_post(row, owner, digest))

@@ -61,10 +61,7 @@ def read_outbox_json(stream: BinaryIO, *, limits: Limits | None = None) -> Archi
     if not isinstance(items, list):
         raise ArchiveUnreadable("this is not an ActivityPub outbox: no orderedItems list")
     for number, activity in enumerate(items, start=1):
-        if number > limits.max_items:
-            archive.truncated = True
-            archive.errors.append(ItemError(number, f"reading stopped after "
-                                                    f"{limits.max_items} items"))
+        if archive.past_limit(number, limits):
             break
         try:
             post = _note(activity, archive.source_sha256)

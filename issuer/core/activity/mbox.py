@@ -76,10 +76,7 @@ def read_mbox(path: Path, *, limits: Limits | None = None) -> Archive:
     box = mailbox.mbox(path, create=False)
     try:
         for number, key in enumerate(box.iterkeys(), start=1):
-            if number > limits.max_items:
-                archive.truncated = True
-                archive.errors.append(ItemError(number, f"reading stopped after "
-                                                        f"{limits.max_items} items"))
+            if archive.past_limit(number, limits):
                 break
             try:
                 # Parsing happens here: a "From " line that is not ASCII is this item's error.

@@ -121,6 +121,15 @@ class Archive:
     #: Reading stopped at :attr:`Limits.max_items`.
     truncated: bool = False
 
+    def past_limit(self, number: int, limits: Limits) -> bool:
+        """Whether item ``number`` is past :attr:`Limits.max_items`; if so, reading stops
+        here and the archive says so (truncated, with an error naming the item)."""
+        if number <= limits.max_items:
+            return False
+        self.truncated = True
+        self.errors.append(ItemError(number, f"reading stopped after {limits.max_items} items"))
+        return True
+
 
 def content_sha256(text: str | bytes | None) -> str | None:
     """The hex SHA-256 of a post's content (UTF-8), or None when there is none."""

@@ -116,10 +116,7 @@ def _rows(stream: BinaryIO, limits: Limits, archive: Archive,
             if event == "start" or element.tag != "row":
                 continue
             count += 1
-            if count > limits.max_items:
-                archive.truncated = True
-                archive.errors.append(ItemError(count, f"reading stopped after "
-                                                       f"{limits.max_items} items"))
+            if archive.past_limit(count, limits):
                 break
             attributes = dict(element.attrib)
             # Rows already read are dropped from the tree, so memory does not grow with it.
@@ -258,10 +255,7 @@ def read_api_json(stream: BinaryIO, *, limits: Limits | None = None) -> Archive:
     askers: dict[str, str | None] = {}
     answers: list[tuple[Interaction, bool]] = []
     for number, item in enumerate(items, start=1):
-        if number > limits.max_items:
-            archive.truncated = True
-            archive.errors.append(ItemError(number, f"reading stopped after "
-                                                    f"{limits.max_items} items"))
+        if archive.past_limit(number, limits):
             break
         try:
             post, is_accepted = _api_item(item, archive.source_sha256)
