@@ -1,6 +1,6 @@
 """``issuer keys``: signing keys, in a file or an issuer's over time (USERS.md §G6).
 
-``generate`` writes a key file for ``issuer sign`` and needs no service. ``rotate``,
+``generate`` writes a key file for ``issuer sign`` and needs no service. ``add``, ``rotate``,
 ``retire`` and ``report`` work on the service's database (ISSUER_* settings), each in one
 transaction. Exit codes follow :mod:`issuer.cli.errors`: 0 done, 1 refused (a key file that
 exists, an unknown issuer or key, a date in the future, a compromise date moved later), 2
@@ -42,15 +42,17 @@ def keys_group() -> None:
 @keys_group.command("generate")
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False),
               help="Where to write the private key (PEM, mode 0600).")
-@click.option("--type", "key_type", type=click.Choice(["ed25519", "p256"]), default="ed25519",
-              show_default=True, help="Ed25519 for Data Integrity proofs, P-256 for ES256 JWTs.")
+@click.option("--type", "key_type", type=click.Choice(["ed25519", "p256", "p384"]),
+              default="ed25519", show_default=True,
+              help="Ed25519 for eddsa-* proofs, P-256 or P-384 for ecdsa-* proofs and "
+                   "ES256/ES384 JWTs.")
 @click.option("--passphrase-env", default=None, metavar="VAR",
               help=f"Encrypt the key with the passphrase in this variable "
                    f"(default: {PASSPHRASE_ENV}, if set).")
 @click.option("--force", is_flag=True, help="Overwrite an existing key file.")
 def generate(out: str, key_type: str, passphrase_env: str | None, force: bool) -> None:
     """Write a new private key and print its did:key."""
-    key = PrivateKey.generate("Ed25519" if key_type == "ed25519" else "P-256")
+    key = PrivateKey.generate({"ed25519": "Ed25519", "p256": "P-256", "p384": "P-384"}[key_type])
     try:
         save_private_key(Path(out), key, passphrase(passphrase_env), overwrite=force)
     except IssuerError as exc:
@@ -102,6 +104,38 @@ def rotate(slug: str) -> None:
     click.echo(new_id)
     click.echo("This key signs new badges from now on. The earlier keys stay in the DID "
                "document, so the badges they signed keep verifying.\n")
+    click.echo(render_table(rows))
+
+
+@keys_group.command("add")
+@click.option("--issuer", "slug", required=True, help="The issuer's short name.")
+@click.option("--type", "key_type", required=True,
+              type=click.Choice(["Ed25519", "P-256", "P-384"], case_sensitive=False),
+              help="P-256 or P-384: a key for ecdsa-rdfc-2019 / ecdsa-jcs-2019 proofs, beside "
+                   "the Ed25519 key. Ed25519: the same as rotate.")
+def add(slug: str, key_type: str) -> None:
+    """Give an issuer a new signing key of a type.
+
+    It replaces the issuer's active key of that type (which stays in the DID document);
+    keys of the other types keep signing. An ECDSA key is listed in the did:web document as
+    a Multikey and signs when a credential is issued with options.cryptosuite
+    ecdsa-rdfc-2019 or ecdsa-jcs-2019. Prints the new key's id and the key report.
+    """
+    from issuer.services.issuers import get_issuer, method_id
+    from issuer.services.keys import ISSUER_KEY_TYPES, key_report, rotate_key
+
+    canonical = next(t for t in ISSUER_KEY_TYPES if t.lower() == key_type.lower())
+
+    def work(session: Session, ctx: ServiceContext) -> tuple[str, list[Any]]:
+        issuer = get_issuer(session, slug)
+        new = rotate_key(session, ctx, issuer, canonical)
+        return method_id(ctx, new), key_report(session, ctx, issuer)
+
+    new_id, rows = _in_service(work)
+    click.echo(new_id)
+    click.echo(f"This {canonical} key signs from now on"
+               + (" when a credential asks for an ECDSA cryptosuite; the Ed25519 key still "
+                  "signs the others.\n" if canonical != "Ed25519" else ".\n"))
     click.echo(render_table(rows))
 
 

@@ -187,12 +187,17 @@ def _parse_did_web(value: str) -> tuple[str, str | None, list[str]]:
     return host, port or None, segments
 
 
+#: Key types published as Multikey; the others as JsonWebKey.
+_MULTIKEY_TYPES = frozenset({"Ed25519", "P-256", "P-384"})
+
+
 def did_web_document(did: str, keys: Sequence[DidKeyEntry]) -> dict[str, Any]:
     """The DID document for a did:web issuer (DID Core §5; Controlled Identifiers v1.0 §2.2).
 
     Every key the issuer ever used is listed under ``verificationMethod`` so that old
-    credentials keep verifying: Ed25519 as a Multikey (§2.2.2), other key types as a
-    JsonWebKey (§2.2.3) so that JWT verifiers can use them. ``assertionMethod`` lists every
+    credentials keep verifying: Ed25519, P-256 and P-384 as a Multikey (§2.2.2; the form the
+    EdDSA and ECDSA Data Integrity cryptosuites name, vc-di-eddsa §2.1.1, vc-di-ecdsa
+    §2.1.1), other key types as a JsonWebKey (§2.2.3). ``assertionMethod`` lists every
     key, retired and compromised ones too; a compromised key carries ``revoked``
     (§2.2 Verification Methods), which bounds what it may have signed (see
     :mod:`issuer.core.resolve`).
@@ -212,7 +217,7 @@ def did_web_document(did: str, keys: Sequence[DidKeyEntry]) -> dict[str, Any]:
         seen.add(entry.fragment)
         vm_id = f"{did}#{entry.fragment}"
         method: dict[str, Any]
-        if entry.public_key.key_type == "Ed25519":
+        if entry.public_key.key_type in _MULTIKEY_TYPES:
             method = multikey_document(entry.public_key, vm_id, did)
             context = MULTIKEY_CONTEXT
         else:

@@ -3,7 +3,9 @@
 * :class:`PublicKey` verifies Ed25519 (RFC 8032), ECDSA on P-256/P-384/P-521 with JWS raw
   ``r || s`` signatures (RFC 7518 §3.4) and RSA PKCS#1 v1.5 / PSS (RFC 7518 §3.3, §3.5).
   RSA is for checking other issuers' credentials only; this issuer never signs with it.
-* :class:`PrivateKey` signs with Ed25519 or P-256 (ES256) and round-trips through PKCS#8 PEM.
+* :class:`PrivateKey` signs with Ed25519, P-256 (ES256) or P-384 (ES384) and round-trips
+  through PKCS#8 PEM. ECDSA signatures are deterministic (RFC 6979), so the published
+  ECDSA Data Integrity vectors are reproduced byte for byte.
 * Key files are written atomically with mode 0600 and never overwritten by accident.
 * Verification methods: W3C Controlled Identifiers v1.0 §2.2.2 Multikey and §2.2.3
   JsonWebKey, plus the older Ed25519VerificationKey2020/2018 and JsonWebKey2020 forms.
@@ -35,8 +37,8 @@ from issuer.core.errors import KeyFormatError
 from issuer.core.multibase import (
     ED25519_PRIV,
     ED25519_PUB,
-    P256_PRIV,
     P256_PUB,
+    P384_PRIV,
     P384_PUB,
     P521_PUB,
     PRIVATE_CODECS,
@@ -69,7 +71,7 @@ KeyType = Literal["Ed25519", "P-256", "P-384", "P-521", "RSA"]
 PathLike = str | os.PathLike[str]
 
 MIN_RSA_BITS = 2048
-# A PKCS#8 PEM for Ed25519 or P-256 is well under 1 KiB; anything far larger is not a key.
+# A PKCS#8 PEM for Ed25519, P-256 or P-384 is well under 1 KiB; anything far larger is not a key.
 _MAX_KEY_FILE_BYTES = 64 * 1024
 
 
@@ -333,17 +335,22 @@ def _b64url_uint(number: int) -> str:
     return b64url_encode(number.to_bytes(max(1, (number.bit_length() + 7) // 8), "big"))
 
 
+#: The elliptic curves this issuer signs with.
+_SIGNING_CURVES = ("P-256", "P-384")
+
+
 class PrivateKey:
-    """An Ed25519 or P-256 signing key. Its ``repr`` and ``str`` never show key material."""
+    """An Ed25519, P-256 or P-384 signing key. Its ``repr`` and ``str`` never show key
+    material."""
 
     __slots__ = ("_key", "_public")
 
     def __init__(self, key: ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey) -> None:
         if isinstance(key, ec.EllipticCurvePrivateKey):
-            if not isinstance(key.curve, ec.SECP256R1):
-                raise KeyFormatError("only P-256 elliptic-curve keys can sign here")
+            if not isinstance(key.curve, ec.SECP256R1 | ec.SECP384R1):
+                raise KeyFormatError("only P-256 and P-384 elliptic-curve keys can sign here")
         elif not isinstance(key, ed25519.Ed25519PrivateKey):
-            raise KeyFormatError("only Ed25519 and P-256 private keys can sign here")
+            raise KeyFormatError("only Ed25519, P-256 and P-384 private keys can sign here")
         self._key = key
         self._public = PublicKey(key.public_key())
 
@@ -354,9 +361,9 @@ class PrivateKey:
         """A fresh key from the operating system's CSPRNG."""
         if key_type == "Ed25519":
             return cls(ed25519.Ed25519PrivateKey.generate())
-        if key_type == "P-256":
-            return cls(ec.generate_private_key(ec.SECP256R1()))
-        raise KeyFormatError("key_type must be 'Ed25519' or 'P-256'")
+        if key_type in _SIGNING_CURVES:
+            return cls(ec.generate_private_key(_CURVES[key_type].curve()))
+        raise KeyFormatError("key_type must be 'Ed25519', 'P-256' or 'P-384'")
 
     @classmethod
     def from_ed25519_seed(cls, seed: bytes) -> PrivateKey:
@@ -390,24 +397,25 @@ class PrivateKey:
 
     @classmethod
     def from_private_multibase(cls, value: str) -> PrivateKey:
-        """``secretKeyMultibase`` (Controlled Identifiers §2.2.2): ed25519-priv or p256-priv."""
+        """``secretKeyMultibase`` (Controlled Identifiers §2.2.2): ed25519-priv, p256-priv or
+        p384-priv."""
         codec, key_bytes = decode_multikey(value, expected=PRIVATE_CODECS)
         if codec == ED25519_PRIV:
             return cls.from_ed25519_seed(key_bytes)
-        assert codec == P256_PRIV
-        return cls._from_p256_scalar(key_bytes)
+        return cls._from_ec_scalar("P-384" if codec == P384_PRIV else "P-256", key_bytes)
 
     @classmethod
-    def _from_p256_scalar(cls, scalar: bytes) -> PrivateKey:
+    def _from_ec_scalar(cls, curve_name: str, scalar: bytes) -> PrivateKey:
         try:
-            key = ec.derive_private_key(int.from_bytes(scalar, "big"), ec.SECP256R1())
+            key = ec.derive_private_key(int.from_bytes(scalar, "big"), _CURVES[curve_name].curve())
         except ValueError:
-            raise KeyFormatError("the P-256 private scalar is out of range") from None
+            raise KeyFormatError(f"the {curve_name} private scalar is out of range") from None
         return cls(key)
 
     @classmethod
     def from_jwk(cls, jwk: Mapping[str, Any]) -> PrivateKey:
-        """Private JWK with ``d``: OKP/Ed25519 (RFC 8037 §2) or EC/P-256 (RFC 7518 §6.2.2)."""
+        """Private JWK with ``d``: OKP/Ed25519 (RFC 8037 §2) or EC/P-256, P-384 (RFC 7518
+        §6.2.2)."""
         if not isinstance(jwk, Mapping):
             raise KeyFormatError("a JWK must be a JSON object")
         if "d" not in jwk:
@@ -416,10 +424,10 @@ class PrivateKey:
         if kty == "OKP" and crv == "Ed25519":
             d = _jwk_bytes(jwk, "d", 32)
             key = cls(ed25519.Ed25519PrivateKey.from_private_bytes(d))
-        elif kty == "EC" and crv == "P-256":
-            key = cls._from_p256_scalar(_jwk_bytes(jwk, "d", 32))
+        elif kty == "EC" and crv in _SIGNING_CURVES:
+            key = cls._from_ec_scalar(crv, _jwk_bytes(jwk, "d", _CURVES[crv].size))
         else:
-            raise KeyFormatError("private JWKs must be OKP/Ed25519 or EC/P-256")
+            raise KeyFormatError("private JWKs must be OKP/Ed25519 or EC/P-256 or EC/P-384")
         # A JWK whose public members belong to another key is corrupt; refuse it.
         public = key.public_key.to_jwk()
         for member in ("x", "y"):
@@ -455,7 +463,7 @@ class PrivateKey:
         except UnsupportedAlgorithm:
             raise KeyFormatError("the private key uses an unsupported algorithm") from None
         if not isinstance(key, ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey):
-            raise KeyFormatError("only Ed25519 and P-256 private keys can sign here")
+            raise KeyFormatError("only Ed25519, P-256 and P-384 private keys can sign here")
         return cls(key)
 
     # --- use --------------------------------------------------------------------------
@@ -470,16 +478,20 @@ class PrivateKey:
 
     @property
     def jws_alg(self) -> str:
-        """``EdDSA`` (RFC 8037 §3.1) or ``ES256`` (RFC 7518 §3.4)."""
+        """``EdDSA`` (RFC 8037 §3.1), ``ES256`` or ``ES384`` (RFC 7518 §3.4)."""
         return self._public.jws_alg
 
     def sign(self, message: bytes) -> bytes:
-        """Ed25519: 64 raw bytes (RFC 8032 §5.1.6). P-256: ES256 raw ``r || s``, 64 bytes."""
+        """Ed25519: 64 raw bytes (RFC 8032 §5.1.6). P-256 / P-384: the raw ``r || s`` of
+        ES256 / ES384 (RFC 7518 §3.4), 64 / 96 bytes, with the nonce derived from the key and
+        the message (RFC 6979 §3.2): no weak random number can leak the key."""
         message = _check_bytes(message, "message")
         if isinstance(self._key, ed25519.Ed25519PrivateKey):
             return self._key.sign(message)
-        r, s = decode_dss_signature(self._key.sign(message, ec.ECDSA(hashes.SHA256())))
-        return r.to_bytes(32, "big") + s.to_bytes(32, "big")
+        curve = _CURVE_BY_OPENSSL_NAME[self._key.curve.name]
+        der = self._key.sign(message, ec.ECDSA(curve.hash(), deterministic_signing=True))
+        r, s = decode_dss_signature(der)
+        return r.to_bytes(curve.size, "big") + s.to_bytes(curve.size, "big")
 
     def to_pem(self, passphrase: bytes | None = None) -> bytes:
         """PKCS#8 PEM; encrypted with the best scheme ``cryptography`` offers if a passphrase

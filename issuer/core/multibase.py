@@ -31,6 +31,7 @@ __all__ = [
     "KEY_LENGTHS",
     "P256_PRIV",
     "P256_PUB",
+    "P384_PRIV",
     "P384_PUB",
     "P521_PUB",
     "PRIVATE_CODECS",
@@ -57,6 +58,7 @@ P256_PUB = 0x1200
 P384_PUB = 0x1201
 P521_PUB = 0x1202
 P256_PRIV = 0x1306
+P384_PRIV = 0x1307
 
 CODEC_NAMES: dict[int, str] = {
     ED25519_PUB: "ed25519-pub",
@@ -66,6 +68,7 @@ CODEC_NAMES: dict[int, str] = {
     P384_PUB: "p384-pub",
     P521_PUB: "p521-pub",
     P256_PRIV: "p256-priv",
+    P384_PRIV: "p384-priv",
 }
 
 # Accepted key lengths per codec. EC public keys are SEC1 compressed points, as the
@@ -79,9 +82,10 @@ KEY_LENGTHS: dict[int, tuple[int, ...]] = {
     P384_PUB: (49,),
     P521_PUB: (67,),
     P256_PRIV: (32,),
+    P384_PRIV: (48,),
 }
 
-PRIVATE_CODECS = frozenset({ED25519_PRIV, P256_PRIV})
+PRIVATE_CODECS = frozenset({ED25519_PRIV, P256_PRIV, P384_PRIV})
 
 BASE58_ALPHABET = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 _B58_INDEX = {char: index for index, char in enumerate(BASE58_ALPHABET)}

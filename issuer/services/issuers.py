@@ -109,8 +109,9 @@ def add_key(session: Session, ctx: ServiceContext, issuer: Issuer,
     key, name = ctx.keystore.create(issuer.slug, fragment, key_type)
     if issuer.did_method == "key":
         fragment = key.public_key.to_multibase()
+    # Keys of one type take turns; an ECDSA key signs beside the Ed25519 one, not instead.
     for old in issuer.keys:
-        if old.active:
+        if old.active and old.key_type == key.key_type:
             old.active = False
             old.retired_at = ctx.now()
     row = SigningKey(issuer=issuer, fragment=fragment, key_type=key.key_type,

@@ -17,6 +17,8 @@ from sqlalchemy.orm import Session
 
 from issuer.core.datetimes import format_datetime
 from issuer.core.errors import InputError
+from issuer.core.keys import PrivateKey, public_key_from_multibase
+from issuer.core.proofs.registry import SIGNING_SUITES
 from issuer.services.context import ServiceContext
 from issuer.services.errors import Conflict, Invalid, NotFound
 from issuer.services.issuers import add_key, get_issuer, issuer_by_did, method_id, validate_slug
@@ -86,10 +88,37 @@ def key_report(session: Session, ctx: ServiceContext, issuer: Issuer) -> list[Ke
     ]
 
 
-def rotate_key(session: Session, ctx: ServiceContext, issuer: Issuer) -> SigningKey:
-    """A new Ed25519 key signs from now on; the old ones stay published under
-    ``assertionMethod``, so everything they signed keeps verifying."""
-    return add_key(session, ctx, issuer, "Ed25519")
+#: Key types an issuer hosted here may hold: Ed25519 signs eddsa-* proofs and VC-JWTs, P-256
+#: and P-384 sign ecdsa-rdfc-2019 / ecdsa-jcs-2019 proofs (W3C Data Integrity ECDSA §3.3, §3.4).
+ISSUER_KEY_TYPES = ("Ed25519", "P-256", "P-384")
+
+
+def rotate_key(session: Session, ctx: ServiceContext, issuer: Issuer,
+               key_type: str = "Ed25519") -> SigningKey:
+    """A new key of ``key_type`` signs from now on in place of the active key of that type;
+    the old ones stay published under ``assertionMethod``, so everything they signed keeps
+    verifying. Keys of the other types are left as they are.
+    """
+    if key_type not in ISSUER_KEY_TYPES:
+        raise Invalid(f"the key type must be one of {', '.join(ISSUER_KEY_TYPES)}",
+                      {"type": "Ed25519, P-256 or P-384"})
+    return add_key(session, ctx, issuer, key_type)
+
+
+def suite_signing_key(ctx: ServiceContext, issuer: Issuer,
+                      suite: str) -> tuple[SigningKey, PrivateKey] | None:
+    """The newest active key of ``issuer`` that ``suite`` signs with, or None.
+
+    The ECDSA suites need a P-256 or P-384 key, which an issuer gets with
+    ``issuer keys add --type P-256``; Ed25519 keys serve the EdDSA suites.
+    """
+    chosen = SIGNING_SUITES.get(suite)
+    if chosen is None:
+        return None
+    for row in reversed(issuer.keys):
+        if row.active and chosen.key_allowed(public_key_from_multibase(row.public_multibase)):
+            return row, ctx.keystore.load(row.key_file)
+    return None
 
 
 def find_key(session: Session, ctx: ServiceContext, reference: str,
@@ -195,7 +224,7 @@ def report_compromised(session: Session, ctx: ServiceContext, key: SigningKey,
             f"{key.fragment} is already reported compromised since {stamp(previous)}; "
             "that date can only be moved earlier"
         )
-    replacement = rotate_key(session, ctx, key.issuer) if key.active else None
+    replacement = rotate_key(session, ctx, key.issuer, key.key_type) if key.active else None
     unchanged = previous == since
     key.compromised_since = since
     if key.retired_at is None:
@@ -209,6 +238,7 @@ def report_compromised(session: Session, ctx: ServiceContext, key: SigningKey,
 
 
 __all__ = [
+    "ISSUER_KEY_TYPES",
     "KeyReport",
     "Retirement",
     "find_key",
@@ -217,4 +247,5 @@ __all__ = [
     "report_compromised",
     "rotate_key",
     "stamp",
+    "suite_signing_key",
 ]

@@ -4,7 +4,8 @@ The issuer's active key signs with a Data Integrity proof (VC Data Integrity 1.0
 Proof) whose ``verificationMethod`` is that key in the issuer's DID document, so that
 verifiers find it (OB 3.0 §8.3, §9.1 step 2). ``eddsa-rdfc-2022`` is the suite OB 3.0
 certification accepts and the default; the VC API may ask for another one this service signs
-with.
+with: eddsa-jcs-2022 with the same key, ecdsa-rdfc-2019 or ecdsa-jcs-2019 with the issuer's
+P-256 or P-384 key (W3C Data Integrity ECDSA Cryptosuites §3.3, §3.4).
 
 A document the core refuses to sign is refused here in one way, :class:`SigningRefused`
 (422, with the core's reason), whatever is being signed. A key that cannot be loaded is not
@@ -18,12 +19,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from issuer.core.errors import IssuerError
+from issuer.core.errors import IssuerError, SigningError
 from issuer.core.proofs.data_integrity import SuiteContext, sign_document
 from issuer.core.proofs.registry import SIGNING_SUITES
 from issuer.services.context import ServiceContext
 from issuer.services.errors import Invalid
 from issuer.services.issuers import method_id, signing_key
+from issuer.services.keys import suite_signing_key
 from issuer.storage.models import Issuer, SigningKey
 
 __all__ = ["DEFAULT_SUITE", "Signed", "SigningRefused", "sign_as"]
@@ -56,7 +58,16 @@ def sign_as(ctx: ServiceContext, issuer: Issuer, document: Mapping[str, Any], no
     NotFound when the issuer has no active signing key; SigningRefused when the document
     cannot be signed (contexts it does not name, terms they do not define, …).
     """
-    key_row, key = signing_key(ctx, issuer)
+    if suite.startswith("ecdsa-"):
+        # The ECDSA suites sign with the issuer's P-256 or P-384 key, beside its Ed25519 one.
+        found = suite_signing_key(ctx, issuer, suite)
+        if found is None:
+            raise SigningRefused(what, SigningError(
+                f"the issuer {issuer.slug!r} has no active P-256 or P-384 key, which {suite} "
+                "needs (issuer keys add --type P-256)"))
+        key_row, key = found
+    else:
+        key_row, key = signing_key(ctx, issuer)
     try:
         signed = sign_document(
             document, SIGNING_SUITES[suite], key, verification_method=method_id(ctx, key_row),

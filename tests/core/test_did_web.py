@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from issuer.core.did_web import (
     DidKeyEntry,
@@ -16,7 +17,7 @@ from issuer.core.did_web import (
     resolve_did_web,
 )
 from issuer.core.errors import InputError, ResolutionError
-from issuer.core.keys import PrivateKey, public_key_from_verification_method
+from issuer.core.keys import PrivateKey, PublicKey, public_key_from_verification_method
 from issuer.core.resolve import Resolver
 
 CONTEXTS = Path(__file__).resolve().parents[2] / "schemas" / "contexts"
@@ -138,13 +139,13 @@ def test_did_web_document_lists_every_key() -> None:
     retired = PrivateKey.generate().public_key
     p256 = PrivateKey.generate("P-256").public_key
     compromised = PrivateKey.generate().public_key
-    revoked_p256 = PrivateKey.generate("P-256").public_key
+    revoked_p521 = PublicKey(ec.generate_private_key(ec.SECP521R1()).public_key())
     entries = [
         DidKeyEntry("key-1", retired, retired=True, created="2024-01-01T00:00:00Z"),
         DidKeyEntry("key-2", compromised, retired=True, compromised_since="2024-06-01T12:00:00Z"),
         DidKeyEntry("key-3", active, created="2025-01-01T00:00:00+00:00"),
-        DidKeyEntry("jwt-1", revoked_p256, revoked="2025-02-01T10:00:00.750+02:00"),
-        DidKeyEntry("jwt-2", p256),
+        DidKeyEntry("jwt-1", revoked_p521, revoked="2025-02-01T10:00:00.750+02:00"),
+        DidKeyEntry("ecdsa-1", p256),
     ]
     document = did_web_document(DID, entries)
 
@@ -159,15 +160,16 @@ def test_did_web_document_lists_every_key() -> None:
     for method, entry in zip(methods, entries, strict=True):
         assert method["controller"] == DID
         assert public_key_from_verification_method(method) == entry.public_key
-        if entry.public_key.key_type == "Ed25519":
+        if entry.public_key.key_type in ("Ed25519", "P-256"):
             assert method["type"] == "Multikey"
+            assert method["publicKeyMultibase"] == entry.public_key.to_multibase()
         else:
             assert method["type"] == "JsonWebKey"
             assert set(method["publicKeyJwk"]) == {"kty", "crv", "x", "y"}
     # Every key stays an assertion method; a compromised or revoked one carries ``revoked``,
     # which limits what it may have signed to the time before that date.
     assert document["assertionMethod"] == [
-        f"{DID}#key-1", f"{DID}#key-2", f"{DID}#key-3", f"{DID}#jwt-1", f"{DID}#jwt-2"
+        f"{DID}#key-1", f"{DID}#key-2", f"{DID}#key-3", f"{DID}#jwt-1", f"{DID}#ecdsa-1"
     ]
     assert methods[1]["revoked"] == "2024-06-01T12:00:00Z"
     assert methods[3]["revoked"] == "2025-02-01T08:00:00Z"
@@ -213,13 +215,19 @@ def test_revoked_is_the_earlier_of_revoked_and_compromised() -> None:
     assert DidKeyEntry("k", key, retired=True).revoked_at is None
 
 
-def test_only_ed25519_keys_need_only_multikey_context() -> None:
+def test_multikey_only_documents_need_only_the_multikey_context() -> None:
     document = did_web_document(DID, [DidKeyEntry("k", PrivateKey.generate().public_key)])
     assert document["@context"] == [
         "https://www.w3.org/ns/did/v1",
         "https://w3id.org/security/multikey/v1",
     ]
-    jwt_only = did_web_document(DID, [DidKeyEntry("k", PrivateKey.generate("P-256").public_key)])
+    ecdsa = did_web_document(DID, [DidKeyEntry("k", PrivateKey.generate("P-384").public_key)])
+    assert ecdsa["@context"] == [
+        "https://www.w3.org/ns/did/v1",
+        "https://w3id.org/security/multikey/v1",
+    ]
+    p521 = PublicKey(ec.generate_private_key(ec.SECP521R1()).public_key())
+    jwt_only = did_web_document(DID, [DidKeyEntry("k", p521)])
     assert jwt_only["@context"] == [
         "https://www.w3.org/ns/did/v1",
         "https://w3id.org/security/jwk/v1",

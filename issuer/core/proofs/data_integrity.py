@@ -115,6 +115,7 @@ def sign_document(
         raise InputError("only a JSON object can be signed")
     if not suite.key_allowed(key.public_key):
         raise SigningError(f"{suite.name} cannot sign with a {key.public_key.key_type} key")
+    suite = _for_key(suite, key.public_key)
     existing = proofs_of(document)
     unsecured = without_proof(document)
     check_context_list(unsecured, ctx.loader)
@@ -139,6 +140,10 @@ def sign_document(
     options["proofPurpose"] = proof_purpose
     if previous_proof is not None:
         options["previousProof"] = previous_proof
+    if getattr(suite, "proof_repeats_contexts", False) and "@context" in unsecured:
+        # ECDSA Cryptosuites §3.4.1 (ecdsa-jcs-2019 Create Proof) step 2: the proof names
+        # the document's contexts too.
+        options["@context"] = copy.deepcopy(unsecured["@context"])
     hash_data = _hash_data(suite, unsecured, options, ctx)
     proof = dict(options)
     proof["proofValue"] = multibase_encode(key.sign(hash_data), "z")
@@ -163,6 +168,13 @@ def _schema_wants_a_list(document: Mapping[str, Any]) -> bool:
     contexts = document.get("@context")
     listed = contexts if isinstance(contexts, list) else [contexts]
     return any(isinstance(c, str) and c.startswith(_ONE_EDTECH_CONTEXTS) for c in listed)
+
+
+def _for_key(suite: Cryptosuite, key: PublicKey) -> Cryptosuite:
+    """The suite as used with ``key``: the ECDSA suites hash with the function of the key's
+    curve (ECDSA Cryptosuites §3.3.4: SHA-256 for P-256, SHA-384 for P-384)."""
+    bind = getattr(suite, "for_key", None)
+    return suite if bind is None else bind(key)
 
 
 def _hash_data(
@@ -191,6 +203,12 @@ def verify_one(
     problem = check_proof_options(proof, expected_purpose=expected_purpose, now=now)
     if problem:
         return False, problem
+    own_check = getattr(suite, "verify_proof", None)
+    if own_check is not None:
+        # A proof that is not one signature over one hash (an ecdsa-sd-2023 derived proof,
+        # ECDSA Cryptosuites §3.5.10) is checked by its suite's own algorithm.
+        ok, why = own_check(without_proof(document), proof, public_key, ctx)
+        return bool(ok), str(why)
     proof_value = proof.get("proofValue")
     if not isinstance(proof_value, str):
         return False, "the proof has no proofValue"
@@ -202,6 +220,7 @@ def verify_one(
         return False, "the proofValue must be base58btc multibase (it must start with 'z')"
     if not suite.key_allowed(public_key):
         return False, f"{suite.name} does not use {public_key.key_type} keys"
+    suite = _for_key(suite, public_key)
     unsecured = without_proof(document)
     options = {k: v for k, v in proof.items() if k != "proofValue"}
     if "@context" in options:
