@@ -20,8 +20,17 @@ Open Badges v2.0 (IMS Final Release), section "Verification" and the classes it 
   whether an email is the recipient.
 
 Everything on the network comes through a ``fetch`` callable the caller supplies (the
-guarded fetcher at the edges); it answers a JSON object, None for "not there" (404/410), or
-raises :class:`IssuerError`. The answer is the verifier's :class:`VerificationReport`.
+guarded fetcher at the edges); it answers a JSON object, None for "not there" (404), a
+:class:`Gone` for HTTP 410, or raises :class:`IssuerError`. A hosted assertion whose URL
+answers 410 Gone is revoked ("Hosted Verification": an issuer may answer a revoked hosted
+assertion with 410 and a body ``{"revoked": true}``). The answer is the verifier's
+:class:`VerificationReport`.
+
+With a context loader, each assertion is also read as JSON-LD against the bundled OB 2.0
+context (https://w3id.org/openbadges/v2, never fetched): its types must expand to the OB 2.0
+vocabulary, and terms no bundled context defines are reported (JSON-LD 1.0 would drop them
+silently; OB 2.0 itself allows extensions with contexts of their own, so this is a remark,
+not a failure).
 """
 
 from __future__ import annotations
@@ -29,8 +38,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from cryptography.exceptions import InvalidSignature
@@ -40,16 +50,20 @@ from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 from issuer.core import baking
 from issuer.core.datetimes import parse_datetime
-from issuer.core.errors import InputError, IssuerError
+from issuer.core.errors import ContextError, InputError, IssuerError, UndefinedTermError
 from issuer.core.json_input import parse_json
 from issuer.core.multibase import b64url_decode
 from issuer.core.verify import Check, Outcome, VerificationReport
+
+if TYPE_CHECKING:
+    from issuer.core.jsonld import ContextLoader
 
 __all__ = [
     "MAX_FETCHES",
     "OB2_CHECK_TITLES",
     "OB2_CONTEXT",
     "Fetch",
+    "Gone",
     "ob2_payload",
     "recipient_matches",
     "verify_ob2",
@@ -62,7 +76,19 @@ MAX_FETCHES = 8
 #: Titles of the checks only OB 2.0 reports have (the others are in ``verify.CHECK_TITLES``).
 OB2_CHECK_TITLES = {"issuer": "Badge and issuer", "recipient": "Recipient"}
 
-Fetch = Callable[[str], Mapping[str, Any] | None]
+#: Terms of the OB 2.0 vocabulary (the ``obi`` prefix of the context).
+OBI = "https://w3id.org/openbadges#"
+
+
+@dataclass(frozen=True)
+class Gone:
+    """A URL that answered HTTP 410 Gone (RFC 9110 §15.5.11), with the JSON object it sent,
+    if any."""
+
+    document: Mapping[str, Any] | None = None
+
+
+Fetch = Callable[[str], Mapping[str, Any] | Gone | None]
 
 _HOSTED = frozenset({"hosted", "HostedBadge"})
 _SIGNED = frozenset({"signed", "SignedBadge"})
@@ -180,9 +206,17 @@ class _Budgeted:
 
     def __init__(self, fetch: Fetch) -> None:
         self._fetch = fetch
-        self._seen: dict[str, Mapping[str, Any] | None] = {}
+        self._seen: dict[str, Mapping[str, Any] | Gone | None] = {}
 
     def __call__(self, url: str, what: str) -> dict[str, Any]:
+        found = self.answer(url, what)
+        if isinstance(found, Gone):
+            raise InputError(f"the {what} at {url} was removed by its publisher (the site "
+                             "answers 410 Gone)")
+        return found
+
+    def answer(self, url: str, what: str) -> dict[str, Any] | Gone:
+        """The document at ``url``, or :class:`Gone`; "not found" and failures raise."""
         if not isinstance(url, str) or not _is_url(url):
             raise InputError(f"the {what} is not given by a URL")
         if url not in self._seen:
@@ -192,8 +226,9 @@ class _Budgeted:
             self._seen[url] = self._fetch(url)
         found = self._seen[url]
         if found is None:
-            raise InputError(f"the {what} is not at {url} (HTTP 404 or 410)")
-        return dict(found)
+            raise InputError(f"the {what} is not at {url}: the site answers that there is "
+                             "no such document (404 Not Found)")
+        return found if isinstance(found, Gone) else dict(found)
 
 
 def _node(value: Any, fetch: _Budgeted, what: str) -> dict[str, Any]:
@@ -215,16 +250,18 @@ def _one(value: Any) -> Any:
 
 
 def verify_ob2(data: dict[str, Any] | str, fetch: Fetch, *, now: datetime | None = None,
-               recipient: str | None = None) -> VerificationReport:
+               recipient: str | None = None, loader: ContextLoader | None = None
+               ) -> VerificationReport:
     """Verify an OB 2.0 assertion given as :func:`ob2_payload` answers it.
 
-    ``recipient`` is an email to compare with the assertion's IdentityObject; without one
-    the recipient is noted, not compared. Never raises: every problem is a failed check.
+    ``recipient`` is an email (or URL) to compare with the assertion's IdentityObject;
+    without one the recipient is noted, not compared. ``loader`` (bundled contexts) adds the
+    JSON-LD reading of the assertion. Never raises: every problem is a failed check.
     """
     moment = now or datetime.now(UTC)
     budget = _Budgeted(fetch)
     try:
-        return _verify(data, budget, moment, recipient)
+        return _verify(data, budget, moment, recipient, loader)
     except IssuerError as exc:
         return VerificationReport(checks=[Check("parse", Outcome.FAILED, exc.message)],
                                   format="ob2")
@@ -236,12 +273,15 @@ def verify_ob2(data: dict[str, Any] | str, fetch: Fetch, *, now: datetime | None
 
 
 def _verify(data: dict[str, Any] | str, fetch: _Budgeted, now: datetime,
-            recipient: str | None) -> VerificationReport:
+            recipient: str | None, loader: ContextLoader | None) -> VerificationReport:
     checks: list[Check] = []
     token: str | None = None
     if isinstance(data, str) and _is_url(data):
         presented = None
-        assertion = fetch(data, "assertion")
+        found = fetch.answer(data, "assertion")
+        if isinstance(found, Gone):
+            return _gone_report(data, found)
+        assertion = found
         checks.append(Check("parse", Outcome.PASSED, f"an Open Badges 2.0 assertion at {data}"))
     elif isinstance(data, str):
         token = data.strip()
@@ -258,6 +298,8 @@ def _verify(data: dict[str, Any] | str, fetch: _Budgeted, now: datetime,
         checks.append(Check("type", Outcome.FAILED, "this is not an Open Badges 2.0 Assertion"))
         return VerificationReport(checks=checks, credential=assertion, format="ob2")
     checks.append(Check("type", Outcome.PASSED, "an Open Badges 2.0 Assertion"))
+    if loader is not None:
+        checks.append(_context(assertion, loader))
 
     verification = assertion.get("verification")
     kind = _one(verification.get("type")) if isinstance(verification, Mapping) else None
@@ -295,6 +337,53 @@ def _verify(data: dict[str, Any] | str, fetch: _Budgeted, now: datetime,
                               verification_method=method)
 
 
+def _gone_report(url: str, gone: Gone) -> VerificationReport:
+    """An assertion URL answering 410 Gone: revoked, by the OB 2.0 hosted rules."""
+    document = dict(gone.document) if gone.document is not None else None
+    reason = document.get("revocationReason") if document else None
+    checks = [
+        Check("parse", Outcome.PASSED, f"an Open Badges 2.0 assertion at {url}"),
+        Check("proof", Outcome.SKIPPED, f"not checked: the assertion is no longer hosted at "
+                                        f"{url}"),
+        Check("status", Outcome.FAILED, _gone_words(url, reason)),
+    ]
+    return VerificationReport(checks=checks, credential=document, format="ob2-hosted")
+
+
+def _gone_words(url: str, reason: Any) -> str:
+    return (f"revoked: the issuer withdrew this badge (its address {url} answers 410 Gone, "
+            "which for a hosted Open Badge means revoked)"
+            + (f"; reason given: {reason[:200]}" if isinstance(reason, str) and reason else ""))
+
+
+def _context(assertion: Mapping[str, Any], loader: ContextLoader) -> Check:
+    """The assertion read as JSON-LD with bundled contexts only (OB 2.0 "Data Model":
+    ``@context`` https://w3id.org/openbadges/v2)."""
+    # Imported here: the JSON-LD processor is heavy, and telling an OB 2.0 payload apart
+    # (ob2_payload, recipient_matches) must not load it.
+    from issuer.core.jsonld import expand_safe
+
+    try:
+        report = expand_safe(assertion, loader)
+    except ContextError as exc:
+        return Check("context", Outcome.WARNING,
+                     f"not every term could be checked: {exc.message}")
+    except UndefinedTermError as exc:
+        named = f" ({exc.term})" if exc.term else ""
+        return Check("context", Outcome.WARNING,
+                     f"the assertion uses terms{named} that no context it names defines, so "
+                     "they have no agreed meaning")
+    except IssuerError as exc:
+        return Check("context", Outcome.FAILED, f"the assertion is not valid JSON-LD: "
+                                                f"{exc.message}")
+    top = report.expanded[0] if report.expanded else {}
+    if f"{OBI}Assertion" not in (top.get("@type") or []):
+        return Check("context", Outcome.FAILED, "read as JSON-LD with the Open Badges 2.0 "
+                                                "context, this is not an Assertion")
+    return Check("context", Outcome.PASSED, "every term is defined by the Open Badges 2.0 "
+                                            "context")
+
+
 def _issuer_of(assertion: Mapping[str, Any], fetch: _Budgeted
                ) -> tuple[dict[str, Any], dict[str, Any] | None, str | None]:
     """The BadgeClass and the issuer Profile, or why they could not be had.
@@ -327,10 +416,15 @@ def _hosted(assertion: dict[str, Any], presented: dict[str, Any] | None,
         return (Check("proof", Outcome.FAILED, "a hosted assertion's id must be its URL"),
                 assertion, None)
     try:
-        hosted = fetch(url, "hosted assertion")
+        found = fetch.answer(url, "hosted assertion")
     except IssuerError as exc:
         return (Check("proof", Outcome.FAILED, f"the hosted assertion could not be had: "
                                                f"{exc.message}"), assertion, None)
+    if isinstance(found, Gone):
+        return (Check("proof", Outcome.SKIPPED, f"not compared: the assertion is no longer "
+                                                f"hosted at {url} (410 Gone)"),
+                assertion, True)
+    hosted = found
     if hosted.get("revoked") is True:
         return (Check("proof", Outcome.PASSED, f"the assertion is hosted at {url}"),
                 hosted, True)
@@ -481,7 +575,10 @@ def _dates(assertion: Mapping[str, Any], now: datetime) -> Check:
 
 def _status(assertion: Mapping[str, Any], profile: Mapping[str, Any] | None,
             fetch: _Budgeted, revoked_hosted: bool | None) -> Check:
-    """Revocation: the hosted copy's ``revoked``, then the issuer's RevocationList."""
+    """Revocation: the hosted copy's ``revoked`` (or its URL answering 410 Gone), then the
+    issuer's RevocationList."""
+    if revoked_hosted and assertion.get("revoked") is not True:
+        return Check("status", Outcome.FAILED, _gone_words(str(assertion.get("id")), None))
     if revoked_hosted or assertion.get("revoked") is True:
         reason = assertion.get("revocationReason")
         return Check("status", Outcome.FAILED, "the assertion was revoked"

@@ -1,4 +1,5 @@
-"""Revocation and suspension with W3C Bitstring Status List v1.0 (Recommendation, May 2025).
+"""Revocation and suspension with W3C Bitstring Status List v1.0 (Recommendation, May 2025)
+and its predecessor, W3C CCG Status List 2021 (https://w3c-ccg.github.io/vc-status-list-2021/).
 
 * :class:`Bitstring` is the list itself: index 0 is the left-most (most significant) bit of
   the first byte (§2.2 ``encodedList``, §7.1), at least 131,072 entries (§3.2 step 2, §6.1),
@@ -9,6 +10,12 @@
   :class:`BitstringStatusChecker` fetches the list, has its signature verified, and plugs
   into the verifier (OB 3.0 §9.1 step 4).
 
+Status List 2021 is the same algorithm under other names (:data:`STATUS_LIST_2021`): the
+entry ``StatusList2021Entry``, the list ``StatusList2021Credential`` with a ``StatusList2021``
+subject, and ``encodedList`` as base64 of the GZIP data without a multibase prefix (Status
+List 2021 §2 "Data Model" and its "Bitstring Expansion Algorithm"; its lists are also at
+least 16 KB, the same 131,072 entries).
+
 Only ``statusSize`` 1 and the purposes ``revocation`` and ``suspension`` are supported (§1.3
 lets a processor support size 1 only). Whatever cannot be answered is "could not check", a
 warning, and never "not revoked".
@@ -16,11 +23,14 @@ warning, and never "not revoked".
 
 from __future__ import annotations
 
+import base64
+import binascii
 import gzip
 import re
 import threading
 import zlib
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -32,21 +42,26 @@ from issuer.core.nodes import issuer_id, types_of
 from issuer.core.verify import Outcome, StatusChecker, StatusResult
 
 __all__ = [
+    "BITSTRING_STATUS_LIST",
     "ENTRY_TYPE",
     "LIST_CREDENTIAL_TYPE",
     "LIST_TYPE",
     "MAX_DECODED_BYTES",
     "MIN_ENTRIES",
     "PURPOSES",
+    "STATUS_LIST_2021",
     "Bitstring",
     "BitstringStatusChecker",
+    "ListKind",
     "StatusRoute",
     "check_entry",
     "index_number",
+    "list_kind",
     "routed_status",
     "status_bit",
     "status_entry",
     "status_list_credential",
+    "status_list_url",
 ]
 
 ENTRY_TYPE = "BitstringStatusListEntry"
@@ -64,6 +79,7 @@ MAX_DECODED_BYTES = 16 * 1024 * 1024
 _MAX_ENCODED_CHARS = (MAX_DECODED_BYTES + 1024) * 4 // 3 + 8
 
 _DECIMAL = re.compile(r"^[0-9]+$")
+_BASE64 = re.compile(r"^[A-Za-z0-9+/_-]+$")
 _SHOWN_DIGITS = 20
 #: A list of at most MAX_DECODED_BYTES holds fewer than 10**12 entries, so an index with
 #: more digits (leading zeros aside) is past the end of any list.
@@ -146,6 +162,33 @@ class Bitstring:
             compressed = multibase_decode(encoded)
         except IssuerError:
             raise InputError("encodedList is not valid unpadded base64url") from None
+        return cls.inflate(compressed, max_bytes=max_bytes)
+
+    @classmethod
+    def decode_2021(cls, encoded: str, *, max_bytes: int = MAX_DECODED_BYTES) -> Bitstring:
+        """Status List 2021 "Bitstring Expansion Algorithm": base64 (either alphabet, padding
+        optional, as deployed lists vary) of the GZIP data, with no multibase prefix."""
+        if not isinstance(encoded, str) or not encoded:
+            raise InputError("encodedList must be base64 text")
+        if len(encoded) > _MAX_ENCODED_CHARS:
+            raise InputError("encodedList is too long")
+        text = encoded.rstrip("=")
+        # A few publishers added the multibase "u" of the later Recommendation; GZIP data
+        # always starts "H4sI" in base64, so the prefix cannot be mistaken for data.
+        if text.startswith("uH4sI"):
+            text = text[1:]
+        if not _BASE64.match(text) or len(text) % 4 == 1:
+            raise InputError("encodedList is not base64 text")
+        try:
+            compressed = base64.urlsafe_b64decode(
+                text.replace("+", "-").replace("/", "_") + "=" * (-len(text) % 4))
+        except (binascii.Error, ValueError):
+            raise InputError("encodedList is not base64 text") from None
+        return cls.inflate(compressed, max_bytes=max_bytes)
+
+    @classmethod
+    def inflate(cls, compressed: bytes, *, max_bytes: int = MAX_DECODED_BYTES) -> Bitstring:
+        """The list in one GZIP member (RFC 1952), never expanded past ``max_bytes``."""
         inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)  # a GZIP member (RFC 1952)
         try:
             data = inflater.decompress(compressed, max_bytes + 1)
@@ -166,6 +209,37 @@ class Bitstring:
                 f"{MIN_ENTRIES:,} required"
             )
         return cls.from_bytes(data)
+
+
+@dataclass(frozen=True)
+class ListKind:
+    """The names one status list method gives the same bitstring algorithm."""
+
+    entry_type: str
+    credential_type: str
+    list_type: str
+    decode: Callable[[str], Bitstring]
+
+
+BITSTRING_STATUS_LIST = ListKind(ENTRY_TYPE, LIST_CREDENTIAL_TYPE, LIST_TYPE, Bitstring.decode)
+STATUS_LIST_2021 = ListKind("StatusList2021Entry", "StatusList2021Credential",
+                            "StatusList2021", Bitstring.decode_2021)
+_KINDS = (BITSTRING_STATUS_LIST, STATUS_LIST_2021)
+
+
+def list_kind(entry: Any) -> ListKind | None:
+    """The bitstring method a ``credentialStatus`` entry uses, by its type; None for others."""
+    types = types_of(entry)
+    return next((k for k in _KINDS if k.entry_type in types), None)
+
+
+def status_list_url(entry: Any) -> str | None:
+    """The URL a status entry is checked against: the bitstring list credential it names,
+    or for other methods (1EdTech Revocation List) the entry's own ``id``."""
+    if not isinstance(entry, Mapping):
+        return None
+    url = entry.get("statusListCredential") if list_kind(entry) else entry.get("id")
+    return url if isinstance(url, str) else None
 
 
 def _check_purpose(purpose: str) -> None:
@@ -234,14 +308,14 @@ def _strings(value: Any) -> list[str]:
     return [v for v in items if isinstance(v, str)]
 
 
-def _list_subject(list_credential: Mapping[str, Any]) -> Mapping[str, Any]:
+def _list_subject(list_credential: Mapping[str, Any], kind: ListKind) -> Mapping[str, Any]:
     if not isinstance(list_credential, Mapping):
         raise InputError("the status list is not a JSON object")
-    if LIST_CREDENTIAL_TYPE not in types_of(list_credential):
-        raise InputError(f"the status list is not a {LIST_CREDENTIAL_TYPE}")
+    if kind.credential_type not in types_of(list_credential):
+        raise InputError(f"the status list is not a {kind.credential_type}")
     subject = list_credential.get("credentialSubject")
-    if LIST_TYPE not in types_of(subject):
-        raise InputError(f"the status list's credentialSubject is not a {LIST_TYPE}")
+    if kind.list_type not in types_of(subject):
+        raise InputError(f"the status list's credentialSubject is not a {kind.list_type}")
     return subject
 
 
@@ -277,7 +351,8 @@ def check_entry(entry: Mapping[str, Any], list_credential: Mapping[str, Any]) ->
     and STATUS_LIST_LENGTH_ERROR); what this code does not support, or a list for another
     purpose, is a WARNING: the status is unknown, not good.
     """
-    if ENTRY_TYPE not in types_of(entry):
+    kind = list_kind(entry)
+    if kind is None:
         raise InputError(f"the status entry is not a {ENTRY_TYPE}")
     purpose = entry.get("statusPurpose")
     if not isinstance(purpose, str):
@@ -305,7 +380,7 @@ def check_entry(entry: Mapping[str, Any], list_credential: Mapping[str, Any]) ->
         return StatusResult(Outcome.WARNING,
                             f"could not check the status: the list obtained for {url} is "
                             f"the list {list_id}")
-    subject = _list_subject(list_credential)
+    subject = _list_subject(list_credential, kind)
     purposes = _strings(subject.get("statusPurpose"))
     if not purposes:
         raise InputError("the status list's statusPurpose must be one or more strings")
@@ -317,7 +392,7 @@ def check_entry(entry: Mapping[str, Any], list_credential: Mapping[str, Any]) ->
     if not isinstance(encoded, str):
         raise InputError("the status list has no encodedList")
     word = _PAST_TENSE[purpose]
-    if status_bit(Bitstring.decode(encoded), index, size):
+    if status_bit(kind.decode(encoded), index, size):
         return StatusResult(Outcome.FAILED,
                             f"{word}: the issuer's status list marks this credential as {word}")
     return StatusResult(Outcome.PASSED,
@@ -325,7 +400,8 @@ def check_entry(entry: Mapping[str, Any], list_credential: Mapping[str, Any]) ->
 
 
 class BitstringStatusChecker:
-    """The verifier's status checker for ``BitstringStatusListEntry`` (OB 3.0 §9.1 step 4).
+    """The verifier's status checker for ``BitstringStatusListEntry`` and
+    ``StatusList2021Entry`` (OB 3.0 §9.1 step 4).
 
     ``fetch`` returns the list credential for a URL, or None when it cannot be had (a cache
     or a network client: this module does no I/O). ``verify_list`` says whether the list's
@@ -357,7 +433,7 @@ class BitstringStatusChecker:
         self, entry: Mapping[str, Any], credential: Mapping[str, Any]
     ) -> StatusResult:
         types = types_of(entry)
-        if ENTRY_TYPE not in types:
+        if list_kind(entry) is None:
             name = types[0] if types else "without a type"
             return StatusResult(Outcome.WARNING,
                                 f"could not check the status: the status method {name!r} "
@@ -420,6 +496,7 @@ def routed_status(routes: Sequence[StatusRoute], otherwise: StatusChecker | str
             for answers, checker in routes:
                 if answers(url):
                     return checker(entry, credential)
+        url = status_list_url(entry)
         if isinstance(otherwise, str):
             shown = url if isinstance(url, str) and len(url) <= 200 else "the status list"
             return _unknown(otherwise.format(url=shown))

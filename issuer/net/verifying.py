@@ -1,23 +1,35 @@
 """A verifier that may look beyond this installation, through the guarded fetcher.
 
 Two things a credential points at live on other sites: its issuer's did:web document
-(did-method-web §2.5.2 Read) and its status list (W3C Bitstring Status List v1.0 §3.2,
-fetched by its ``statusListCredential`` URL and trusted only once its own proof verifies).
-:func:`online` gives the verifier both, through :class:`issuer.net.fetcher.Fetcher`; lists
-this installation answers for itself (``local`` routes) are never fetched.
+(did-method-web §2.5.2 Read) and its status list: a W3C Bitstring Status List v1.0 (§3.2) or
+W3C CCG Status List 2021 credential, fetched by its ``statusListCredential`` URL and trusted
+only once its own proof verifies and it is the credential's issuer's; or a 1EdTech
+Revocation List (OB 3.0 §9.1 step 4), fetched by the entry's ``id``
+(:mod:`issuer.core.revocation_list`). :func:`online` gives the verifier these through
+:class:`issuer.net.fetcher.Fetcher`; lists this installation answers for itself (``local``
+routes) are never fetched. :func:`ob2_fetch` is the fetch an OB 2.0 verification uses.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from issuer.core.errors import IssuerError
+from issuer.core.json_input import parse_json
+from issuer.core.nodes import types_of
+from issuer.core.ob2 import Fetch, Gone
+from issuer.core.revocation_list import ENTRY_TYPE as REVOCATION_LIST
+from issuer.core.revocation_list import RevocationListChecker
 from issuer.core.status_list import BitstringStatusChecker, StatusRoute, routed_status
-from issuer.core.verify import Verifier
-from issuer.net.fetcher import Fetcher, FetchError
+from issuer.core.verify import StatusChecker, StatusResult, Verifier
+from issuer.net.errors import Absent, FetchError
 
-__all__ = ["MAX_FETCHES", "OFFLINE", "online"]
+if TYPE_CHECKING:
+    from issuer.net.client import Fetcher
+
+__all__ = ["MAX_FETCHES", "OFFLINE", "ob2_fetch", "online"]
 
 #: The status answer for a list on another site when nothing may be fetched.
 OFFLINE = ("the status list {url} is on another site and this verification is offline "
@@ -62,5 +74,43 @@ def online(verifier: Verifier, fetcher: Fetcher, *, local: Sequence[StatusRoute]
     def verify_list(document: Mapping[str, Any]) -> bool:
         return lists.verify(document).valid
 
-    remote = BitstringStatusChecker(fetch, verify_list)
-    return replace(fetching, status_checker=routed_status(local, remote))
+    return replace(fetching, status_checker=routed_status(
+        local, _by_method(BitstringStatusChecker(fetch, verify_list),
+                          RevocationListChecker(fetch, verify_list))))
+
+
+def _by_method(lists: StatusChecker, revocations: StatusChecker) -> StatusChecker:
+    """Each ``credentialStatus`` entry to the checker of its method (by its ``type``)."""
+
+    def check(entry: Mapping[str, Any], credential: Mapping[str, Any]) -> StatusResult:
+        if REVOCATION_LIST in types_of(entry):
+            return revocations(entry, credential)
+        return lists(entry, credential)
+
+    return check
+
+
+def ob2_fetch(fetcher: Fetcher | None) -> Fetch:
+    """The fetch :func:`issuer.core.ob2.verify_ob2` takes: JSON objects through ``fetcher``,
+    None for 404, :class:`issuer.core.ob2.Gone` for 410 (with the JSON object it sent, if
+    any); offline (``fetcher`` None) nothing is fetched and the report says so."""
+
+    def fetch(url: str) -> Mapping[str, Any] | Gone | None:
+        if fetcher is None:
+            raise FetchError(f"{url} cannot be fetched offline")
+        answer = fetcher.json_or_absent(url)
+        if not isinstance(answer, Absent):
+            return answer
+        if not answer.gone:
+            return None
+        return Gone(_json_object(answer.body))
+
+    return fetch
+
+
+def _json_object(body: bytes) -> Mapping[str, Any] | None:
+    try:
+        value = parse_json(body)
+    except (IssuerError, UnicodeDecodeError):
+        return None
+    return value if isinstance(value, dict) else None

@@ -15,8 +15,8 @@ from issuer.core.ob2 import ob2_payload, verify_ob2
 from issuer.core.resolve import ResolvedKey, Resolver
 from issuer.core.status_list import LIST_CREDENTIAL_TYPE
 from issuer.core.verify import IssuanceRecord, IssuanceRecords, VerificationReport, Verifier
-from issuer.net.fetcher import FetchError, fetcher_for
-from issuer.net.verifying import online
+from issuer.net.fetcher import fetcher_for
+from issuer.net.verifying import ob2_fetch, online
 from issuer.services.context import ServiceContext
 from issuer.services.issuers import IssuersBySlug, did_document, method_id
 from issuer.services.status_lists import LocalStatusChecker
@@ -155,19 +155,21 @@ def verify(session: Session, ctx: ServiceContext,
     return make_verifier(session, ctx).verify(data)
 
 
+class HostedAddress(str):
+    """The address of an Open Badges 2.0 hosted assertion, to be verified by fetching it
+    (for an address that answered 410 Gone: the report then says the badge was revoked)."""
+
+    __slots__ = ()
+
+
 def verify_presented(session: Session, ctx: ServiceContext,
                      data: str | bytes | Mapping[str, Any]) -> VerificationReport:
-    """What an employer was sent: an Open Badges 2.0 assertion (JSON, signed JWS or baked
-    image) is verified the OB 2.0 way (:mod:`issuer.core.ob2`) through the guarded fetcher;
-    anything else as :func:`verify` does."""
-    payload = ob2_payload(data)
+    """What an employer was sent: an Open Badges 2.0 assertion (JSON, signed JWS, baked
+    image or a :class:`HostedAddress`) is verified the OB 2.0 way (:mod:`issuer.core.ob2`)
+    through the guarded fetcher; anything else as :func:`verify` does."""
+    payload = str(data) if isinstance(data, HostedAddress) else ob2_payload(data)
     if payload is None:
         return verify(session, ctx, data)
-    fetcher = fetcher_for(ctx.settings)
-
-    def fetch(url: str) -> Mapping[str, Any] | None:
-        if fetcher is None:
-            raise FetchError(f"{url} cannot be fetched offline")
-        return fetcher.json(url)
-
-    return verify_ob2(payload, fetch, now=ctx.clock())
+    # A hosted assertion whose address answers 410 Gone is reported revoked (ob2_fetch).
+    return verify_ob2(payload, ob2_fetch(fetcher_for(ctx.settings)), now=ctx.clock(),
+                      loader=ctx.loader)

@@ -291,7 +291,8 @@ def test_check_entry_cannot_answer_for_another_purpose_or_list() -> None:
         ({"statusPurpose": 1}, "statusPurpose"),
         ({"statusSize": 0}, "statusSize"),
         ({"statusSize": "1"}, "statusSize"),
-        ({"type": "StatusList2021Entry"}, "BitstringStatusListEntry"),
+        ({"type": "StatusList2021Entry"}, "not a StatusList2021Credential"),
+        ({"type": "RevocationList2020Status"}, "BitstringStatusListEntry"),
         ({"statusListCredential": None}, "statusListCredential"),
     ],
 )

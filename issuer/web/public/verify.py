@@ -19,15 +19,17 @@ from werkzeug.datastructures import FileStorage
 
 from issuer.core.credentials import normalize_email
 from issuer.core.errors import InputError
-from issuer.core.identity import RecipientMatch, email_match
+from issuer.core.identity import RecipientMatch, is_web_address, recipient_match
+from issuer.core.status_list import status_list_url
 from issuer.core.verify import CHECK_TITLES, MAX_INPUT_BYTES, Outcome, VerificationReport
-from issuer.net.fetcher import FetchError, FetchRefused, fetcher_for
+from issuer.net.fetcher import Absent, FetchError, FetchRefused, fetcher_for
 from issuer.net.provenance import Fetched
 from issuer.services.attestation_reading import EndorsementReading, read_endorsements
 from issuer.services.awards import get_credential
 from issuer.services.context import ServiceContext
 from issuer.services.errors import NotFound
 from issuer.services.issuers import issuer_by_did
+from issuer.services.verification import HostedAddress
 from issuer.web.public.view import CredentialView, credential_view
 
 TEXT_EXTENSIONS = (".json", ".jwt", ".jws", ".txt")
@@ -135,12 +137,16 @@ def from_url(session: Session, ctx: ServiceContext, text: str) -> Submission:
     if not url.lower().startswith(("https://", "http://")):
         raise FormProblem("That is not a web address: a badge address starts with https://.")
     try:
-        body = fetcher.get(url)
+        body = fetcher.fetch(url)
     except FetchRefused as exc:
         raise FormProblem(f"{REFUSED} ({exc})", 422) from None
     except FetchError as exc:
         raise FormProblem(f"The badge could not be fetched: {exc}", 422) from None
-    if body is None:
+    if isinstance(body, Absent) and body.gone:
+        # OB 2.0 "Hosted Verification": a revoked hosted assertion may answer 410 Gone. The
+        # verifier fetches the address again and reports it revoked.
+        return Submission(HostedAddress(url), f"the badge at {url}", url=url)
+    if isinstance(body, Absent):
         raise FormProblem("There is no badge at that address (the site answered “not "
                           "found”). Check the address.", 404)
     if not body.strip():
@@ -267,6 +273,15 @@ RECIPIENT_WORDS = {
     RecipientMatch.NO_EMAIL: "This badge names no e-mail address, so it cannot be matched "
                              "to {email}.",
 }
+URL_WORDS = {
+    RecipientMatch.MATCHES: "This badge was awarded to the owner of {email}.",
+    RecipientMatch.DOES_NOT_MATCH: "This badge was not awarded to the owner of {email}: the "
+                                   "web address it names is a different one.",
+    RecipientMatch.NO_URL: "This badge names no web address for its owner, so it cannot be "
+                           "matched to {email}. Ask for their e-mail address instead.",
+}
+#: Longest web address compared (browsers and servers commonly stop near 2,000 characters).
+MAX_URL = 2000
 
 
 @dataclass(frozen=True)
@@ -277,10 +292,19 @@ class RecipientView:
 
 
 def read_email(form: Mapping[str, str]) -> str | None:
-    """The optional address to check the badge against; a malformed one is a FormProblem."""
+    """The optional e-mail or web address to check the badge against; a malformed one is a
+    FormProblem."""
     text = form.get("email", "").strip()
     if not text:
         return None
+    if is_web_address(text):
+        try:
+            parts = urlsplit(text) if len(text) <= MAX_URL else None
+        except ValueError:  # e.g. an unclosed "[" of an IPv6 address
+            parts = None
+        if parts is None or not parts.netloc or any(c.isspace() for c in text):
+            raise FormProblem(f"“{text[:200]}” is not a web address.")
+        return text
     try:
         normalize_email(text)
     except InputError:
@@ -292,8 +316,9 @@ def recipient_view(report: VerificationReport, email: str | None) -> RecipientVi
     """OB 3.0 §B.1.12 / OB 2.0 IdentityObject comparison, in plain words."""
     if email is None or not isinstance(report.credential, Mapping):
         return None
-    answer = email_match(report.credential, email, ob2=report.format.startswith("ob2"))
-    return RecipientView(email, str(answer), RECIPIENT_WORDS[answer].format(email=email))
+    answer = recipient_match(report.credential, email, ob2=report.format.startswith("ob2"))
+    words = URL_WORDS if is_web_address(email) else RECIPIENT_WORDS
+    return RecipientView(email, str(answer), words[answer].format(email=email))
 
 
 @dataclass(frozen=True)
@@ -305,12 +330,12 @@ class SourceView:
 
 
 def _status_lists(credential: Any) -> set[str]:
+    """The addresses of the credential's status lists (and 1EdTech revocation lists)."""
     if not isinstance(credential, Mapping):
         return set()
     entries = credential.get("credentialStatus")
     listed = entries if isinstance(entries, list) else [entries]
-    return {e["statusListCredential"] for e in listed
-            if isinstance(e, Mapping) and isinstance(e.get("statusListCredential"), str)}
+    return {url for url in map(status_list_url, listed) if url is not None}
 
 
 def source_views(fetched: list[Fetched], credential: Any,
