@@ -12,6 +12,7 @@ import base64
 import binascii
 import re
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from issuer.core.credentials import VC_V1
@@ -47,6 +48,7 @@ def credential_problems(document: Mapping[str, Any]) -> list[str]:
     """Every rule ``document`` breaks, as ``member: what is wrong (section)``; [] when none."""
     legacy = _list(document.get("@context"))[:1] == [VC_V1]
     problems: list[str] = []
+    problems += _issuer_problems(document, legacy)
     problems += _subject_problems(document)
     problems += _date_problems(document, legacy)
     problems += _typed_entries(document, "credentialSchema", "VCDM 2.0 §4.11", need_id=True)
@@ -59,6 +61,21 @@ def credential_problems(document: Mapping[str, Any]) -> list[str]:
     problems += _typed_entries(document, "evidence", "VCDM 2.0 §5.6", need_id=False)
     problems += _related_resource_problems(document)
     return problems
+
+
+def _issuer_problems(document: Mapping[str, Any], legacy: bool) -> list[str]:
+    """VCDM 2.0 §4.7 (VC 1.1 §4.5): ``issuer`` is a URL or an object whose ``id`` is one.
+
+    A missing issuer is the proof check's to report: a VC-JWT may name it in ``iss`` only.
+    """
+    if "issuer" not in document:
+        return []
+    section = "VC Data Model 1.1 §4.5" if legacy else "VCDM 2.0 §4.7"
+    value = document["issuer"]
+    found = value.get("id") if isinstance(value, Mapping) else value
+    if not _is_url(found):
+        return [f"issuer: must be a URL or an object whose id is a URL ({section})"]
+    return []
 
 
 def _subject_problems(document: Mapping[str, Any]) -> list[str]:
@@ -89,6 +106,10 @@ def _date_problems(document: Mapping[str, Any], legacy: bool) -> list[str]:
             except InputError:
                 problems.append(f"{name}: {document[name]!r} is not an XML Schema "
                                 "dateTimeStamp such as 2024-01-01T00:00:00Z (VCDM 2.0 §4.9)")
+    start, end = (_instant(document.get(name)) for name in ("validFrom", "validUntil"))
+    if start is not None and end is not None and end < start:
+        problems.append("validUntil: earlier than validFrom; a validity period cannot end "
+                        "before it starts (VCDM 2.0 §4.9)")
     if legacy:
         for name in ("issuanceDate", "expirationDate"):
             value = document.get(name)
@@ -97,6 +118,13 @@ def _date_problems(document: Mapping[str, Any], legacy: bool) -> list[str]:
                 problems.append(f"{name}: {value!r} is not an XML Schema dateTime "
                                 "(VC Data Model 1.1 §4.6, §4.7)")
     return problems
+
+
+def _instant(value: Any) -> datetime | None:
+    try:
+        return parse_datetime(value) if isinstance(value, str) else None
+    except InputError:
+        return None
 
 
 def _typed_entries(document: Mapping[str, Any], member: str, section: str, *,

@@ -500,9 +500,7 @@ class Verifier:
                 # VC Data Integrity §4.5: a verifier checks the proofs it understands; one of a
                 # suite it does not know is reported, and cannot be what makes it valid.
                 unknown += 1
-                name = proof.get("cryptosuite") or proof.get("type")
-                details.append(f"{label}: not checked, the proof type {name!r} is not "
-                               "supported")
+                details.append(f"{label}: not checked, {_unsupported(proof)}")
                 continue
             method = proof.get("verificationMethod")
             ok, why, key, caution = self._verify_proof(doc, proof, proofs, suite, issuer,
@@ -544,6 +542,10 @@ class Verifier:
     ) -> tuple[bool, str, ResolvedKey | None, str | None]:
         """One proof of a set or chain: (verified, why, the key it was checked with, a caution)."""
         method = proof.get("verificationMethod")
+        if not isinstance(method, str) or not method:
+            # VC Data Integrity §2.1: no suite supported here names its key any other way.
+            return (False, "the proof has no verificationMethod, so the key that made it "
+                    "cannot be found (VC Data Integrity §2.1)", None, None)
         # VCDM 2.0 §4.13: a presentation need not name its holder; its proof is then
         # checked against the controller of the key it names.
         own = str(method).split("#", 1)[0]
@@ -895,6 +897,18 @@ def _unsupported_envelope(entry: Any) -> str | None:
             if ident.startswith(prefix):
                 return prefix.removeprefix("data:application/")
     return None
+
+
+def _unsupported(proof: Mapping[str, Any]) -> str:
+    """Why a proof is not checked: VC Data Integrity §2.1 requires a ``type``, and a
+    ``DataIntegrityProof`` names its ``cryptosuite``."""
+    kind = proof.get("type")
+    if kind is None:
+        return "the proof has no type (VC Data Integrity §2.1)"
+    suite = proof.get("cryptosuite")
+    if kind == "DataIntegrityProof" and suite is not None:
+        return f"the cryptosuite {suite!r} is not supported"
+    return f"the proof type {kind!r} is not supported"
 
 
 def _without_unknown_proofs(doc: Mapping[str, Any]) -> Mapping[str, Any]:

@@ -8,6 +8,7 @@ OB 3.0 schemas, and the signed result is verified again before it is stored.
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,6 +24,7 @@ from issuer.core.nodes import types_of
 from issuer.core.resolve import Resolver
 from issuer.core.safe_mode import issuer_dependent_terms
 from issuer.core.schema import SchemaRegistry
+from issuer.core.status_list import index_number, list_kind
 from issuer.core.vcdm import credential_problems
 from issuer.core.verify import Verifier
 from issuer.services.achievements import get_achievement
@@ -30,7 +32,7 @@ from issuer.services.awards import credential_url
 from issuer.services.context import ServiceContext
 from issuer.services.errors import Conflict, Invalid, NotFound
 from issuer.services.issuers import did_document, issuer_did, issuer_url, profile
-from issuer.services.signing import DEFAULT_SUITE, sign_as
+from issuer.services.signing import default_suite, sign_as
 from issuer.services.status_lists import reserved
 from issuer.storage.models import Achievement, Credential, Issuer
 
@@ -38,6 +40,8 @@ OB_CREDENTIAL_TYPES = frozenset({"OpenBadgeCredential", "AchievementCredential",
                                  "EndorsementCredential"})
 #: Checks that say something about the credential as issued; its status does not.
 SELF_CHECKS = ("parse", "context", "type", "schema", "proof", "dates")
+#: An absolute URL: a scheme, then no white space (RFC 3986 §3).
+_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:\S+")
 #: Defines BitstringStatusListEntry for VC 1.1 credentials (VC 2.0 defines it itself).
 STATUS_CONTEXT = "https://www.w3.org/ns/credentials/status/v1"
 
@@ -137,6 +141,9 @@ def prepare(session: Session, ctx: ServiceContext, issuer: Issuer,
     ordered = {k: document[k] for k in head if k in document}
     ordered.update({k: v for k, v in document.items() if k not in ordered})
     check_context_list(ordered, ctx.loader)
+    malformed = _status_entry_problems(ordered)
+    if malformed:
+        raise Refused(f"the credential's status entry is malformed: {malformed[0]}", malformed)
     empty = _empty_values(ordered)
     if empty:
         raise Refused(
@@ -151,6 +158,33 @@ def prepare(session: Session, ctx: ServiceContext, issuer: Issuer,
     if broken:
         raise Refused(f"the credential breaks the VC Data Model: {broken[0]}", broken)
     return ordered, row_id, ours
+
+
+def _status_entry_problems(document: dict[str, Any]) -> list[str]:
+    """W3C Bitstring Status List §2.1, for the caller's bitstring entries: a verifier meets
+    a malformed one with a MALFORMED_VALUE_ERROR (§3.2), so it is not signed. Entries of
+    other status methods are the caller's to get right (VCDM 2.0 §4.10)."""
+    problems: list[str] = []
+    entries = _list(document.get("credentialStatus"))
+    for number, entry in enumerate(entries):
+        if list_kind(entry) is None:
+            continue
+        where = "credentialStatus" if len(entries) == 1 else f"credentialStatus[{number}]"
+        if not isinstance(entry.get("statusPurpose"), str):
+            problems.append(f"{where}.statusPurpose: must be a string")
+        if index_number(entry.get("statusListIndex")) is None:
+            problems.append(f"{where}.statusListIndex: must be a whole number of 0 or more, "
+                            "written in base 10 as a string")
+        url = entry.get("statusListCredential")
+        if not (isinstance(url, str) and _URL.fullmatch(url)):
+            problems.append(f"{where}.statusListCredential: must be the URL of the status "
+                            "list credential")
+        size = entry.get("statusSize", 1)
+        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+            problems.append(f"{where}.statusSize: must be a whole number above 0")
+        elif size > 1 and not isinstance(entry.get("statusMessage"), list):
+            problems.append(f"{where}.statusMessage: required when statusSize is above 1")
+    return [f"{problem} (W3C Bitstring Status List §2.1)" for problem in problems]
 
 
 def _empty_values(node: Any, path: str = "") -> list[str]:
@@ -293,7 +327,7 @@ def issue(session: Session, ctx: ServiceContext, issuer: Issuer, credential: dic
             "entries to Open Badges credentials, and cannot keep a status it does not publish",
             ["credentialStatus: must be absent"])
     document, row_id, ours = prepare(session, ctx, issuer, credential, now)
-    suite = cryptosuite or DEFAULT_SUITE
+    suite = cryptosuite or default_suite(issuer)
     legacy = _list(document.get("@context"))[:1] == [VC_V1]
     wanted = status if status is not None else (is_ob or not (given_status or legacy))
     if not wanted:

@@ -14,6 +14,7 @@ from flask import Response
 from flask.typing import ResponseReturnValue
 
 from issuer.core.errors import InputError, UndefinedTermError
+from issuer.core.identity import recipient_check
 from issuer.core.nodes import types_of
 from issuer.core.proofs.data_integrity import proofs_of
 from issuer.core.proofs.vc_jwt import decode_compact
@@ -27,7 +28,8 @@ from issuer.web.errors import problem
 from issuer.web.vcapi.results import result_json
 
 TITLES = {**CHECK_TITLES, "challenge": "Challenge", "domain": "Domain",
-          "proofPurpose": "Proof purpose", "checks": "Requested checks"}
+          "proofPurpose": "Proof purpose", "checks": "Requested checks",
+          "recipient": "Recipient"}
 #: Names other VC API implementations give the checks this verifier runs.
 CHECK_ALIASES = {"expiration": "dates", "validFrom": "dates", "validUntil": "dates",
                  "issuanceDate": "dates", "credentialStatus": "status", "signature": "proof"}
@@ -100,6 +102,10 @@ def verify_credential() -> ResponseReturnValue:
         extra.append(Check("type", Outcome.FAILED,
                            "this is a presentation: send it to /presentations/verify"))
     extra += _option_checks(data, body.get("options") or {}, "credential")
+    wanted = (body.get("options") or {}).get("expectedRecipient")
+    if wanted is not None:
+        # An extension option: whose the credential is, by its identity objects (OB 3.0 §9.3).
+        extra.append(recipient_check(report.credential, wanted, ob2=False))
     return _answer(report, extra)
 
 
