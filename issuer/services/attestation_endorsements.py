@@ -6,8 +6,12 @@ issued, and embedded in its ``endorsement``:
 
 * ``id``: ``<credential URL>/endorsements/<n>``, numbered from 1 in the order they came;
 * ``name``: "Peer attestation";
-* ``credentialSubject`` (§B.1.8): the credential's URL, and an ``endorsementComment`` that
-  says who attests, to what, and quotes the peer's own words.
+* ``credentialSubject`` (§B.1.8): the credential's URL, an ``endorsementComment`` that says
+  who attests, to what, how they were helped (in plain words) and quotes the peer's own
+  words, and an ``alignment`` (§B.1.5; a term of the OB 3.0 context) to each item of the
+  published scaffolding framework the peer affirmed
+  (:mod:`issuer.services.attestation_scaffolding`). The JSON Schema of EndorsementSubject
+  admits further properties, and the term is defined, so the signed JSON-LD loses nothing.
 
 A peer is named only if they agreed to it; otherwise a pairwise pseudonymous identifier
 stands in (USERS.md §4 G1, G2; :mod:`issuer.services.pseudonyms`).
@@ -21,12 +25,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from issuer.core.credentials import EndorsementCredential, EndorsementSubject
+from issuer.core.errors import InputError
+from issuer.services.attestation_scaffolding import CHARACTERISTICS, alignments, answers_of
 from issuer.services.attestation_wording import CREDENTIAL_TAILS, credential_sentence
 from issuer.services.awards import credential_url
 from issuer.services.context import ServiceContext
-from issuer.services.endorsements import sign_endorsement
-from issuer.services.issuers import issuer_did
+from issuer.services.issuers import issuer_did, profile
 from issuer.services.pseudonyms import peer_identifier
+from issuer.services.signing import SigningRefused, sign_as
 from issuer.storage.learning import Attestation, Claim
 
 __all__ = ["ENDORSEMENT_NAME", "CommentParts", "attestation_comment", "endorsements_of",
@@ -49,10 +56,30 @@ PSEUDONYMOUS_PREFIX = "A peer (pseudonymous id "
 
 
 def attestation_comment(ctx: ServiceContext, claim: Claim, attestation: Attestation) -> str:
-    """OB 3.0 §B.1.8 endorsementComment: who attests, to what, in their words."""
+    """OB 3.0 §B.1.8 endorsementComment: who attests, to what, how, in their words."""
     holder = claim.learner.display_name or "the badge holder"
+    how = answers_of(attestation).summary()
     return (f"{peer_label(ctx, claim, attestation)} attests: "
-            f"{credential_sentence(attestation.kind, holder)}. “{attestation.comment.strip()}”")
+            f"{credential_sentence(attestation.kind, holder)}{f': {how}' if how else ''}. "
+            f"“{attestation.comment.strip()}”")
+
+
+def _signed(ctx: ServiceContext, claim: Claim, attestation: Attestation, *, credential_id: str,
+            subject_id: str, now: datetime) -> dict[str, Any]:
+    """One attestation as an EndorsementCredential (§B.1.7) signed eddsa-rdfc-2022 (§8.3)."""
+    try:
+        document = EndorsementCredential(
+            id=credential_id, issuer=profile(ctx, claim.issuer), validFrom=now,
+            name=ENDORSEMENT_NAME,
+            credentialSubject=EndorsementSubject(
+                id=subject_id, endorsementComment=attestation_comment(ctx, claim, attestation)),
+        ).to_json()
+    except InputError as exc:
+        raise SigningRefused("endorsement", exc) from None
+    aligned = alignments(ctx, answers_of(attestation).affirmed)
+    if aligned:
+        document["credentialSubject"]["alignment"] = [a.to_json() for a in aligned]
+    return sign_as(ctx, claim.issuer, document, now, what="endorsement").document
 
 
 def endorsements_of(ctx: ServiceContext, claim: Claim, attestations: Sequence[Attestation],
@@ -61,10 +88,8 @@ def endorsements_of(ctx: ServiceContext, claim: Claim, attestations: Sequence[At
     have ``credential_id``; SigningRefused when one cannot be signed (nothing is stored)."""
     subject = credential_url(ctx, credential_id)
     return [
-        sign_endorsement(
-            ctx, claim.issuer, credential_id=f"{subject}/endorsements/{n}",
-            name=ENDORSEMENT_NAME, subject_id=subject,
-            comment=attestation_comment(ctx, claim, attestation), now=now)
+        _signed(ctx, claim, attestation, credential_id=f"{subject}/endorsements/{n}",
+                subject_id=subject, now=now)
         for n, attestation in enumerate(attestations, start=1)
     ]
 
@@ -81,12 +106,16 @@ class CommentParts:
     kind: str | None
     #: The peer's own words.
     words: str
+    #: The later work the peer links to as done unaided (transfer), if any.
+    transfer_url: str | None = None
 
 
 _COMMENT = re.compile(
     r"^(?P<peer>.+?) attests: .*?(?P<tail>"
     + "|".join(re.escape(tail) for tail in CREDENTIAL_TAILS.values())
-    + r")\. “(?P<words>.*)”$", re.DOTALL)
+    + r")(?::(?P<how>[^“]*?))?\. “(?P<words>.*)”$", re.DOTALL)
+_LATER_WORK = re.compile(
+    re.escape(CHARACTERISTICS[-1].reader) + r" \(later work: (?P<url>\S+)\)")
 
 
 def read_comment(comment: str) -> CommentParts | None:
@@ -103,5 +132,7 @@ def read_comment(comment: str) -> CommentParts | None:
     pseudonym = None
     if peer.startswith(PSEUDONYMOUS_PREFIX) and peer.endswith(")"):
         pseudonym = peer[len(PSEUDONYMOUS_PREFIX):-1]
+    later = _LATER_WORK.search(match.group("how") or "")
     return CommentParts(peer_name=None if pseudonym else peer, pseudonym=pseudonym,
-                        kind=kinds.get(match.group("tail")), words=match.group("words"))
+                        kind=kinds.get(match.group("tail")), words=match.group("words"),
+                        transfer_url=later.group("url") if later else None)

@@ -13,7 +13,7 @@ one peers are offered). The same statement is worded three ways:
 from __future__ import annotations
 
 __all__ = ["ATTESTATION_KINDS", "CREDENTIAL_TAILS", "DEFAULT_KIND", "KINDS", "READER_KINDS",
-           "credential_sentence", "peer_sentence"]
+           "SCAFFOLDING_KINDS", "credential_sentence", "peer_sentence"]
 
 #: What a peer attests to, as the policy page offers it.
 ATTESTATION_KINDS = {
@@ -26,6 +26,9 @@ READER_KINDS = {
     "helped-me-learn": "Helped a peer learn (peer scaffolding)",
     "genuine-contribution": "Confirmed the work is genuine",
 }
+#: The statements about help given, for which the peer says how they were helped
+#: (:mod:`issuer.services.attestation_scaffolding`).
+SCAFFOLDING_KINDS = frozenset({"helped-me-learn"})
 #: What peers attest to when the achievement's policy does not say.
 DEFAULT_KIND = "helped-me-learn"
 

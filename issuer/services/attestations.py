@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -29,7 +30,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from issuer.services import audit
-from issuer.services.attestation_wording import DEFAULT_KIND, KINDS
+from issuer.services.attestation_scaffolding import Answers, codes_of
+from issuer.services.attestation_wording import DEFAULT_KIND, KINDS, SCAFFOLDING_KINDS
 from issuer.services.claim_policy import policy_for
 from issuer.services.claims import OPEN, STATUS_WORDS
 from issuer.services.context import ServiceContext
@@ -43,6 +45,7 @@ REQUEST_DAYS = 30
 MAX_REQUESTS = 50
 MAX_COMMENT = 2000
 MAX_NOTE = 1000
+MAX_URL = 1000
 EMAIL = re.compile(r"^[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+$")
 
 
@@ -288,10 +291,58 @@ def check_may_attest(claim: Claim, peer: Learner) -> None:
                        "it no longer takes attestations.")
 
 
+#: The answers a peer gives to the yes/no questions; "unsure" (or nothing) stores None.
+YES_NO = {"yes": True, "no": False, "unsure": None, "": None}
+
+
+def _yes_no(value: str | bool | None, name: str, errors: dict[str, str]) -> bool | None:
+    if value is None or isinstance(value, bool):
+        return value
+    if value.strip().lower() not in YES_NO:
+        errors[name] = "answer yes, no or not sure"
+        return None
+    return YES_NO[value.strip().lower()]
+
+
+def _answers(kind: str, functions: Sequence[str], contingency: str | bool | None,
+             fading: str | bool | None, transfer: str | bool | None,
+             transfer_url: str | None, errors: dict[str, str]) -> Answers:
+    """The scaffolding answers, checked; none for a statement that is not about help given."""
+    if kind not in SCAFFOLDING_KINDS:
+        return Answers()
+    chosen = [f.strip() for f in functions if f and f.strip()]
+    known = codes_of(chosen)
+    if len(known) != len(set(chosen)):
+        errors["functions"] = "choose among the kinds of help listed"
+    answers = Answers(functions=known, contingency=_yes_no(contingency, "contingency", errors),
+                      fading=_yes_no(fading, "fading", errors),
+                      transfer=_yes_no(transfer, "transfer", errors))
+    url = (transfer_url or "").strip() or None
+    if url is not None:
+        if not answers.transfer:
+            errors["transfer_url"] = ("a link to later work goes with “yes, I can now do it "
+                                      "without help”")
+        elif len(url) > MAX_URL or not _WEB_URL.match(url):
+            errors["transfer_url"] = "a web address starting with https:// (or http://)"
+    return Answers(functions=answers.functions, contingency=answers.contingency,
+                   fading=answers.fading, transfer=answers.transfer, transfer_url=url)
+
+
+_WEB_URL = re.compile(r"^https?://[^\s<>\"]+\.[^\s<>\"]+$", re.IGNORECASE)
+
+
 def attest(session: Session, ctx: ServiceContext, peer: Learner, request: AttestationRequest,
            *, kind: str, comment: str, show_name: bool,
-           display_name: str | None = None) -> Attestation:
+           display_name: str | None = None, functions: Sequence[str] = (),
+           contingency: str | bool | None = None, fading: str | bool | None = None,
+           transfer: str | bool | None = None, transfer_url: str | None = None
+           ) -> Attestation:
     """Record a peer's attestation; the database's unique constraint settles duplicates.
+
+    For a statement that the learner helped them learn, the peer may say how: which of the
+    scaffolding functions the learner performed (codes of
+    :data:`issuer.services.attestation_scaffolding.FUNCTIONS`) and yes / no / "unsure" to
+    contingency, fading and transfer, with an optional link to later work done unaided.
 
     On a duplicate :class:`Conflict` is raised and nothing of the attestation stays (the
     name it would have shown included): it is written in a SAVEPOINT, rolled back on the
@@ -303,6 +354,7 @@ def attest(session: Session, ctx: ServiceContext, peer: Learner, request: Attest
     errors: dict[str, str] = {}
     if kind not in KINDS:
         errors["kind"] = "choose what you confirm"
+    answers = _answers(kind, functions, contingency, fading, transfer, transfer_url, errors)
     comment = (comment or "").strip()
     if not comment:
         errors["comment"] = "write a few words about what the learner did"
@@ -316,8 +368,12 @@ def attest(session: Session, ctx: ServiceContext, peer: Learner, request: Attest
             errors["display_name"] = "at most 200 characters"
     if errors:
         raise Invalid("Please check your attestation: " + "; ".join(errors.values()), errors)
-    attestation = Attestation(claim_id=claim.id, peer_id=peer.id, kind=kind, comment=comment,
-                              show_name=bool(show_name), created_at=ctx.now())
+    attestation = Attestation(
+        claim_id=claim.id, peer_id=peer.id, kind=kind, comment=comment,
+        show_name=bool(show_name), created_at=ctx.now(),
+        scaffolding_functions=" ".join(answers.functions) or None,
+        contingency=answers.contingency, fading=answers.fading, transfer=answers.transfer,
+        transfer_url=answers.transfer_url)
     try:
         with session.begin_nested():
             if show_name and not peer.display_name:
@@ -329,7 +385,8 @@ def attest(session: Session, ctx: ServiceContext, peer: Learner, request: Attest
     audit.record(session, ctx, actor=audit.learner_actor(peer.email),
                  action="attestation.given", issuer_id=claim.issuer_id, claim_id=claim.id,
                  detail={"attestation_id": attestation.id, "request_id": request.id,
-                         "kind": kind, "show_name": bool(show_name)})
+                         "kind": kind, "show_name": bool(show_name),
+                         "functions": list(answers.functions)})
     # A claim sent under an automatic policy is approved by the attestation that completes it.
     maybe_auto_approve(session, ctx, claim)
     return attestation

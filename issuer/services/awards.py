@@ -82,7 +82,13 @@ class AwardRequest:
     narrative: str | None = None
     valid_until: datetime | None = None
     result: Sequence[Mapping[str, Any]] = ()
+    #: Academic credits (OB 3.0 §B.1.3 ``creditsEarned``, "generally in semester or quarter
+    #: credit hours"); CPD hours are a ``result`` instead.
     credits_earned: float | None = None
+    #: OB 3.0 §B.1.3 ``activityStartDate`` / ``activityEndDate``: when the learning happened,
+    #: as against ``awardedDate``, when the issuer attests to it.
+    activity_start: datetime | None = None
+    activity_end: datetime | None = None
     endorsements: Sequence[Mapping[str, Any]] = ()
     extra: Mapping[str, Any] = field(default_factory=dict)
     #: ResultDescriptions (OB 3.0 §B.1.17) added to this credential's copy of the achievement,
@@ -123,6 +129,8 @@ def build_credential(ctx: ServiceContext, issuer: Issuer, achievement: Achieveme
             identifier=identifiers,
             result=results,
             creditsEarned=request.credits_earned,
+            activityStartDate=request.activity_start,
+            activityEndDate=request.activity_end,
             narrative=request.narrative,
         )
         credential = AchievementCredential(

@@ -1,10 +1,15 @@
 """Reviewing claims: the review queue and the three decisions.
 
 Approval turns a claim into a signed OB 3.0 AchievementCredential in one transaction: the
-learner's evidence as Evidence objects (§B.1.9), the count of peer attestations as a Result
-(§B.1.16) with its ResultDescription (§B.1.17), the CPD hours as ``creditsEarned`` (§B.1.3),
-and every peer attestation as an EndorsementCredential (§B.1.7) signed by the issuer and
-embedded in ``endorsement`` (:mod:`issuer.services.attestation_endorsements`). Evidence the
+learner's evidence as Evidence objects (§B.1.9); what the peer attestations add up to as
+Results (§B.1.16) with their ResultDescriptions (§B.1.17)
+(:mod:`issuer.services.attestation_results`); the CPD hours as ``RawScore`` Results and the
+activity's first and last day as ``activityStartDate`` / ``activityEndDate`` (§B.1.3); and
+every peer attestation as an EndorsementCredential (§B.1.7) signed by the issuer and
+embedded in ``endorsement`` (:mod:`issuer.services.attestation_endorsements`). The hours are
+not ``creditsEarned``: that field counts academic credits ("generally in semester or quarter
+credit hours", §B.1.3), which CPD hours are not. The credential's ``validFrom`` and
+``awardedDate`` are the day of approval, when the issuer attests to the learning. Evidence the
 learner kept private appears only as a digest (USERS.md §3.13). What a claim needs before it
 is approved is its achievement's policy (:mod:`issuer.services.claim_policy`).
 
@@ -19,6 +24,7 @@ import hashlib
 import logging
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import and_, case, func, select, update
@@ -27,6 +33,8 @@ from sqlalchemy.orm import Session
 from issuer.services import audit
 from issuer.services.achievements import achievement_id
 from issuer.services.attestation_endorsements import endorsements_of
+from issuer.services.attestation_results import attestation_results, scaffolding_level
+from issuer.services.attestation_scaffolding import level_words
 from issuer.services.award_mail import queue_award_mail
 from issuer.services.awards import AwardRequest, EvidenceItem, Recipient, award
 from issuer.services.claim_policy import policies_for, policy_for
@@ -119,11 +127,18 @@ def approval_blocker(session: Session, claim: Claim) -> str | None:
     """Why ``claim`` cannot be approved now, in words for the reviewer; None when it can."""
     if claim.status != "submitted":
         return f"This claim is {claim.status}; only submitted claims can be decided."
-    required = policy_for(session, claim.achievement).attestations_required
+    policy = policy_for(session, claim.achievement)
+    required = policy.attestations_required
     have = len(peer_attestations(claim))
     if have < required:
         return (f"It needs {required} peer attestation{'s' if required != 1 else ''} before "
                 f"it can be approved; {have} {'has' if have == 1 else 'have'} arrived so far.")
+    level = policy.scaffolding_level_required or 0
+    reached = scaffolding_level(peer_attestations(claim))
+    if reached < level:
+        return (f"It needs a peer attestation at scaffolding level {level_words(level)} "
+                "before it can be approved; the highest so far is "
+                f"{level_words(reached)}.")
     return None
 
 
@@ -270,20 +285,16 @@ def _approve(session: Session, ctx: ServiceContext, claim: Claim, *, reviewer: s
     # Signed first, before anything is written: a failure here leaves no trace to undo.
     endorsements = endorsements_of(ctx, claim, attestations, credential_id, now)
     evidence, hours = credential_evidence(claim)
-    results: list[dict[str, Any]] = []
-    descriptions: list[dict[str, Any]] = []
-    if policy.attestations_required > 0:
-        description_id = f"{achievement_id(ctx, achievement)}#peer-attestations"
-        descriptions.append({
-            "id": description_id, "name": "Distinct peers who attested to the learner's help",
-            "resultType": "Result", "valueMin": str(policy.attestations_required)})
-        results.append({"resultDescription": description_id, "value": str(len(attestations))})
+    results, descriptions = attestation_results(ctx, achievement, policy, attestations)
+    hour_results, hour_descriptions = hours_results(ctx, claim)
+    start, end = activity_span(claim)
     request = AwardRequest(
         recipient=Recipient.parse(learner.email, learner.display_name),
         # The learner's statement is not copied: unlike evidence, it has no "may be public"
         # choice, and the credential is shown to anyone the learner shares it with.
-        evidence=evidence, result=results,
-        result_descriptions=descriptions, credits_earned=hours,
+        evidence=evidence, result=[*results, *hour_results],
+        result_descriptions=[*descriptions, *hour_descriptions],
+        activity_start=start, activity_end=end,
         endorsements=endorsements)
     previous = claim.status
     _take_decision(session, ctx, claim, "approved", reviewer, comment)
@@ -320,6 +331,43 @@ def _approve(session: Session, ctx: ServiceContext, claim: Claim, *, reviewer: s
 
 def _hours(value: float | None) -> str:
     return f"{value:g} CPD hour{'s' if value != 1 else ''}" if value else ""
+
+
+def hours_results(ctx: ServiceContext, claim: Claim
+                  ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The CPD hours, and of them the participatory hours, as ``RawScore`` Results.
+
+    OB 3.0 §B.1.17 ResultType ``RawScore``: a count as measured, not scaled or graded, which
+    is what an hour count is; the unit is in the description's name.
+    """
+    base = achievement_id(ctx, claim.achievement)
+    results: list[dict[str, Any]] = []
+    descriptions: list[dict[str, Any]] = []
+    sums = (("cpd-hours", "CPD hours", [e.cpd_hours for e in claim.evidence]),
+            ("participatory-hours", "Participatory CPD hours (with others)",
+             [e.participatory_hours for e in claim.evidence]))
+    for fragment, name, values in sums:
+        total = round(sum(v or 0.0 for v in values), 2)
+        if total > 0:
+            descriptions.append({"id": f"{base}#{fragment}", "name": name,
+                                 "resultType": "RawScore", "valueMin": "0"})
+            results.append({"resultDescription": f"{base}#{fragment}", "value": f"{total:g}"})
+    return results, descriptions
+
+
+def activity_span(claim: Claim) -> tuple[datetime | None, datetime | None]:
+    """OB 3.0 §B.1.3 ``activityStartDate`` / ``activityEndDate``: the first day of the earliest
+    evidence item and the last day of the latest, at the start of the day (UTC): the learner
+    gives days, not times."""
+    starts = [e.activity_date for e in claim.evidence if e.activity_date]
+    ends = [e.activity_end_date or e.activity_date for e in claim.evidence if e.activity_date]
+    if not starts:
+        return None, None
+    return _day_start(min(starts)), _day_start(max(ends))
+
+
+def _day_start(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 
 def _private_digest(item: EvidenceRecord) -> str:
@@ -365,6 +413,7 @@ def credential_evidence(claim: Claim) -> tuple[list[EvidenceItem], float | None]
     return items, (round(total, 2) if total > 0 else None)
 
 
-__all__ = ["REVIEW_STATUSES", "QueueEntry", "approval_blocker", "approve", "claim_trail",
-           "credential_evidence", "get_claim", "maybe_auto_approve", "peer_attestations",
-           "reject", "return_for_revision", "review_queue"]
+__all__ = ["REVIEW_STATUSES", "QueueEntry", "activity_span", "approval_blocker", "approve",
+           "claim_trail", "credential_evidence", "get_claim", "hours_results",
+           "maybe_auto_approve", "peer_attestations", "reject", "return_for_revision",
+           "review_queue"]

@@ -39,6 +39,7 @@ from issuer.core.credentials import (
     Image,
     Profile,
     ResultDescription,
+    RubricCriterionLevel,
     hashed_email,
 )
 from issuer.core.errors import InputError
@@ -402,6 +403,7 @@ _ALIGNMENT = ("targetName", "targetUrl", "targetDescription", "targetFramework",
               "targetType")
 _RESULT_DESCRIPTION = ("id", "name", "resultType", "allowedValue", "requiredLevel",
                        "requiredValue", "valueMin", "valueMax")
+_LEVEL = ("id", "name", "description", "level", "points")
 _ACHIEVEMENT_TEXT = ("achievementType", "creditsAvailable", "humanCode", "fieldOfStudy",
                      "specialization", "version", "inLanguage")
 
@@ -409,6 +411,20 @@ _ACHIEVEMENT_TEXT = ("achievementType", "creditsAvailable", "humanCode", "fieldO
 def _objects(value: Any) -> list[Mapping[str, Any]]:
     items = value if isinstance(value, list) else [value] if value is not None else []
     return [item for item in items if isinstance(item, Mapping)]
+
+
+def _alignments(value: Any) -> tuple[Alignment, ...]:
+    return tuple(Alignment(**_picked(a, _ALIGNMENT)) for a in _objects(value))
+
+
+def _result_description(data: Mapping[str, Any]) -> ResultDescription:
+    """A ResultDescription with its rubric levels and alignments (OB 3.0 §B.1.17, §B.1.18):
+    a result's ``achievedLevel`` names one of those levels, so they travel with it."""
+    levels = tuple(RubricCriterionLevel(**_picked(lv, _LEVEL),
+                                        alignment=_alignments(lv.get("alignment")))
+                   for lv in _objects(data.get("rubricCriterionLevel")))
+    return ResultDescription(**_picked(data, _RESULT_DESCRIPTION), rubricCriterionLevel=levels,
+                             alignment=_alignments(data.get("alignment")))
 
 
 def _achievement(data: Any) -> Achievement | None:
@@ -435,7 +451,7 @@ def _achievement(data: Any) -> Achievement | None:
                      if isinstance(creator, Mapping) else None),
             alignment=tuple(Alignment(**_picked(a, _ALIGNMENT))
                             for a in _objects(data.get("alignment"))),
-            resultDescription=tuple(ResultDescription(**_picked(r, _RESULT_DESCRIPTION))
+            resultDescription=tuple(_result_description(r)
                                     for r in _objects(data.get("resultDescription"))),
             tag=tuple(tags) if isinstance(tags, list) else (),
             **_picked(data, _ACHIEVEMENT_TEXT),

@@ -43,6 +43,9 @@ class AchievementPolicy(Base):
     #: CPD category the hours of this achievement count towards.
     cpd_category: Mapped[str | None] = mapped_column(String(100))
     open_to_claims: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: The scaffolding rubric level (0: none, 1–3) the peer attestations must reach.
+    scaffolding_level_required: Mapped[int] = mapped_column(Integer, default=0,
+                                                            server_default="0")
 
     achievement: Mapped[Achievement] = relationship()
 
@@ -204,6 +207,17 @@ class Attestation(Base):
     kind: Mapped[str] = mapped_column(String(32))
     comment: Mapped[str] = mapped_column(Text)
     show_name: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: The scaffolding functions the peer says the learner performed, as space-separated
+    #: codes (``issuer.services.attestation_scaffolding``); None when none was ticked.
+    scaffolding_functions: Mapped[str | None] = mapped_column(String(200))
+    #: "Did they first check what you had tried?" (contingency); None: not answered.
+    contingency: Mapped[bool | None] = mapped_column(Boolean)
+    #: "Did they step back as you got it?" (fading); None: not answered.
+    fading: Mapped[bool | None] = mapped_column(Boolean)
+    #: "Can you now do it unaided?" (transfer of responsibility); None: not answered.
+    transfer: Mapped[bool | None] = mapped_column(Boolean)
+    #: Later work the peer did alone, showing the transfer.
+    transfer_url: Mapped[str | None] = mapped_column(String(1000))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     claim: Mapped[Claim] = relationship(back_populates="attestations")

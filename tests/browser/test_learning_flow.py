@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser.accessibility import violations
 from tests.live_server import Server, demo_password
 
 ISSUER_NAME = "Demo Community of Practice"
@@ -32,6 +33,15 @@ EVIDENCE_TEXT = "Ran six pair-debugging sessions for new maintainers of the pars
 GRACE_WORDS = "Ada walked me through the parser until I could fix bugs on my own."
 ALAN_WORDS = "Her worked examples taught me how to bisect a failing build."
 REVIEW_COMMENT = "Two peers confirm the mentoring and the forum thread shows it."
+LATER_WORK = "https://code.example.org/parser/pull/77"
+CONTINGENCY = "Before helping, did they first check what you had tried or already knew?"
+FADING = "Did they step back as you got the hang of it?"
+TRANSFER = "Can you now do it without help?"
+#: How each peer was helped: the functions they tick, their answers, a link to later work.
+GRACE_HELP = (["They broke it down into steps I could manage", "They showed me a worked example"],
+              {CONTINGENCY: "Yes", FADING: "Yes", TRANSFER: "Yes"}, LATER_WORK)
+ALAN_HELP = (["They showed me a worked example"], {CONTINGENCY: "Yes", TRANSFER: "Not sure"},
+             None)
 #: Every page here answers in well under a second; a missing element fails in 10 s, not 30.
 TIMEOUT_MS = 10_000
 
@@ -124,9 +134,11 @@ def _require_two_attestations_and_a_reviewer(page: Any) -> None:
     expect(page.get_by_label("A reviewer decides, once the attestations are in")).to_be_checked()
 
 
-def _attest(browser: Any, server: Server, email: str, words: str, name: str | None) -> None:
-    """A peer opens the learner's request from their mail, signs in and attests."""
-    context = _context(browser)
+def _attest(browser: Any, server: Server, email: str, words: str, name: str | None,
+            helped: tuple[list[str], dict[str, str], str | None]) -> None:
+    """A peer opens the learner's request from their mail, signs in and attests, saying how
+    they were helped."""
+    context = _context(browser, bypass_csp=True)  # for axe-core
     try:
         page = context.new_page()
         link = _outbox_link(page, server, email,
@@ -139,10 +151,19 @@ def _attest(browser: Any, server: Server, email: str, words: str, name: str | No
         _heading(page, f"{LEARNER_NAME} claims “{BADGE}”")
         _see(page, EVIDENCE_URL, EVIDENCE_TEXT)  # the evidence the learner made public
         page.get_by_label(f"“{LEARNER_NAME} helped me learn {BADGE}”").check()
+        functions, answers, later = helped
+        for label in functions:
+            page.get_by_label(label, exact=True).check()
+        for question, answer in answers.items():
+            page.get_by_role("group", name=question).get_by_label(answer, exact=True).check()
+        if later:
+            page.get_by_label("A link to something you have since done without help").fill(later)
         page.get_by_label("In your own words").fill(words)
         if name is not None:
             page.get_by_label("Show my name in the badge").check()
             page.get_by_label("Your name as it should appear").fill(name)
+        found = violations(page)  # the filled-in form, as the peer sends it
+        assert not found, "\n".join(found)
         page.get_by_role("button", name="Send my attestation").click()
         _see(page, "Thank you: your attestation is recorded.",
              "An attestation cannot be changed or given twice.")
@@ -237,8 +258,8 @@ def test_claim_attest_review_show_and_verify(
                        "0 have arrived so far.")
 
         # Two different peers attest: one by name, one without being named.
-        _attest(browser, server, NAMED_PEER, GRACE_WORDS, NAMED_PEER_NAME)
-        _attest(browser, server, ANONYMOUS_PEER, ALAN_WORDS, None)
+        _attest(browser, server, NAMED_PEER, GRACE_WORDS, NAMED_PEER_NAME, GRACE_HELP)
+        _attest(browser, server, ANONYMOUS_PEER, ALAN_WORDS, None, ALAN_HELP)
 
         learner.goto(claim_url)
         _see(learner, "Peer attestations: 2 of 2 needed.", GRACE_WORDS, ALAN_WORDS,
@@ -302,6 +323,7 @@ def test_claim_attest_review_show_and_verify(
         shown.get_by_role("link", name=re.compile("^View the badge")).click()
         visitor.wait_for_url(credential_url)
         _heading(visitor, BADGE)
+        _check_scaffolding(visitor)
         with visitor.expect_download() as download_info:
             visitor.get_by_role("link", name="Download JSON").click()
         saved = tmp_path / "peer-scaffolder.json"
@@ -328,7 +350,12 @@ def _check_document(credential: dict[str, Any], credential_url: str) -> None:
     assert credential["id"] == credential_url
     subject = credential["credentialSubject"]
     assert subject["achievement"]["name"] == BADGE
-    assert float(subject["creditsEarned"]) == 6.5
+    # CPD hours are a RawScore result, not academic credits (OB 3.0 §B.1.3 creditsEarned).
+    assert "creditsEarned" not in subject
+    results = {r["resultDescription"].rpartition("#")[2]: r for r in subject["result"]}
+    assert results["cpd-hours"]["value"] == "6.5"
+    assert results["scaffolding-level"]["achievedLevel"].endswith("#scaffolding-level-3")
+    assert results["transfer-attestations"]["value"] == "1"
     evidence = credential["evidence"]
     assert [item.get("id") for item in evidence] == [EVIDENCE_URL]
     assert evidence[0]["narrative"] == EVIDENCE_TEXT
@@ -360,3 +387,19 @@ def _check_report(page: Any, source: str) -> None:
     endorsements.get_by_text("Technical details").click()
     details = endorsements.locator("details li")
     expect(details).to_have_text([f"{ISSUER_NAME}: verified"] * 2)
+    _check_scaffolding(page)
+
+
+def _check_scaffolding(page: Any) -> None:
+    """The level the attestations reached, and how each peer was helped, in plain words."""
+    section = page.locator("section.public-endorsements")
+    _see(section, "Scaffolding level: L3 Help to independence",
+         "2 peers attested; 1 can now do it unaided")
+    grace = section.locator("li.public-attestation").filter(has_text=NAMED_PEER_NAME)
+    _see(grace, "Broke it down into manageable steps", "Showed a worked example",
+         "Checked first what they had tried", "They can now do it unaided",
+         "Scaffolding level of this statement: L3")
+    expect(grace.get_by_role("link", name="Later work they did unaided")).to_have_attribute(
+        "href", LATER_WORK)
+    alan = section.locator("li.public-attestation").filter(has_text=ALAN_WORDS)
+    _see(alan, "Showed a worked example", "Scaffolding level of this statement: L2")

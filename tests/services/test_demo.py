@@ -148,8 +148,13 @@ def test_the_demo_credential_verifies_with_its_evidence_and_endorsements(
 
     document = json.loads(row.document)
     subject = document["credentialSubject"]
-    assert subject["creditsEarned"] == 2.0  # 1.5 + 0.5 hours, all the badge offers
-    assert subject["result"][0]["value"] == "2"
+    # CPD hours are a RawScore result, not academic credits (OB 3.0 §B.1.3 creditsEarned).
+    assert "creditsEarned" not in subject
+    results = {r["resultDescription"].rpartition("#")[2]: r for r in subject["result"]}
+    assert results["cpd-hours"]["value"] == "2"  # 1.5 + 0.5 hours, all the badge offers
+    assert results["peer-attestations"]["value"] == "2"
+    assert (subject["activityStartDate"], subject["activityEndDate"]) == (
+        "2025-03-14T00:00:00Z", "2025-04-02T00:00:00Z")
     evidence = document["evidence"]
     assert [e["type"] for e in evidence] == [["Evidence"], ["Evidence"]]
     assert evidence[0]["id"] == "https://community.example.org/t/retrieval-practice/42"

@@ -172,11 +172,21 @@ def test_approval_issues_a_credential_that_verifies_with_its_endorsements(
     assert hidden.email not in row.document
 
     subject = document["credentialSubject"]
-    assert subject["creditsEarned"] == 3.5
-    description = subject["achievement"]["resultDescription"][0]
-    assert description["valueMin"] == "2"
-    assert subject["result"] == [{"type": ["Result"], "resultDescription": description["id"],
-                                  "value": "2"}]
+    # CPD hours are not academic credits (OB 3.0 §B.1.3 creditsEarned: "semester or quarter
+    # credit hours"): they are a RawScore result, and the activity's days are its dates.
+    assert "creditsEarned" not in subject
+    assert subject["activityStartDate"] == subject["activityEndDate"] == "2025-03-01T00:00:00Z"
+    descriptions = {d["id"].rpartition("#")[2]: d
+                    for d in subject["achievement"]["resultDescription"]}
+    results = {r["resultDescription"].rpartition("#")[2]: r for r in subject["result"]}
+    assert (descriptions["peer-attestations"]["resultType"],
+            descriptions["peer-attestations"]["valueMin"]) == ("RawScore", "2")
+    assert results["peer-attestations"] == {
+        "type": ["Result"], "resultDescription": descriptions["peer-attestations"]["id"],
+        "value": "2"}
+    assert (descriptions["cpd-hours"]["resultType"], results["cpd-hours"]["value"]) == (
+        "RawScore", "3.5")
+    assert "participatory-hours" not in results, "none were given"
     # The learner's address travels only hashed; the display name as a name identifier.
     assert "ada@guild.test" not in row.document
     assert {"type": "IdentityObject", "identityHash": "Ada Learner", "identityType": "name",

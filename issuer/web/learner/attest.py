@@ -16,7 +16,15 @@ from flask import flash, redirect, render_template, request, url_for
 from sqlalchemy.orm import Session
 
 from issuer.services import attestations as attestation_service
-from issuer.services.attestation_wording import KINDS, peer_sentence
+from issuer.services.attestation_scaffolding import (
+    CHARACTERISTICS,
+    FUNCTIONS,
+    Item,
+    answers_of,
+    item,
+    level_of,
+)
+from issuer.services.attestation_wording import KINDS, SCAFFOLDING_KINDS, peer_sentence
 from issuer.services.claims import OPEN, STATUS_WORDS, learner_label
 from issuer.services.errors import Invalid
 from issuer.storage.learning import Claim, EvidenceRecord
@@ -26,7 +34,8 @@ from issuer.web.errors import error_response, wants_json
 from issuer.web.forms import Form
 from issuer.web.learner.session import current_learner
 
-ATTEST_FIELDS = ("kind", "comment", "show_name", "display_name")
+ATTEST_FIELDS = ("kind", "comment", "show_name", "display_name", "contingency", "fading",
+                 "transfer", "transfer_url")
 
 
 @dataclass(frozen=True)
@@ -36,6 +45,10 @@ class AttestationLine:
     #: The peer's name if they agreed to show it; None otherwise.
     name: str | None
     at: datetime
+    #: How the peer says they were helped, in the words the badge will use.
+    help_given: tuple[str, ...] = ()
+    #: The scaffolding level of the attestation; None for a statement not about help.
+    level: int | None = None
 
 
 @dataclass(frozen=True)
@@ -49,6 +62,11 @@ class ClaimView:
     private_count: int
     attestations: list[AttestationLine]
     kinds: list[tuple[str, str]]
+    #: The scaffolding functions a peer may tick, and the questions on how they were helped.
+    functions: tuple[Item, ...] = FUNCTIONS
+    characteristics: tuple[Item, ...] = CHARACTERISTICS
+    #: The statements for which those are asked.
+    scaffolding_kinds: frozenset[str] = SCAFFOLDING_KINDS
 
 
 def claim_view(session: Session, claim: Claim, learner_name: str | None = None) -> ClaimView:
@@ -57,7 +75,10 @@ def claim_view(session: Session, claim: Claim, learner_name: str | None = None) 
     lines = [
         AttestationLine(
             sentence=peer_sentence(a.kind, name, topic), comment=a.comment,
-            name=(a.peer.display_name or None) if a.show_name else None, at=a.created_at)
+            name=(a.peer.display_name or None) if a.show_name else None, at=a.created_at,
+            help_given=tuple(found.reader for found in map(item, answers_of(a).affirmed)
+                             if found is not None),
+            level=level_of(answers_of(a)) if a.kind in SCAFFOLDING_KINDS else None)
         for a in attestation_service.attestations_of(session, claim)
     ]
     return ClaimView(
@@ -92,11 +113,15 @@ def attest_page(token: str) -> Any:
     status = 200
     if request.method == "POST":
         form = Form.from_request(ATTEST_FIELDS)
+        functions = request.form.getlist("functions")
+        form.values["functions"] = " ".join(functions)  # to tick them again on an error
         try:
             attestation_service.attest(
                 db(), ctx, peer, req, kind=form.get("kind"), comment=form.get("comment"),
                 show_name=form.get("show_name") == "yes",
-                display_name=form.optional("display_name"))
+                display_name=form.optional("display_name"), functions=functions,
+                contingency=form.get("contingency"), fading=form.get("fading"),
+                transfer=form.get("transfer"), transfer_url=form.optional("transfer_url"))
         except Invalid as exc:
             if wants_json():
                 raise
