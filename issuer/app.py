@@ -6,6 +6,7 @@ Nothing happens at import time; ``create_app`` builds everything, and resources 
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from flask import Flask
@@ -14,6 +15,8 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from issuer.config import STATIC_DIR, TEMPLATES_DIR, Settings
 from issuer.jobs.bulk import start_bulk_job
 from issuer.jobs.mail import deliver
+from issuer.jobs.queue import queue_bulk_job
+from issuer.jobs.queue import ready as queue_ready
 from issuer.runtime import Runtime, build_runtime
 from issuer.web.context import Background, db, init_app, runtime, services
 from issuer.web.routes import register
@@ -43,8 +46,12 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     app.config.update(overrides)
     app.json.sort_keys = False  # type: ignore[attr-defined]
     # The web hands work to the background runners without importing them.
+    # Without a queue the web process runs a confirmed bulk award itself; with one, it
+    # only wakes a worker (issuer.jobs.queue).
+    starter = queue_bulk_job if settings.queue_url else start_bulk_job
     init_app(app, build_runtime(settings),
-             Background(deliver_mail=deliver, start_bulk_job=start_bulk_job))
+             Background(deliver_mail=deliver, start_bulk_job=starter,
+                        check_queue=partial(queue_ready, settings)))
     register(app)
     if settings.trusted_proxies > 0:
         # Behind reverse proxies remote_addr is the nearest proxy's; the client is the

@@ -62,7 +62,9 @@ CORE_SETTINGS = ("schemas_dir", "canon_max_seconds", "key_passphrase", "verify_o
                  "verify_allow_hosts", "verify_max_bytes", "verify_timeout", "verify_ca_file")
 
 _WHOLE_NUMBERS = ("max_content_length", "max_image_bytes", "smtp_port", "smtp_connections",
-                  "verify_max_bytes", "trusted_proxies")
+                  "verify_max_bytes", "trusted_proxies", "job_lease_seconds",
+                  "staff_session_idle_minutes", "staff_session_max_hours",
+                  "trace_upload_max_bytes")
 _NUMBERS = ("canon_max_seconds", "verify_timeout")
 _PATHS = ("keys_dir", "instance_dir", "schemas_dir", "verify_ca_file")
 _FLAGS = ("secure_cookies", "smtp_starttls", "smtp_ssl", "verify_offline")
@@ -140,6 +142,17 @@ def work_budget(settings: Settings | None = None) -> WorkBudget:
     return _work_budget(core_settings(settings).canon_max_seconds)
 
 
+#: prometheus_client's own variable: the folder where a server's processes pool their metrics.
+PROMETHEUS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+
+def pool_process_metrics(folder: str) -> str:
+    """Have this process and the ones it starts count metrics together in ``folder``
+    (prometheus_client's multiprocess mode, which the library reads from its variable);
+    the operator's own choice of folder, if any, wins. Returns the folder used."""
+    return os.environ.setdefault(PROMETHEUS_DIR_ENV, folder)
+
+
 def _dev_secret_key(instance: Path) -> str:
     """A per-installation secret for development, kept so sessions survive restarts."""
     path = instance / "secret_key"
@@ -208,6 +221,21 @@ class Settings:
     #: client address (sign-in rate limit) is the one the outermost trusted proxy saw. 0
     #: ignores the header, which any client can send.
     trusted_proxies: int = 0
+    #: Where background work is queued: unset, the service runs it itself (development);
+    #: ``database``, ``issuer worker`` processes find it in the database;
+    #: ``redis://…`` or ``amqp://…``, a Dramatiq broker wakes the workers at once.
+    queue_url: str | None = field(default=None, repr=False)
+    #: The broker's queue (and Redis key prefix) this site's work goes to.
+    queue_name: str = "issuer"
+    #: How long a worker holds a job without renewing it before another may take it over.
+    job_lease_seconds: int = 60
+    #: Bearer token that ``GET /metrics`` asks for; unset, it answers this machine only.
+    metrics_token: str | None = field(default=None, repr=False)
+    #: A staff session ends after this many minutes unused, and this many hours after sign-in.
+    staff_session_idle_minutes: int = 60
+    staff_session_max_hours: int = 12
+    #: Largest community archive (forum, list or social export) a learner may upload, bytes.
+    trace_upload_max_bytes: int = 20 * 1024 * 1024
 
     @property
     def base(self) -> str:
@@ -264,6 +292,22 @@ class Settings:
         if "trusted_proxies" in names and not 0 <= self.trusted_proxies <= MAX_TRUSTED_PROXIES:
             raise ConfigError(f"ISSUER_TRUSTED_PROXIES must be a whole number from 0 to "
                               f"{MAX_TRUSTED_PROXIES}, not {self.trusted_proxies}")
+        if "queue_url" in names and self.queue_url and not (
+                self.queue_url == "database"
+                or self.queue_url.split(":", 1)[0] in ("redis", "rediss", "amqp", "amqps")):
+            # Only the scheme is shown: the rest may hold a password.
+            raise ConfigError("ISSUER_QUEUE_URL must be database, redis://… or amqp://…, not "
+                              f"{self.queue_url.split(':', 1)[0]!r}")
+        if "queue_name" in names and not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}",
+                                                      self.queue_name):
+            raise ConfigError("ISSUER_QUEUE_NAME must be 1-64 letters, digits, '.', '_' or '-'")
+        if "job_lease_seconds" in names and not 5 <= self.job_lease_seconds <= 3600:
+            raise ConfigError("ISSUER_JOB_LEASE_SECONDS must be from 5 to 3600")
+        if "trace_upload_max_bytes" in names and self.trace_upload_max_bytes < 1:
+            raise ConfigError("ISSUER_TRACE_UPLOAD_MAX_BYTES must be a whole number above 0")
+        for limit in ("staff_session_idle_minutes", "staff_session_max_hours"):
+            if limit in names and getattr(self, limit) < 1:
+                raise ConfigError(f"ISSUER_{limit.upper()} must be a whole number above 0")
         if "verify_allow_hosts" in names:
             for entry in self.verify_allow_hosts:
                 if not _HOST_PORT.fullmatch(entry):

@@ -69,6 +69,9 @@ COMMANDS: dict[str, LazyCommand] = {
         "issuer.cli.service:serve",
         "Run the service with a production WSGI server (gunicorn), over https with "
         "--certfile and --keyfile."),
+    "worker": LazyCommand(
+        "issuer.cli.worker:worker",
+        "Run background work (bulk awards, mail retries) until stopped."),
     "issuers": LazyCommand("issuer.cli.accounts:issuers", "Issuers hosted by this service."),
     "tokens": LazyCommand("issuer.cli.accounts:tokens", "API bearer tokens."),
     "users": LazyCommand("issuer.cli.accounts:users", "Staff accounts for the admin pages."),

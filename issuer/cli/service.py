@@ -7,6 +7,11 @@ that cannot be used.
 from __future__ import annotations
 
 import errno
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -101,6 +106,7 @@ def serve(host: str | None, port: int | None, workers: int, init_demo: bool,
             # Behind a reverse proxy the public address is another port: not an error.
             click.echo(f"note: listening on port {port}, but links and credential ids name "
                        f"{settings.base} (ISSUER_BASE_URL)", err=True)
+        metrics_dir = _share_metrics()
         from issuer.app import create_app, runtime
 
         app = create_app(settings)
@@ -111,7 +117,43 @@ def serve(host: str | None, port: int | None, workers: int, init_demo: bool,
         raise
     from issuer.wsgi_server import run
 
-    run(app, listener=listener, workers=workers, certfile=certfile, keyfile=keyfile)
+    helper = _embedded_worker(settings)
+    try:
+        run(app, listener=listener, workers=workers, certfile=certfile, keyfile=keyfile)
+    finally:
+        if metrics_dir is not None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+        if helper is not None:
+            helper.terminate()
+            try:
+                helper.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                helper.kill()
+
+
+def _share_metrics() -> str | None:
+    """Let the gunicorn workers count requests together (prometheus_client's multiprocess
+    mode), in a folder of this server's own, removed when it stops; set before the metrics
+    are made. None if the operator chose the folder."""
+    from issuer.config import pool_process_metrics
+
+    folder = tempfile.mkdtemp(prefix="issuer-metrics-")
+    if pool_process_metrics(folder) != folder:
+        os.rmdir(folder)
+        return None
+    return folder
+
+
+def _embedded_worker(settings: Settings) -> subprocess.Popen[bytes] | None:
+    """Without ``ISSUER_QUEUE_URL`` the web processes start confirmed bulk awards
+    themselves, and one ``issuer worker`` beside them finishes what a crash left, sends
+    mail due for another try, and stops with this command. With a queue, workers are
+    started on their own (see the README)."""
+    if settings.queue_url:
+        return None
+    command = [sys.executable, "-c", "from issuer.cli import main; main(prog_name='issuer')",
+               "worker", "--poll", "5", "--with-parent", str(os.getpid())]
+    return subprocess.Popen(command)  # noqa: S603 - this program's own command
 
 
 def _take_port(host: str, port: int) -> socket.socket:

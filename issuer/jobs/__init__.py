@@ -4,10 +4,14 @@ Like :mod:`issuer.web` for a request and :mod:`issuer.cli` for a command, this p
 the transactions of what it runs: the services flush, and every step of a runner commits
 through :func:`issuer.jobs.transaction.unit_of_work`, the package's one commit point.
 
-* :mod:`issuer.jobs.bulk`: a bulk award, issued in batches on a thread of its own.
+* :mod:`issuer.jobs.bulk`: a bulk award, issued in batches by whichever worker holds its
+  lease, resumed where it stopped.
 * :mod:`issuer.jobs.mail`: delivery of the outbox over SMTP, one message or many at once.
+* :mod:`issuer.jobs.queue`: the Dramatiq broker (Redis or RabbitMQ) that wakes workers.
+* :mod:`issuer.jobs.worker`: the loop of an ``issuer worker`` process.
 
-A runner takes a session factory, the service context and the id of what it works on (a
-bulk award also its rows and options, which its job row does not keep yet), so that what
-starts it (a web view after its commit, the CLI, later a job queue) does not matter to it.
+A runner takes a session factory, the service context and the id of what it works on; a
+queued bulk award keeps its file and options in the database, so that what starts it (a
+web view after its commit, the CLI, a worker woken by the queue or finding it in the
+database) does not matter to it.
 """

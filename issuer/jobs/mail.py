@@ -4,10 +4,12 @@ Only committed messages are delivered, each at most once: a message is first cla
 the claim committed, so two workers delivering at once never send the same message twice;
 ``sent_at`` is written once the server has taken it, so a message is never shown as sent
 before it is. A worker that dies between claim and record leaves the message claimed
-(shown as waiting) rather than sending it twice. A failure clears the claim and stores the
-error. Without ``smtp_host`` nothing is sent and the database is not touched: the log names
-the recipient and the subject (never the body, which may hold a sign-in link) and the
-message waits on the outbox page.
+rather than sending it twice (a worker later marks it failed, saying it may not have
+arrived). A failure clears the claim and stores the error, and
+:mod:`issuer.services.mail_retry` says when a worker tries again (exponential backoff, then
+failed for good with its reason). Without ``smtp_host`` nothing is sent and the database is
+not touched: the log names the recipient and the subject (never the body, which may hold
+a sign-in link) and the message waits on the outbox page.
 
 * :func:`deliver`: a few messages, right after the commit that wrote them (a web request).
 * :func:`deliver_pending`: whatever is waiting (or failed, to try again).
@@ -27,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from issuer.config import Settings
 from issuer.jobs.transaction import unit_of_work
-from issuer.services import mail_format
+from issuer.services import mail_format, mail_retry
 from issuer.services.context import ServiceContext
 from issuer.services.mail import (
     DeliveryReport,
@@ -98,6 +100,7 @@ def deliver(sessions: Sessions, ctx: ServiceContext,
                 log.warning("mail %s not sent: %s", message.id, error)
                 with unit_of_work(sessions) as session:
                     record_failures(session, {message.id: error})
+                    mail_retry.schedule(session, ctx, {message.id: error})
                 report.errors[message.id] = error
                 report.failed += 1
             else:
@@ -197,6 +200,7 @@ class BatchDelivery:
         with unit_of_work(self._sessions) as session:
             mark_sent(session, self._ctx, sent)
             record_failures(session, failures)
+            mail_retry.schedule(session, self._ctx, failures)
         self.report.sent += len(sent)
         self.report.failed += len(failures)
         log.info("%s: %d sent, %d not sent", self._name,

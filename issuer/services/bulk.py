@@ -14,6 +14,7 @@ down and a mail that fails never fails a row.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import re
 from collections.abc import Sequence
@@ -21,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from issuer.core.credentials import normalize_email
@@ -38,6 +39,7 @@ from issuer.services.context import ServiceContext
 from issuer.services.errors import Conflict, Invalid, NotFound
 from issuer.services.mail import Outgoing, insert_messages
 from issuer.services.status_lists import Slot, allocate_many, release_many
+from issuer.storage.jobs import BulkRowKey, BulkRun
 from issuer.storage.models import Achievement, BulkJob, Credential, Issuer
 
 COLUMNS = (
@@ -328,7 +330,10 @@ def rows_to_issue(parsed: ParsedCsv, issue_valid_rows: bool) -> list[CsvRow]:
 def create_job(session: Session, ctx: ServiceContext, issuer: Issuer,
                achievement: Achievement, *, status: str, total: int = 0,
                source: bytes | None = None, filename: str | None = None,
-               skipped: Sequence[RowError] = (), actor: str | None = None) -> BulkJob:
+               skipped: Sequence[RowError] = (), actor: str | None = None,
+               notify: bool = True) -> BulkJob:
+    """A new job. A pending one with its file (``source``) is queued for the workers
+    (:mod:`issuer.services.bulk_runs`); one without is run by its caller."""
     if achievement.issuer_id != issuer.id:
         raise NotFound("that achievement belongs to another issuer")
     job = BulkJob(
@@ -338,7 +343,22 @@ def create_job(session: Session, ctx: ServiceContext, issuer: Issuer,
     )
     session.add(job)
     session.flush()
+    if status == PENDING and source is not None:
+        _queue(session, ctx, job, notify)
     return job
+
+
+def _queue(session: Session, ctx: ServiceContext, job: BulkJob, notify: bool) -> None:
+    digest = hashlib.sha256(job.source).hexdigest() if job.source is not None else None
+    session.add(BulkRun(bulk_job_id=job.id, notify=notify, attempts=0, created_at=ctx.now(),
+                        source_digest=digest))
+    session.flush()
+
+
+def row_key(job: BulkJob, digest: str, row: int) -> str:
+    """The key of one row of a file for one achievement (:class:`BulkRowKey`)."""
+    return hashlib.sha256(f"{job.issuer_id}:{job.achievement_id}:{digest}:{row}".encode()
+                          ).hexdigest()
 
 
 def get_job(session: Session, issuer: Issuer, job_id: int) -> BulkJob:
@@ -355,8 +375,10 @@ def list_jobs(session: Session, issuer: Issuer, limit: int = 20) -> Sequence[Bul
 
 
 def confirm_job(session: Session, job: BulkJob, rows: Sequence[CsvRow],
-                skipped: Sequence[RowError]) -> None:
-    """Move a previewed job to "pending"; refuses a job confirmed twice (double submit)."""
+                skipped: Sequence[RowError], *, ctx: ServiceContext | None = None,
+                notify: bool = True) -> None:
+    """Move a previewed job to "pending"; refuses a job confirmed twice (double submit).
+    With ``ctx`` it is queued for the workers, who read its rows from its file."""
     changed = session.execute(
         update(BulkJob).where(BulkJob.id == job.id, BulkJob.status == PREVIEW)
         .values(status=PENDING, total=len(rows), errors=[e.to_json() for e in skipped])
@@ -365,11 +387,29 @@ def confirm_job(session: Session, job: BulkJob, rows: Sequence[CsvRow],
     if changed != 1:
         raise Conflict("this bulk award has already been started or cancelled")
     session.refresh(job)
+    if ctx is not None:
+        _queue(session, ctx, job, notify)
 
 
-def cancel_job(session: Session, ctx: ServiceContext, job: BulkJob) -> None:
+def cancel_job(session: Session, ctx: ServiceContext, job: BulkJob) -> bool:
+    """Cancel a job: at once if nothing is being issued (True); a queued job that a worker
+    is running stops before its next batch, keeping the rows issued so far (False)."""
+    run = session.get(BulkRun, job.id)
+    if job.status in (PENDING, RUNNING) and run is not None:
+        if run.cancel_requested_at is None:
+            run.cancel_requested_at = ctx.now()
+        if job.status == PENDING and run.lease_owner is None:
+            _stop(session, ctx, job)
+            return True
+        session.flush()
+        return False
     if job.status != PREVIEW:
-        raise Conflict("only a bulk award that has not started can be cancelled")
+        raise Conflict("only a bulk award that has not finished can be cancelled")
+    _stop(session, ctx, job)
+    return True
+
+
+def _stop(session: Session, ctx: ServiceContext, job: BulkJob) -> None:
     job.status = CANCELLED
     job.finished_at = ctx.now()
     job.source = None
@@ -506,6 +546,14 @@ def _finish_batch(session: Session, ctx: ServiceContext, job: BulkJob,
     each, in the batch's transaction. Returns the mail written."""
     release_many(session, unused)
     write_credentials(session, issued)
+    run = session.get(BulkRun, job.id)
+    if run is not None and run.source_digest is not None and issued:
+        # In the batch's transaction: the same file's row issued by another job at the same
+        # moment makes this insert, and so the batch, fail rather than issue it twice.
+        session.execute(insert(BulkRowKey), [
+            {"key": row_key(job, run.source_digest, credential.bulk_row or 0),
+             "bulk_job_id": job.id, "credential_id": credential.id}
+            for credential in issued])
     mail: list[Outgoing] = []
     if with_mail:
         issuer = session.get(Issuer, job.issuer_id)

@@ -20,10 +20,12 @@ vcapi = Blueprint("vcapi", __name__)
 learner_auth = Blueprint("learner_auth", __name__)
 learner_claims = Blueprint("learner_claims", __name__)
 learner_profile = Blueprint("learner_profile", __name__)
+#: Probes and metrics for operators' tools: no cookies, nothing to forge.
+ops = Blueprint("ops", __name__)
 
 #: In the order they are registered.
 ALL = (public, admin, bulk_pages, api, vcapi, status, learner_auth, learner_claims, reviews,
-       learner_profile)
+       learner_profile, ops)
 #: Bearer tokens or no authentication at all, never cookies: there is no cross-site form to
 #: forge, so CSRF protection does not apply.
-CSRF_EXEMPT = (api, status, vcapi)
+CSRF_EXEMPT = (api, status, vcapi, ops)

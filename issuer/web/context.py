@@ -103,8 +103,10 @@ class Background:
 
     #: Send committed messages now and say what became of them.
     deliver_mail: DeliverMail
-    #: Start a pending bulk award on a thread of its own.
+    #: Start a pending bulk award: on a thread of its own, or by waking a worker.
     start_bulk_job: StartBulkJob
+    #: "ok" if the job queue's broker answers (or there is none), else why not.
+    check_queue: Callable[[], str] = lambda: "ok"
 
 
 def init_app(app: Flask, rt: Runtime, runners: Background) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from issuer.web import blueprints, mail_delivery, nul_guard, security
+from issuer.web import blueprints, mail_delivery, nul_guard, ops, security
 from issuer.web.admin import (  # noqa: F401  - each module attaches its routes
     achievements,
     awards,
@@ -25,7 +25,9 @@ from issuer.web.context import csrf
 from issuer.web.converters import CredentialPathConverter, RowIdConverter
 from issuer.web.errors import register_error_handlers
 from issuer.web.learner import attest, auth, claims, profile  # noqa: F401
+from issuer.web.ops import health as ops_health  # noqa: F401
 from issuer.web.public import pages as public_pages  # noqa: F401
+from issuer.web.public import scaffolding as public_scaffolding  # noqa: F401
 from issuer.web.public import status_lists  # noqa: F401
 from issuer.web.vcapi import endpoints as vcapi_endpoints  # noqa: F401
 
@@ -37,6 +39,7 @@ def register(app: Flask) -> None:
     security.init_app(app)
     nul_guard.init_app(app)
     mail_delivery.init_app(app)
+    ops.init_app(app)
     for bp in blueprints.CSRF_EXEMPT:
         csrf.exempt(bp)
     for bp in blueprints.ALL:

@@ -44,7 +44,7 @@ def current_user() -> User | None:
     is worthless once its owner signed out."""
     if "user" not in g:
         user_id, token = session.get("user_id"), session.get(SESSION_KEY)
-        g.user = (staff_sessions.user_of(db(), token, user_id)
+        g.user = (staff_sessions.user_of(db(), services(), token, user_id)
                   if isinstance(user_id, int) and isinstance(token, str) else None)
     user: User | None = g.user
     return user

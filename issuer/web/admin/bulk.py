@@ -192,7 +192,7 @@ def confirm(slug: str, job_id: int) -> ResponseReturnValue:
         flash(f"Nothing was issued: {exc.message}.", "error")
         return redirect(target, code=303)
     try:
-        confirm_job(db(), found, rows, parsed.errors)
+        confirm_job(db(), found, rows, parsed.errors, ctx=ctx, notify=email_wanted())
     except Conflict:
         # Confirmed twice at the same moment: the other request is issuing the badges (and
         # this one changed nothing).
@@ -215,11 +215,16 @@ def confirm(slug: str, job_id: int) -> ResponseReturnValue:
 def cancel(slug: str, job_id: int) -> ResponseReturnValue:
     issuer = _member_issuer(slug)
     found: BulkJob = get_job(db(), issuer, job_id)
+    target = url_for("bulk_pages.job", slug=issuer.slug, job_id=found.id)
+    started = found.status != PREVIEW
     try:
-        cancel_job(db(), services(), found)
+        at_once = cancel_job(db(), services(), found)
     except Conflict as exc:
         flash(f"{exc.message}.", "error")
-        return redirect(url_for("bulk_pages.job", slug=issuer.slug, job_id=found.id),
-                        code=303)
-    flash("Cancelled: nothing was issued.", "success")
+        return redirect(target, code=303)
+    if not at_once:
+        flash("Cancelling: the badges issued so far are kept; no more will be issued.",
+              "info")
+        return redirect(target, code=303)
+    flash("Cancelled: nothing was issued." if not started else "Cancelled.", "success")
     return redirect(url_for("bulk_pages.upload", slug=issuer.slug), code=303)

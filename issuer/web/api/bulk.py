@@ -19,6 +19,7 @@ from issuer.services.award_mail import award_mails, job_mail_counts
 from issuer.services.awards import credential_url
 from issuer.services.bulk import (
     PENDING,
+    cancel_job,
     create_job,
     get_job,
     job_credentials,
@@ -111,8 +112,10 @@ def bulk_start() -> ResponseReturnValue:
     except Invalid as exc:
         return problem(422, exc.message, errors=parsed.messages or None,
                        rows=[e.to_json() for e in parsed.errors] or None)
+    # The file is kept on the job, so any worker can run it, and resume it after a crash.
     job = create_job(db(), ctx, issuer, achievement, status=PENDING, total=len(rows),
-                     filename=filename, skipped=parsed.errors, actor=token_actor())
+                     source=data, filename=filename, skipped=parsed.errors,
+                     actor=token_actor(), notify=notify)
     body = {"job": job_json(ctx, job), "url": _job_url(job)}
     actor = token_actor()
 
@@ -131,6 +134,17 @@ def bulk_status(job_id: int) -> ResponseReturnValue:
     job = get_job(db(), token_issuer(), job_id)
     body = {"job": job_json(ctx, job, details=True), "url": _job_url(job)}
     return json_response(body)
+
+
+@bp.post("/bulk/<int:job_id>/cancel")
+def bulk_cancel(job_id: int) -> ResponseReturnValue:
+    """Cancel a bulk award: 200 when it stopped at once, 202 while its worker finishes the
+    batch in hand (the rows issued so far stay), 409 once it has finished."""
+    ctx = services()
+    job = get_job(db(), token_issuer(), job_id)
+    at_once = cancel_job(db(), ctx, job)
+    body = {"job": job_json(ctx, job), "url": _job_url(job)}
+    return json_response(body, 200 if at_once else 202)
 
 
 @bp.get("/bulk/<int:job_id>/results.csv")
