@@ -75,6 +75,9 @@ COMMANDS: dict[str, LazyCommand] = {
     "issuers": LazyCommand("issuer.cli.accounts:issuers", "Issuers hosted by this service."),
     "tokens": LazyCommand("issuer.cli.accounts:tokens", "API bearer tokens."),
     "users": LazyCommand("issuer.cli.accounts:users", "Staff accounts for the admin pages."),
+    "policies": LazyCommand(
+        "issuer.cli.policies:policies",
+        "What an achievement asks of a claim's measured help (people helped, communities…)."),
     # Evidence of informal learning from community archives, without the service.
     "activity": LazyCommand(
         "issuer.cli.activity:activity",

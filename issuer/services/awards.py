@@ -73,6 +73,7 @@ class EvidenceItem:
     narrative: str | None = None
     description: str | None = None
     genre: str | None = None
+    audience: str | None = None
 
 
 @dataclass(frozen=True)
@@ -115,7 +116,7 @@ def build_credential(ctx: ServiceContext, issuer: Issuer, achievement: Achieveme
     try:
         evidence = tuple(
             Evidence(id=e.url, name=e.name, narrative=e.narrative, description=e.description,
-                     genre=e.genre)
+                     genre=e.genre, audience=e.audience)
             for e in request.evidence
         )
         results = tuple(Result(**dict(r)) for r in request.result)

@@ -28,7 +28,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import and_, case, func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from issuer.services import audit
 from issuer.services.achievements import achievement_id
@@ -41,6 +41,8 @@ from issuer.services.claim_policy import policies_for, policy_for
 from issuer.services.context import ServiceContext
 from issuer.services.errors import Conflict, Invalid, NotFound
 from issuer.services.mail import render_mail, send_mail
+from issuer.services.measures import measure_blocker
+from issuer.services.trace_provenance import evidence_traces
 from issuer.storage.learning import (
     Attestation,
     AuditEvent,
@@ -139,7 +141,7 @@ def approval_blocker(session: Session, claim: Claim) -> str | None:
         return (f"It needs a peer attestation at scaffolding level {level_words(level)} "
                 "before it can be approved; the highest so far is "
                 f"{level_words(reached)}.")
-    return None
+    return measure_blocker(session, claim)
 
 
 # --- decisions -----------------------------------------------------------------------------
@@ -382,7 +384,13 @@ def credential_evidence(claim: Claim) -> tuple[list[EvidenceItem], float | None]
 
     Private items keep only a SHA-256 digest (of the file, or of the URL and narrative), so
     the learner can later prove what was reviewed without it being published.
+    An item picked from a community archive carries its ``genre`` and ``audience`` and, in
+    its ``description``, its provenance: platform, post id, time, acknowledgement, the
+    SHA-256 of the post and of the archive; any item's captured page adds its time and
+    SHA-256.
     """
+    held = object_session(claim)
+    traced = evidence_traces(held, claim) if held is not None else {}
     items: list[EvidenceItem] = []
     seen: set[str] = set()
     total = 0.0
@@ -406,9 +414,14 @@ def credential_evidence(claim: Claim) -> tuple[list[EvidenceItem], float | None]
                  f"category: {record.cpd_category}" if record.cpd_category else "",
                  f"file {record.file_name} (SHA-256 {record.sha256})"
                  if record.file_name and record.sha256 else ""]
+        trace = traced.get(record.id)
+        if trace is not None:
+            facts.extend(trace.facts())
         items.append(EvidenceItem(
             url=ident, name=record.title or record.file_name or "Evidence",
-            narrative=record.narrative or None, genre=EVIDENCE_GENRE,
+            narrative=record.narrative or None,
+            genre=(trace.genre if trace is not None and trace.genre else EVIDENCE_GENRE),
+            audience=trace.audience if trace is not None else None,
             description="; ".join(f for f in facts if f) or None))
     return items, (round(total, 2) if total > 0 else None)
 

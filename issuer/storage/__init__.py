@@ -2,6 +2,6 @@
 
 # Every table module is imported with the package so the ORM registry and the migrations
 # always see the whole schema.
-from issuer.storage import jobs, learning, models
+from issuer.storage import jobs, learning, measure_policies, models, traces
 
-__all__ = ["jobs", "learning", "models"]
+__all__ = ["jobs", "learning", "measure_policies", "models", "traces"]

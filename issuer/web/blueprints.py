@@ -22,10 +22,16 @@ learner_claims = Blueprint("learner_claims", __name__)
 learner_profile = Blueprint("learner_profile", __name__)
 #: Probes and metrics for operators' tools: no cookies, nothing to forge.
 ops = Blueprint("ops", __name__)
+#: The learner's community traces: archive imports, picks and page captures (signed-in
+#: learner, CSRF-protected forms; the archive upload has its own size limit).
+learner_traces = Blueprint("learner_traces", __name__)
+#: Staff pages of measured help: awards suggested from a community's export, a badge's
+#: thresholds, a learner's measures (the export upload has its own size limit).
+suggestion_pages = Blueprint("suggestion_pages", __name__, url_prefix="/admin")
 
 #: In the order they are registered.
 ALL = (public, admin, bulk_pages, api, vcapi, status, learner_auth, learner_claims, reviews,
-       learner_profile, ops)
+       learner_profile, ops, learner_traces, suggestion_pages)
 #: Bearer tokens or no authentication at all, never cookies: there is no cross-site form to
 #: forge, so CSRF protection does not apply.
 CSRF_EXEMPT = (api, status, vcapi, ops)

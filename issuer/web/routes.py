@@ -15,6 +15,7 @@ from issuer.web.admin import (  # noqa: F401  - each module attaches its routes
     pages,
     reviews,
     revocation,
+    suggestions,
     tokens,
 )
 from issuer.web.api import bulk as api_bulk  # noqa: F401
@@ -25,6 +26,7 @@ from issuer.web.context import csrf
 from issuer.web.converters import CredentialPathConverter, RowIdConverter
 from issuer.web.errors import register_error_handlers
 from issuer.web.learner import attest, auth, claims, profile  # noqa: F401
+from issuer.web.learner import traces as learner_traces  # noqa: F401
 from issuer.web.ops import health as ops_health  # noqa: F401
 from issuer.web.public import pages as public_pages  # noqa: F401
 from issuer.web.public import scaffolding as public_scaffolding  # noqa: F401
