@@ -7,11 +7,13 @@ the one a real claim leaves):
 - the badge's claim policy: two peer attestations ("helped me learn"), then a reviewer;
 - the learner ``learner@example.org`` ("Demo Learner") and two peers; the learner claims the
   badge with public evidence (a forum answer and a mentoring session, with dates and CPD
-  hours), asks both peers, who attest (one by name, one under a pairwise pseudonym), and the
-  staff account approves with a comment;
-- the issued AchievementCredential (OB 3.0 §B.1.9 Evidence, §B.1.7 EndorsementCredentials
-  embedded in ``endorsement``, §B.1.3 ``creditsEarned``), shown on the learner's public
-  profile.
+  hours), asks both peers, who attest (one by name, one under a pairwise pseudonym) and say
+  how they were helped — different scaffolding functions, and one links to the work they
+  then did alone — and the staff account approves with a comment;
+- the issued AchievementCredential (OB 3.0 §B.1.9 Evidence; §B.1.7 EndorsementCredentials
+  embedded in ``endorsement``, aligned to the scaffolding framework; §B.1.16 Results: the
+  rubric level the attestations reach (L3), the peers and transfers counted, and the CPD
+  hours as a ``RawScore``), shown on the learner's public profile.
 
 Every step first looks for what an earlier run made, so running it again changes nothing.
 """
@@ -24,6 +26,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -64,6 +67,16 @@ DEMO_PEERS = (
     ("peer.two@example.org", None,
      "After our mentoring session I ran my first retrieval quiz with my own class."),
 )
+#: Later work the first peer did unaided, which their attestation links to.
+DEMO_TRANSFER_URL = "https://community.example.org/t/my-first-retrieval-plan/57"
+#: How each peer (in the order of DEMO_PEERS) says they were helped: the first reaches
+#: level L3 (two functions, contingent help, transfer shown by later work), the second L2.
+DEMO_ANSWERS: tuple[dict[str, Any], ...] = (
+    {"functions": ("demonstration", "marking-critical-features"), "contingency": "yes",
+     "fading": "yes", "transfer": "yes", "transfer_url": DEMO_TRANSFER_URL},
+    {"functions": ("recruitment", "direction-maintenance"), "contingency": "yes",
+     "fading": "unsure", "transfer": "no"},
+)
 DEMO_POLICY = {
     "attestations_required": len(DEMO_PEERS),
     "review_required": True,
@@ -72,7 +85,7 @@ DEMO_POLICY = {
     "open_to_claims": True,
 }
 DEMO_STATEMENT = "I helped two colleagues start using retrieval practice in their teaching."
-#: Public, so the credential carries them in full; 1.5 + 0.5 hours match creditsAvailable.
+#: Public, so the credential carries them in full; 1.5 + 0.5 CPD hours in all.
 DEMO_EVIDENCE = (
     EvidenceInput(
         url="https://community.example.org/t/retrieval-practice/42",
@@ -195,12 +208,12 @@ def _earn_by_claim(session: Session, ctx: ServiceContext, learner: Learner,
     for item in DEMO_EVIDENCE:
         add_evidence(session, ctx, learner, claim, item)
     submit_claim(session, ctx, learner, claim)
-    for email, name, words in DEMO_PEERS:
+    for (email, name, words), answers in zip(DEMO_PEERS, DEMO_ANSWERS, strict=True):
         _, token = create_request(session, ctx, learner, claim, email=email,
                                   note="You joined my retrieval practice sessions.")
         peer = ensure_learner(session, ctx, email)
         attest(session, ctx, peer, find_request(session, ctx, token), kind="helped-me-learn",
-               comment=words, show_name=name is not None, display_name=name)
+               comment=words, show_name=name is not None, display_name=name, **answers)
     # The attestations were added by claim id, not through this claim's collection: reload
     # it so the approval counts them, as the reviewer's (fresh) request would.
     session.expire(claim, ["attestations"])

@@ -86,12 +86,55 @@ def parse_document(text: str) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+#: The fragment of the ResultDescription whose RawScore result is the CPD hours an award
+#: records (the one approved claims write, ``issuer.services.reviews.hours_results``).
+CPD_HOURS_FRAGMENT = "#cpd-hours"
+#: More hours than any single award honestly records: a larger value is not taken as hours.
+MAX_AWARD_HOURS = 10_000.0
+
+
+def _hours(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    try:
+        number = float(value.strip() if isinstance(value, str) else value)
+    except ValueError:
+        return None
+    return number if 0 <= number <= MAX_AWARD_HOURS else None  # NaN fails both
+
+
+def _result_hours(subject: dict[str, Any]) -> float | None:
+    """The value of the subject's ``#cpd-hours`` result, when its ResultDescription (in the
+    credential's achievement, OB 3.0 §B.1.17) is a ``RawScore``, or is not described there."""
+    achievement = subject.get("achievement")
+    described = achievement.get("resultDescription") if isinstance(achievement, dict) else None
+    kinds = {d.get("id"): d.get("resultType")
+             for d in (described if isinstance(described, list) else [described])
+             if isinstance(d, dict)}
+    results = subject.get("result")
+    for result in results if isinstance(results, list) else [results]:
+        if not isinstance(result, dict):
+            continue
+        ref = result.get("resultDescription")
+        if isinstance(ref, str) and ref.endswith(CPD_HOURS_FRAGMENT) \
+                and kinds.get(ref, "RawScore") == "RawScore":
+            return _hours(result.get("value"))
+    return None
+
+
 def _credits_earned(document: dict[str, Any]) -> float | None:
-    """OB 3.0 §B.1.3 ``creditsEarned``: the hours the award records, if it records any."""
+    """The CPD hours an award records: its ``#cpd-hours`` RawScore result (OB 3.0 §B.1.16,
+    §B.1.17), or in credentials issued before hours became a result, §B.1.3
+    ``creditsEarned``; None when it records neither."""
     subject = document.get("credentialSubject")
     if isinstance(subject, list):
         subject = subject[0] if subject else None
-    value = subject.get("creditsEarned") if isinstance(subject, dict) else None
+    if not isinstance(subject, dict):
+        return None
+    hours = _result_hours(subject)
+    if hours is not None:
+        return hours
+    value = subject.get("creditsEarned")
     if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
         return None
     return float(value)

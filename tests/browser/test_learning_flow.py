@@ -1,4 +1,5 @@
-"""Informal learning end to end: a claim, two peer attestations, a review, a verified badge.
+"""Informal learning end to end: a claim, two peer attestations, a review, a verified badge,
+and the CPD record it adds up to.
 
 Headless Chromium against `issuer serve --init-demo` (gunicorn, SQLite). Every person has
 their own browser (their own cookies) and signs in as they would: the learner and the peers
@@ -10,6 +11,7 @@ read.
 
 from __future__ import annotations
 
+import csv
 import json
 import re
 from pathlib import Path
@@ -30,6 +32,15 @@ NAMED_PEER_NAME = "Grace Hopper"
 ANONYMOUS_PEER = "alan@example.org"
 EVIDENCE_URL = "https://community.example.org/t/pair-debugging/314"
 EVIDENCE_TEXT = "Ran six pair-debugging sessions for new maintainers of the parser."
+EVIDENCE_URL_2 = "https://community.example.org/t/first-bisect/318"
+EVIDENCE_TEXT_2 = "Mentored a new maintainer through their first bisect of a failing build."
+#: The two evidence items: (title, address, what was done, first day, CPD hours, category).
+EVIDENCE = (
+    ("Pair-debugging sessions", EVIDENCE_URL, EVIDENCE_TEXT, "2025-03-14", "4.5",
+     "Peer teaching"),
+    ("Mentoring a new maintainer", EVIDENCE_URL_2, EVIDENCE_TEXT_2, "2025-04-02", "2",
+     "Mentoring"),
+)
 GRACE_WORDS = "Ada walked me through the parser until I could fix bugs on my own."
 ALAN_WORDS = "Her worked examples taught me how to bisect a failing build."
 REVIEW_COMMENT = "Two peers confirm the mentoring and the forum thread shows it."
@@ -118,7 +129,7 @@ def _sign_in_staff(page: Any, server: Server) -> None:
 
 def _require_two_attestations_and_a_reviewer(page: Any) -> None:
     """Set the claim policy through the admin pages, as an issuer would (the demo starts
-    with one like it; saving it again must keep it)."""
+    with one like it; saving it again must keep it), asking for help at level L2 or above."""
     page.get_by_role("link", name=ISSUER_NAME).click()
     page.get_by_role("link", name=f"Edit {BADGE}").click()
     page.get_by_role("link", name=re.compile("^How learners earn this badge")).click()
@@ -127,11 +138,13 @@ def _require_two_attestations_and_a_reviewer(page: Any) -> None:
     page.get_by_label("Peer attestations required").fill("2")
     page.get_by_label("The learner helped them learn (scaffolding)").check()
     page.get_by_label("A reviewer decides, once the attestations are in").check()
+    page.get_by_label("L2 Responsive help").check()
     page.get_by_label("CPD category").fill("Mentoring")
-    page.get_by_role("button", name="Save").click()
+    page.get_by_role("button", name="Save", exact=True).click()
     _see(page, f"Saved how “{BADGE}” is earned through claims.")
     expect(page.get_by_label("Peer attestations required")).to_have_value("2")
     expect(page.get_by_label("A reviewer decides, once the attestations are in")).to_be_checked()
+    expect(page.get_by_label("L2 Responsive help")).to_be_checked()
 
 
 def _attest(browser: Any, server: Server, email: str, words: str, name: str | None,
@@ -149,7 +162,8 @@ def _attest(browser: Any, server: Server, email: str, words: str, name: str | No
         _sign_in_learner(page, server, email)
         page.wait_for_url(link)
         _heading(page, f"{LEARNER_NAME} claims “{BADGE}”")
-        _see(page, EVIDENCE_URL, EVIDENCE_TEXT)  # the evidence the learner made public
+        # The evidence the learner made public.
+        _see(page, EVIDENCE_URL, EVIDENCE_TEXT, EVIDENCE_URL_2, EVIDENCE_TEXT_2)
         page.get_by_label(f"“{LEARNER_NAME} helped me learn {BADGE}”").check()
         functions, answers, later = helped
         for label in functions:
@@ -218,18 +232,22 @@ def test_claim_attest_review_show_and_verify(
         learner.get_by_role("button", name="Start my claim").click()
         _see(learner, "Your claim is started.", "Status: Draft")
         claim_url = learner.url
-        learner.get_by_label("Title").fill("Pair-debugging sessions")
-        learner.get_by_label("Web address").fill(EVIDENCE_URL)
-        learner.get_by_label("Description").fill(EVIDENCE_TEXT)
-        learner.get_by_label("CPD hours").fill("6.5")
-        learner.get_by_label("Make this evidence public").check()
-        learner.get_by_role("button", name="Add evidence").click()
-        _see(learner, "The evidence is added.")
+        # Two activities of different kinds, a few weeks apart.
+        for title, url, text, day, hours, category in EVIDENCE:
+            learner.get_by_label("Title").fill(title)
+            learner.get_by_label("Web address").fill(url)
+            learner.get_by_label("Description").fill(text)
+            learner.get_by_label("First day of the activity").fill(day)
+            learner.get_by_label("CPD hours").fill(hours)
+            learner.get_by_label("CPD category").fill(category)
+            learner.get_by_label("Make this evidence public").check()
+            learner.get_by_role("button", name="Add evidence").click()
+            _see(learner, "The evidence is added.")
         evidence = learner.locator(".claims-evidence-row")
-        expect(evidence).to_have_count(1)
-        _see(evidence, EVIDENCE_URL, EVIDENCE_TEXT,
-             "6.5 (Mentoring)",  # the hours, in the policy's CPD category
+        expect(evidence).to_have_count(2)
+        _see(evidence.nth(0), EVIDENCE_URL, EVIDENCE_TEXT, "2025-03-14", "4.5 (Peer teaching)",
              "Public: peers and anyone who sees your badge can read it.")
+        _see(evidence.nth(1), EVIDENCE_URL_2, EVIDENCE_TEXT_2, "2025-04-02", "2 (Mentoring)")
         learner.get_by_role("button", name="Send for review").click()
         _see(learner, "Your claim is sent to the reviewers.", "Status: Waiting for review")
 
@@ -271,9 +289,10 @@ def test_claim_attest_review_show_and_verify(
         _see(row, "Waiting for review", "2/2")
         row.get_by_role("link", name=re.compile("^Review")).click()
         _heading(reviewer, f"“{BADGE}” claimed by {LEARNER_NAME}")
-        _see(reviewer, EVIDENCE_URL, EVIDENCE_TEXT, GRACE_WORDS, ALAN_WORDS, NAMED_PEER_NAME,
-             "A peer (pseudonymous id ")
+        _see(reviewer, EVIDENCE_URL, EVIDENCE_TEXT, EVIDENCE_URL_2, GRACE_WORDS, ALAN_WORDS,
+             NAMED_PEER_NAME, "A peer (pseudonymous id ")
         expect(_fact(reviewer, "CPD hours claimed")).to_have_text("6.5")
+        _check_review_answers(reviewer)
         expect(approve).to_be_enabled()
         reviewer.get_by_label("Comment for the learner").fill(REVIEW_COMMENT)
         approve.click()
@@ -304,7 +323,8 @@ def test_claim_attest_review_show_and_verify(
         card = learner.locator(".profile-badge").filter(
             has=learner.get_by_role("heading", name=BADGE, exact=True))
         expect(card).to_have_count(1)
-        _see(card, f"Issued by {ISSUER_NAME}", "Valid", "CPD: 6.5 hours (Mentoring)",
+        _see(card, f"Issued by {ISSUER_NAME}", "Valid",
+             "CPD: 4.5 hours (Peer teaching), 2 hours (Mentoring)",
              "Private: only you see it here.")
         card.get_by_role("button", name=re.compile("^Show on my profile")).click()
         _see(learner, "The badge is now on your public profile.",
@@ -323,6 +343,17 @@ def test_claim_attest_review_show_and_verify(
         shown.get_by_role("link", name=re.compile("^View the badge")).click()
         visitor.wait_for_url(credential_url)
         _heading(visitor, BADGE)
+        # Checked when the page was made: verified at a glance, the full check a link away.
+        banner = visitor.locator("#badge-verdict")
+        expect(banner.locator(".verdict")).to_have_text(re.compile(r"^\W*Verified\s*$"))
+        expect(banner.get_by_role("link", name="See the full check")).to_have_attribute(
+            "href", re.compile(r"/verify$"))
+        items = visitor.locator(".public-evidence > li")
+        expect(items).to_have_count(2)
+        _see(items.nth(0), "Activity on 2025-03-14; 4.5 CPD hours; category: Peer teaching")
+        _see(items.nth(1), "Activity on 2025-04-02; 2 CPD hours; category: Mentoring")
+        assert [items.nth(i).get_by_role("link").first.get_attribute("href")
+                for i in range(2)] == [EVIDENCE_URL, EVIDENCE_URL_2]
         _check_scaffolding(visitor)
         with visitor.expect_download() as download_info:
             visitor.get_by_role("link", name="Download JSON").click()
@@ -339,6 +370,9 @@ def test_claim_attest_review_show_and_verify(
         visitor.get_by_label("Badge file", exact=True).set_input_files(str(saved))
         visitor.get_by_role("button", name="Check this badge").click()
         _check_report(visitor, f"the file {saved.name}")
+
+        # The CPD record: hours by activity date and category, on the page and in the CSV.
+        _check_transcript(learner, server, tmp_path)
     finally:
         visitor_context.close()
         learner_context.close()
@@ -354,10 +388,12 @@ def _check_document(credential: dict[str, Any], credential_url: str) -> None:
     assert "creditsEarned" not in subject
     results = {r["resultDescription"].rpartition("#")[2]: r for r in subject["result"]}
     assert results["cpd-hours"]["value"] == "6.5"
+    assert (subject["activityStartDate"], subject["activityEndDate"]) == (
+        "2025-03-14T00:00:00Z", "2025-04-02T00:00:00Z")
     assert results["scaffolding-level"]["achievedLevel"].endswith("#scaffolding-level-3")
     assert results["transfer-attestations"]["value"] == "1"
     evidence = credential["evidence"]
-    assert [item.get("id") for item in evidence] == [EVIDENCE_URL]
+    assert [item.get("id") for item in evidence] == [EVIDENCE_URL, EVIDENCE_URL_2]
     assert evidence[0]["narrative"] == EVIDENCE_TEXT
     endorsements = credential["endorsement"]
     assert len(endorsements) == 2
@@ -403,3 +439,49 @@ def _check_scaffolding(page: Any) -> None:
         "href", LATER_WORK)
     alan = section.locator("li.public-attestation").filter(has_text=ALAN_WORDS)
     _see(alan, "Showed a worked example", "Scaffolding level of this statement: L2")
+
+
+def _check_review_answers(page: Any) -> None:
+    """The reviewer reads how each peer was helped and the level each answer reaches."""
+    _see(page, "At least one attestation must reach scaffolding level L2 Responsive help.",
+         "Highest scaffolding level so far: L3 Help to independence; the policy requires "
+         "L2 Responsive help.")
+    listing = page.locator("ul.review-attestations > li")
+    grace = listing.filter(has_text=NAMED_PEER_NAME)
+    expect(_fact(grace, "Scaffolding level")).to_have_text("L3 Help to independence")
+    expect(_fact(grace, "How they were helped")).to_have_text(
+        "broke it down into manageable steps; showed a worked example")
+    expect(_fact(grace, CONTINGENCY)).to_have_text("Yes")
+    expect(_fact(grace, "Later work done unaided")).to_have_text(LATER_WORK)
+    alan = listing.filter(has_text=ALAN_WORDS)
+    expect(_fact(alan, "Scaffolding level")).to_have_text("L2 Responsive help")
+    expect(_fact(alan, "How they were helped")).to_have_text("showed a worked example")
+    expect(_fact(alan, TRANSFER)).to_have_text("Not sure, or not answered")
+
+
+def _table(part: Any) -> list[list[str]]:
+    """The body rows of a table, each cell's text."""
+    return [[" ".join(cell.split()) for cell in row.locator("th, td").all_inner_texts()]
+            for row in part.locator("tbody tr").all()]
+
+
+def _check_transcript(page: Any, server: Server, tmp_path: Path) -> None:
+    """Each activity counts on its own first day, in its own category."""
+    page.goto(f"{server.base}/learn/transcript")
+    _heading(page, "CPD transcript")
+    _see(page, "6.5 hours")
+    month = page.get_by_role("region", name="Hours per month")
+    expect(month.locator("tbody tr")).to_have_count(2)
+    assert _table(month) == [["2025-03", "Peer teaching", "4.5"],
+                             ["2025-04", "Mentoring", "2"]]
+    category = page.get_by_role("region", name="Hours per category")
+    assert sorted(_table(category)) == [["Mentoring", "2"], ["Peer teaching", "4.5"]]
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name="Download as CSV (spreadsheet)").click()
+    saved = tmp_path / "cpd.csv"
+    download_info.value.save_as(saved)
+    with saved.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [(r["start date"], r["method"], r["hours"], r["evidence"]) for r in rows] == [
+        ("2025-03-14", "Peer teaching", "4.5", EVIDENCE_URL),
+        ("2025-04-02", "Mentoring", "2", EVIDENCE_URL_2)]

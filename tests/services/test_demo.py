@@ -9,6 +9,7 @@ and running the command again must change nothing.
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from pathlib import Path
@@ -22,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from issuer.cli import main
 from issuer.config import Settings
+from issuer.services.attestation_reading import read_endorsements
 from issuer.services.awards import AwardRequest, Recipient, award, credential_url
 from issuer.services.context import ServiceContext
 from issuer.services.demo import (
@@ -30,6 +32,7 @@ from issuer.services.demo import (
     DEMO_LEARNER_NAME,
     DEMO_PEERS,
     DEMO_REVIEW,
+    DEMO_TRANSFER_URL,
     SUPERSEDED,
     demo_achievement,
 )
@@ -170,6 +173,38 @@ def test_the_demo_credential_verifies_with_its_evidence_and_endorsements(
     assert comments[0].startswith(f"{DEMO_PEERS[0][1]} attests: {DEMO_LEARNER_NAME} helped")
     assert comments[1].startswith("A peer (pseudonymous id urn:uuid:")
     assert DEMO_PEERS[1][0] not in row.document  # the unnamed peer stays unnamed
+
+
+def test_the_demo_attestations_say_how_the_peers_were_helped(
+    settings: Settings, instance: Path, session: Session, ctx: ServiceContext,
+    client: FlaskClient
+) -> None:
+    """Each peer names different scaffolding functions; the first links to later work done
+    alone, so the badge shows a real level (L3), and its page says it in words."""
+    _init(settings, instance)
+    claim = _demo_claim(session)
+    by_peer = {a.peer.email: a for a in claim.attestations}
+    named, anonymous = (by_peer[email] for email, _, _ in DEMO_PEERS)
+    assert named.scaffolding_functions and anonymous.scaffolding_functions
+    assert not set(named.scaffolding_functions.split()) & set(
+        anonymous.scaffolding_functions.split())
+    assert (named.contingency, named.transfer, named.transfer_url) == (
+        True, True, DEMO_TRANSFER_URL)
+    assert (anonymous.contingency, anonymous.transfer) == (True, False)
+
+    row = session.get(Credential, claim.credential_id)
+    assert row is not None
+    document = json.loads(row.document)
+    readings = read_endorsements(session, ctx, document)
+    assert [(r.verified, r.level) for r in readings] == [(True, 3), (True, 2)]
+    assert readings.scaffolding is not None
+    assert readings.scaffolding.level == "L3 Help to independence"
+    assert readings.scaffolding.transfers == "1" and readings.scaffolding.peers == "2"
+
+    page = html.unescape(client.get(f"/credentials/{row.id}").get_data(as_text=True))
+    assert "L3 Help to independence" in page
+    assert "showed a worked example" in page.lower() and "got them engaged" in page.lower()
+    assert DEMO_TRANSFER_URL in page
 
 
 def test_the_demo_badge_is_on_the_public_profile_and_counts_in_the_transcript(

@@ -16,6 +16,8 @@ from sqlalchemy import select
 from issuer.services import audit
 from issuer.services.achievements import get_achievement, list_achievements
 from issuer.services.attestation_endorsements import peer_label
+from issuer.services.attestation_results import scaffolding_level
+from issuer.services.attestation_scaffolding import LEVELS, level_words
 from issuer.services.attestation_wording import ATTESTATION_KINDS
 from issuer.services.awards import credential_url
 from issuer.services.claim_policy import policy_for, set_policy
@@ -45,6 +47,7 @@ from issuer.services.reviews import (
 from issuer.storage.learning import Claim
 from issuer.storage.models import Achievement, Issuer
 from issuer.web.admin.common import member_issuer, staff
+from issuer.web.admin.review_answers import review_attestations
 from issuer.web.blueprints import reviews as bp
 from issuer.web.context import Undo, attempt, db, services
 from issuer.web.forms import Form
@@ -136,10 +139,15 @@ def _render_claim(issuer: Issuer, claim: Claim, form: Form | None = None,
     ctx = services()
     policy = policy_for(db(), claim.achievement)
     attestations = peer_attestations(claim)
+    required = policy.scaffolding_level_required or 0
+    reached = scaffolding_level(attestations)
     page = render_template(
         "reviews/claim.html", issuer=issuer, claim=claim, policy=policy,
-        attestations=[(a, peer_label(ctx, claim, a)) for a in attestations],
+        attestations=review_attestations([(a, peer_label(ctx, claim, a))
+                                          for a in attestations]),
         kinds=ATTESTATION_KINDS, blocker=approval_blocker(db(), claim),
+        level_required=level_words(required) if required else None,
+        level_reached=level_words(reached) if reached else None,
         trail=claim_trail(db(), claim), form=form or Form(),
         credential_link=credential_url(ctx, claim.credential_id) if claim.credential_id
         else None,
@@ -197,6 +205,7 @@ def _policy_form(achievement: Achievement) -> Form:
         "attestation_kind": policy.attestation_kind,
         "cpd_category": policy.cpd_category or "",
         "open_to_claims": "yes" if policy.open_to_claims else "",
+        "scaffolding_level_required": str(policy.scaffolding_level_required or 0),
     })
 
 
@@ -208,7 +217,7 @@ def policy(slug: str, a_slug: str) -> Any:
     if request.method == "GET":
         return _render_policy(issuer, achievement, _policy_form(achievement))
     form = Form.from_request(["attestations_required", "review_required", "attestation_kind",
-                              "cpd_category", "open_to_claims"])
+                              "cpd_category", "open_to_claims", "scaffolding_level_required"])
     if form.get("review_required") not in ("yes", "no"):
         form.error("review_required", "Choose who approves claims.")
     if form.valid:
@@ -220,6 +229,8 @@ def policy(slug: str, a_slug: str) -> Any:
                     "attestation_kind": form.get("attestation_kind"),
                     "cpd_category": form.get("cpd_category"),
                     "open_to_claims": bool(form.get("open_to_claims")),
+                    "scaffolding_level_required":
+                        form.get("scaffolding_level_required") or "0",
                 }, actor=audit.staff_actor(staff().email))
         except Invalid as exc:
             form.absorb(exc)
@@ -232,7 +243,7 @@ def policy(slug: str, a_slug: str) -> Any:
 def _render_policy(issuer: Issuer, achievement: Achievement, form: Form,
                    status: int = 200) -> tuple[str, int]:
     return render_template("reviews/policy.html", issuer=issuer, achievement=achievement,
-                           form=form, kinds=ATTESTATION_KINDS), status
+                           form=form, kinds=ATTESTATION_KINDS, levels=LEVELS), status
 
 
 # --- organisation endorsements ---------------------------------------------------------------

@@ -39,6 +39,7 @@ from issuer.web.public.negotiation import (
 )
 from issuer.web.public.qr import qr_png, qr_svg
 from issuer.web.public.share import OG_HEIGHT, OG_WIDTH, PreviewCard, preview_png, share_links
+from issuer.web.public.verdict import credential_verdict
 from issuer.web.public.verify import (
     FormProblem,
     read_email,
@@ -215,6 +216,8 @@ def credential(credential_id: str) -> Response:
                           credential_id=row.id),
         url=url, now=services().now(),
         credential_state=credential_status(db(), services(), row),
+        verdict=credential_verdict(services(), row,
+                                   lambda text: verify(db(), services(), text)),
         endorsements=read_endorsements(db(), services(), document),
     )
 

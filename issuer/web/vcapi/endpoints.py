@@ -19,6 +19,7 @@ from issuer.core.nodes import types_of
 from issuer.core.proofs.data_integrity import proofs_of
 from issuer.core.proofs.vc_jwt import decode_compact
 from issuer.core.verify import CHECK_TITLES, Check, Outcome, VerificationReport
+from issuer.services.attestation_reading import read_endorsements
 from issuer.services.vc_issue import issue
 from issuer.services.verification import verify
 from issuer.web.api.common import json_body, json_response, token_actor, token_issuer
@@ -56,7 +57,8 @@ def issue_credential() -> ResponseReturnValue:
 
 def _answer(report: VerificationReport, extra: list[Check]) -> Response:
     checks = [*report.checks, *extra]
-    body = result_json(checks, TITLES, issuer=report.issuer, fmt=report.format)
+    body = result_json(checks, TITLES, issuer=report.issuer, fmt=report.format,
+                       endorsements=read_endorsements(db(), services(), report.credential))
     return json_response(body, 200 if body["verified"] else 422)
 
 
