@@ -3,9 +3,10 @@ write the results as JSON (default ``bench/results/latest.json``, which is not v
 
 ``canon`` (canonicalization and signing), ``http`` (issuance and verification through the
 production server, and verification in-process), ``bulk`` (bulk award from CSV),
-``activity`` (importing a Stack Exchange dump) and ``cli_start`` (start-up of ``issuer sign``
-and ``issuer verify``, and a folder verified in one call); all of them when none is named
-(``make bench``).
+``activity`` (importing a Stack Exchange dump), ``cli_start`` (start-up of ``issuer sign``
+and ``issuer verify``, and a folder verified in one call) and ``multi_node`` (awards through
+two web nodes and a worker on PostgreSQL and Redis, against one node); all of them when none
+is named (``make bench``).
 
 A new benchmark is a module with ``run(quick: bool) -> bench.Result``, added to BENCHMARKS.
 A :class:`bench.measures.Report` also carries measures with their targets, printed as a table
@@ -34,6 +35,7 @@ BENCHMARKS: dict[str, str] = {
     "bulk": "bench.bulk",
     "activity": "bench.activity",
     "cli_start": "bench.cli_start",
+    "multi_node": "bench.multi_node",
 }
 
 DEFAULT_OUTPUT = Path(__file__).resolve().parent / "results" / "latest.json"

@@ -64,6 +64,7 @@ CORE_SETTINGS = ("schemas_dir", "canon_max_seconds", "key_passphrase", "verify_o
 _WHOLE_NUMBERS = ("max_content_length", "max_image_bytes", "smtp_port", "smtp_connections",
                   "verify_max_bytes", "trusted_proxies", "job_lease_seconds",
                   "staff_session_idle_minutes", "staff_session_max_hours",
+                  "learner_session_idle_minutes", "learner_session_max_hours",
                   "trace_upload_max_bytes")
 _NUMBERS = ("canon_max_seconds", "verify_timeout")
 _PATHS = ("keys_dir", "instance_dir", "schemas_dir", "verify_ca_file")
@@ -234,6 +235,10 @@ class Settings:
     #: A staff session ends after this many minutes unused, and this many hours after sign-in.
     staff_session_idle_minutes: int = 60
     staff_session_max_hours: int = 12
+    #: A learner session ends after this many minutes unused, and this many hours after
+    #: sign-in (learners sign in by mailed link, so a little longer than staff).
+    learner_session_idle_minutes: int = 240
+    learner_session_max_hours: int = 24
     #: Largest community archive (forum, list or social export) a learner may upload, bytes.
     trace_upload_max_bytes: int = 20 * 1024 * 1024
 
@@ -305,7 +310,8 @@ class Settings:
             raise ConfigError("ISSUER_JOB_LEASE_SECONDS must be from 5 to 3600")
         if "trace_upload_max_bytes" in names and self.trace_upload_max_bytes < 1:
             raise ConfigError("ISSUER_TRACE_UPLOAD_MAX_BYTES must be a whole number above 0")
-        for limit in ("staff_session_idle_minutes", "staff_session_max_hours"):
+        for limit in ("staff_session_idle_minutes", "staff_session_max_hours",
+                      "learner_session_idle_minutes", "learner_session_max_hours"):
             if limit in names and getattr(self, limit) < 1:
                 raise ConfigError(f"ISSUER_{limit.upper()} must be a whole number above 0")
         if "verify_allow_hosts" in names:

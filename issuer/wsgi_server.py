@@ -89,7 +89,9 @@ def run(app: Any, *, listener: socket.socket, workers: int = 2, certfile: str | 
         "worker_class": "sync",
         "timeout": 60,
         "graceful_timeout": 10,
-        "accesslog": "-",
+        # Each request is logged once, by the app (a JSON line with its request id):
+        # gunicorn's own access log would print a second, differently shaped line.
+        "accesslog": None,
         "errorlog": "-",
         "limit_request_line": 8190,
         "post_fork": lambda _server, _worker: runtime(app).engine.dispose(close=False),

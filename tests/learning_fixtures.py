@@ -3,8 +3,9 @@
 Import the fixtures into a test module with
 ``from tests.learning_fixtures import learner, open_achievement, peers  # noqa: F401``.
 
-Signing in puts ``learner_id`` into the client's session directly: the sign-in flow itself is
-tested by its own tests, and the other features only need somebody signed in.
+Signing in starts a session on the server and puts it into the client's cookie directly: the
+sign-in flow itself is tested by its own tests, and the other features only need somebody
+signed in.
 """
 
 from __future__ import annotations
@@ -21,9 +22,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
+from issuer.services import learner_sessions
 from issuer.services.context import ServiceContext
 from issuer.storage.learning import AchievementPolicy, Learner
 from issuer.storage.models import Achievement, Issuer
+from issuer.web.context import runtime
+from issuer.web.learner.session import SESSION_KEY as LEARNER_SESSION_KEY
 from tests.conftest import World
 
 LEARNER_EMAIL = "learner@guild.test"
@@ -62,10 +66,20 @@ def make_learner(session: Session, ctx: ServiceContext, email: str,
     return row
 
 
+def sign_in_cookie(app: Flask, client: FlaskClient, learner_id: int) -> None:
+    """Sign ``client`` in as the learner, as the mailed link would."""
+    rt = runtime(app)
+    with rt.sessions() as session:
+        token = learner_sessions.start(session, rt.services, session.get_one(Learner, learner_id))
+        session.commit()
+    with client.session_transaction() as flask_session:
+        flask_session["learner_id"] = learner_id
+        flask_session[LEARNER_SESSION_KEY] = token
+
+
 def signed_in_client(app: Flask, row: Learner) -> LearnerClient:
     client = LearnerClient(app, app.response_class, use_cookies=True)
-    with client.session_transaction() as flask_session:
-        flask_session["learner_id"] = row.id
+    sign_in_cookie(app, client, row.id)
     client.learner_id = row.id
     client.email = row.email
     client.handle = row.profile_handle

@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import os
 import signal
-import sys
 from types import FrameType
 
 import click
@@ -28,11 +27,11 @@ from issuer.cli.common import service_runtime, service_settings
                    "embedded worker so).")
 def worker(threads: int, poll: float, with_parent: int | None) -> None:
     """Run background work (bulk awards, mail retries) until stopped."""
+    from issuer.jobs.logs import log_as_json
     from issuer.jobs.worker import Worker
 
-    if not logging.getLogger().handlers:
-        logging.basicConfig(level=logging.INFO, stream=sys.stderr,
-                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if not logging.getLogger().handlers:  # a program embedding the command keeps its own
+        log_as_json()
     settings = service_settings()
     with service_runtime(settings) as rt:
         loop = Worker(rt.sessions, rt.services, poll_seconds=poll, threads=threads)

@@ -30,6 +30,7 @@ from issuer.services.bulk import (
     parse_csv,
     rows_to_issue,
 )
+from issuer.services.bulk_runs import cancel_requested
 from issuer.services.errors import Conflict, Invalid, NotFound
 from issuer.services.issuers import get_issuer
 from issuer.services.users import require_member
@@ -156,6 +157,7 @@ def job(slug: str, job_id: int) -> ResponseReturnValue:
     return render_template(
         "bulk/status.html", issuer=issuer, job=found, badge=badge, issued=issued,
         running=not finished, mailing=mailing, mail_counts=counts, mail_words=MAIL_WORDS,
+        cancelling=not finished and cancel_requested(db(), found.id),
         # Rows left out because of problems in the file are settled before issuing starts:
         # they count among the file's rows, so issued + not issued + left out add up.
         file_rows=found.total + len(skipped), skipped=skipped,

@@ -149,10 +149,11 @@ def complete(token: str) -> Any:
     except SignInLinkError as exc:
         return _link_problem(exc)
 
+    # The session is stored with the spent link and the account, in one transaction: if
+    # that fails, the cookie names a session that does not exist and signs no one in.
+    sign_in(learner)
+
     def signed_in(_answer: Response) -> None:
-        # The session cookie names the learner only once the spent link and the account
-        # are stored.
-        sign_in(learner)
         flash(f"Signed in as {learner.email}.", "success")
 
     after_commit(signed_in)
