@@ -76,8 +76,9 @@ def deliver(sessions: Sessions, ctx: ServiceContext,
         return report
     if not settings.smtp_host:
         for message in messages:
-            log.info("mail to %s: %s (held in the outbox: no SMTP server configured)",
-                     message.to, message.subject)
+            # The message id, not the address: logs are no place for people's e-mail.
+            log.info("mail %s: %s (held in the outbox: no SMTP server configured)",
+                     message.id, message.subject)
         report.held = len(messages)
         return report
     connection: smtplib.SMTP | None = None
@@ -104,7 +105,7 @@ def deliver(sessions: Sessions, ctx: ServiceContext,
                 report.errors[message.id] = error
                 report.failed += 1
             else:
-                log.info("mail to %s: %s (sent)", message.to, message.subject)
+                log.info("mail %s: %s (sent)", message.id, message.subject)
                 with unit_of_work(sessions) as session:
                     report.sent_at[message.id] = mark_sent(session, ctx, [message.id])
                 report.sent += 1

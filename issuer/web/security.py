@@ -36,6 +36,11 @@ def init_app(app: Flask) -> None:
 
 #: The cookie keys of a staff sign-in: who, and the id of their session on the server.
 STAFF_KEYS = ("user_id", SESSION_KEY)
+#: The learner's keys (issuer.web.learner.session): a staff sign-in or sign-out in the same
+#: browser keeps them, so the learner's server-side session is neither orphaned nor ended
+#: behind their back.
+LEARNER_SESSION_KEY = "learner_session"
+LEARNER_KEYS = ("learner_id", LEARNER_SESSION_KEY)
 
 
 def current_user() -> User | None:
@@ -54,7 +59,9 @@ def sign_in(user: User) -> None:
     """Start a staff session: a fresh cookie, so an id planted before sign-in is worthless
     (fixation), naming a new session on the server."""
     token = staff_sessions.start(db(), services(), user)
+    learner = {key: session[key] for key in LEARNER_KEYS if key in session}
     session.clear()
+    session.update(learner)
     session["user_id"] = user.id
     session[SESSION_KEY] = token
     g.user = user
@@ -65,7 +72,9 @@ def sign_out() -> None:
     token = session.get(SESSION_KEY)
     if isinstance(token, str):
         staff_sessions.end(db(), services(), token)
+    learner = {key: session[key] for key in LEARNER_KEYS if key in session}
     session.clear()
+    session.update(learner)
     g.pop("user", None)
 
 

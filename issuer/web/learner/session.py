@@ -17,12 +17,12 @@ from flask import g, redirect, request, session, url_for
 from issuer.services import learner_sessions
 from issuer.storage.learning import Learner
 from issuer.web.context import db, services
-from issuer.web.security import STAFF_KEYS
+from issuer.web.security import LEARNER_SESSION_KEY, STAFF_KEYS
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 #: The cookie key of the learner session's id.
-SESSION_KEY = "learner_session"
+SESSION_KEY = LEARNER_SESSION_KEY
 
 
 def current_learner() -> Learner | None:

@@ -14,8 +14,9 @@ from sqlalchemy.orm import Session
 from issuer.config import ConfigError, Settings
 from issuer.storage.learner_sessions import LearnerSession
 from issuer.web.context import runtime
+from tests.conftest import World
 from tests.services.test_mail import SmtpSink, smtp_server  # noqa: F401
-from tests.web.admin.test_pages import csrf_token, location_path, page
+from tests.web.admin.test_pages import csrf_token, location_path, page, sign_in
 from tests.web.learner.test_auth import ask_for_link, mailed_link, settings, use_link  # noqa: F401
 
 HOME = "/learn/"
@@ -124,3 +125,21 @@ def test_the_limits_are_whole_numbers_above_zero(name: str) -> None:
     assert getattr(Settings.from_env({name: "7"}, only=[field]), field) == 7
     with pytest.raises(ConfigError):
         Settings.from_env({name: "0"}, only=[field])
+
+
+def test_a_staff_sign_in_and_out_in_the_same_browser_leave_the_learner_session_alone(
+        app: Flask, client: FlaskClient, session: Session, world: World,
+        smtp_server: SmtpSink) -> None:  # noqa: F811
+    signed_in(client, smtp_server)
+    assert sign_in(client, world.staff_email).status_code == 302
+    assert client.get(HOME).status_code == 200  # still the learner, beside the staff member
+    thief = copy_of(app, client)
+    assert client.post("/admin/logout",
+                       data={"csrf_token": csrf_token(page(client, "/admin/"))}
+                       ).status_code == 302
+    assert client.get(HOME).status_code == 200  # staff sign-out is not the learner's
+
+    client.post("/learn/sign-out", data={"csrf_token": csrf_token(page(client, HOME))})
+    assert refused(client)
+    assert refused(thief)  # the copy, taken after the staff sign-in, ended with the session
+    assert only_session(session).ended_at is not None
