@@ -2,6 +2,15 @@
 
 # Every table module is imported with the package so the ORM registry and the migrations
 # always see the whole schema.
-from issuer.storage import jobs, learner_sessions, learning, measure_policies, models, traces
+from issuer.storage import (
+    jobs,
+    learner_sessions,
+    learning,
+    measure_policies,
+    models,
+    ob_api,
+    traces,
+)
 
-__all__ = ["jobs", "learner_sessions", "learning", "measure_policies", "models", "traces"]
+__all__ = ["jobs", "learner_sessions", "learning", "measure_policies", "models", "ob_api",
+           "traces"]

@@ -20,6 +20,11 @@ vcapi = Blueprint("vcapi", __name__)
 learner_auth = Blueprint("learner_auth", __name__)
 learner_claims = Blueprint("learner_claims", __name__)
 learner_profile = Blueprint("learner_profile", __name__)
+#: The Open Badges 3.0 API (bearer tokens) and its OAuth 2.0 endpoints; the consent page and
+#: the learner's backpack page, pages with forms, are a blueprint of their own so CSRF
+#: protection covers them.
+ob_api = Blueprint("ob_api", __name__, url_prefix="/ims/ob/v3p0")
+ob_api_consent = Blueprint("ob_api_consent", __name__)
 #: Probes and metrics for operators' tools: no cookies, nothing to forge.
 ops = Blueprint("ops", __name__)
 #: The learner's community traces: archive imports, picks and page captures (signed-in
@@ -31,7 +36,7 @@ suggestion_pages = Blueprint("suggestion_pages", __name__, url_prefix="/admin")
 
 #: In the order they are registered.
 ALL = (public, admin, bulk_pages, api, vcapi, status, learner_auth, learner_claims, reviews,
-       learner_profile, ops, learner_traces, suggestion_pages)
+       learner_profile, ob_api, ob_api_consent, ops, learner_traces, suggestion_pages)
 #: Bearer tokens or no authentication at all, never cookies: there is no cross-site form to
 #: forge, so CSRF protection does not apply.
-CSRF_EXEMPT = (api, status, vcapi, ops)
+CSRF_EXEMPT = (api, status, vcapi, ob_api, ops)

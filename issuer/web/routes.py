@@ -27,6 +27,10 @@ from issuer.web.converters import CredentialPathConverter, RowIdConverter
 from issuer.web.errors import register_error_handlers
 from issuer.web.learner import attest, auth, claims, profile  # noqa: F401
 from issuer.web.learner import traces as learner_traces  # noqa: F401
+from issuer.web.ob_api import backpack as ob_api_backpack  # noqa: F401
+from issuer.web.ob_api import consent as ob_api_consent  # noqa: F401
+from issuer.web.ob_api import endpoints as ob_api_endpoints  # noqa: F401
+from issuer.web.ob_api import status_info as ob_api_status_info
 from issuer.web.ops import health as ops_health  # noqa: F401
 from issuer.web.public import pages as public_pages  # noqa: F401
 from issuer.web.public import scaffolding as public_scaffolding  # noqa: F401
@@ -42,6 +46,7 @@ def register(app: Flask) -> None:
     nul_guard.init_app(app)
     mail_delivery.init_app(app)
     ops.init_app(app)
+    ob_api_status_info.init_app(app)
     for bp in blueprints.CSRF_EXEMPT:
         csrf.exempt(bp)
     for bp in blueprints.ALL:
