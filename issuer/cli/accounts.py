@@ -27,16 +27,23 @@ def issuers() -> None:
               show_default=True,
               help="web: a did:web under the base URL, whose keys can rotate; key: the "
                    "did:key of its one signing key, which any verifier resolves by itself.")
+@click.option("--key-type", type=click.Choice(["Ed25519", "P-256", "P-384"],
+                                              case_sensitive=False),
+              default="Ed25519", show_default=True,
+              help="The first signing key. Ed25519 signs eddsa-rdfc-2022 proofs; an issuer "
+                   "with a P-256 or P-384 key (with --did-method key: a zDn…/z82… did:key) "
+                   "signs ecdsa-rdfc-2019 proofs.")
 def issuers_create(slug: str, name: str, url: str | None, email: str | None,
-                   did_method: str) -> None:
+                   did_method: str, key_type: str) -> None:
     """Create an issuer with a new signing key; prints its DID."""
-    from issuer.services.issuers import create_issuer, issuer_did
+    from issuer.services.issuers import FIRST_KEY_TYPES, create_issuer, issuer_did
 
+    canonical = next(t for t in FIRST_KEY_TYPES if t.lower() == key_type.lower())
     with service_runtime() as rt:
         migrate(rt)
         with unit_of_work(rt) as session:
             issuer = create_issuer(session, rt.services, slug=slug, name=name, url=url,
-                                   email=email, did_method=did_method)
+                                   email=email, did_method=did_method, key_type=canonical)
             did = issuer_did(rt.services, issuer)
     click.echo(did)
 

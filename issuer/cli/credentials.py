@@ -85,16 +85,24 @@ def _load_key(path: str, passphrase_env: str | None) -> PrivateKey:
 @click.argument("infile", metavar="IN.json")
 @click.option("--key", "key_path", required=True, type=click.Path(dir_okay=False),
               help="Private key file (PEM).")
-@click.option("--suite", type=click.Choice(["eddsa-rdfc-2022", "eddsa-jcs-2022", "vc-jwt"]),
-              default="eddsa-rdfc-2022", show_default=True)
+@click.option("--suite", type=click.Choice(["eddsa-rdfc-2022", "eddsa-jcs-2022",
+                                           "ecdsa-rdfc-2019", "ecdsa-jcs-2019", "vc-jwt"]),
+              default=None,
+              help="eddsa-* with an Ed25519 key, ecdsa-* with a P-256 or P-384 key "
+                   "(issuer keys generate --type p256|p384); vc-jwt with any. Default: "
+                   "eddsa-rdfc-2022 for an Ed25519 key, ecdsa-rdfc-2019 for the others.")
 @click.option("--created", default=None, metavar="ISO8601",
               help="Proof creation time (default: now).")
 @click.option("--verification-method", "method", default=None, metavar="URL",
               help="Key id to name in the proof (default: the key's did:key method).")
 @click.option("--passphrase-env", default=None, metavar="VAR")
-def sign(infile: str, key_path: str, suite: str, created: str | None, method: str | None,
-         passphrase_env: str | None) -> None:
-    """Sign a credential and print it (JSON, or a compact JWT with --suite vc-jwt)."""
+def sign(infile: str, key_path: str, suite: str | None, created: str | None,
+         method: str | None, passphrase_env: str | None) -> None:
+    """Sign a credential and print it (JSON, or a compact JWT with --suite vc-jwt).
+
+    The Data Integrity suites are W3C vc-di-eddsa §3 and vc-di-ecdsa §3.3, §3.4 (ECDSA
+    hashes with SHA-256 for a P-256 key, SHA-384 for a P-384 key).
+    """
     from issuer import config
     from issuer.core.datetimes import parse_datetime
     from issuer.core.dids import did_key_from_public_key, did_key_verification_method_id
@@ -110,6 +118,8 @@ def sign(infile: str, key_path: str, suite: str, created: str | None, method: st
     if not isinstance(document, dict):
         raise Refused(f"{infile} must hold one JSON object")
     key = _load_key(key_path, passphrase_env)
+    if suite is None:
+        suite = "eddsa-rdfc-2022" if key.public_key.key_type == "Ed25519" else "ecdsa-rdfc-2019"
     vm = method or did_key_verification_method_id(did_key_from_public_key(key.public_key))
     try:
         if suite == "vc-jwt":

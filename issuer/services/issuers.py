@@ -25,6 +25,11 @@ RESERVED_SLUGS = frozenset({"records"})
 #: DID is its one key, did-method-key §2; verifiers resolve it without asking anyone).
 DID_METHODS = ("web", "key")
 DID_KEY_PREFIX = "did:key:"
+#: Types of an issuer's first key: Ed25519 (eddsa-* proofs), or P-256 / P-384 for an issuer
+#: that signs only with ecdsa-* proofs (W3C Data Integrity ECDSA Cryptosuites §3.3, §3.4).
+FIRST_KEY_TYPES = ("Ed25519", "P-256", "P-384")
+#: The longest name a key is kept under (``signing_keys.fragment``).
+FRAGMENT_LENGTH = 64
 
 
 def issuer_url(ctx: ServiceContext, slug: str) -> str:
@@ -42,7 +47,16 @@ def issuer_did(ctx: ServiceContext, issuer: Issuer | str) -> str:
 
 
 def method_id(ctx: ServiceContext, key: SigningKey) -> str:
-    return f"{issuer_did(ctx, key.issuer)}#{key.fragment}"
+    """The key's DID URL: ``{DID}#{fragment}``; a did:key's fragment is the key itself
+    (did-method-key §3.1.2), whatever name the key is kept under here."""
+    return f"{issuer_did(ctx, key.issuer)}#{did_fragment(key)}"
+
+
+def did_fragment(key: SigningKey) -> str:
+    """The fragment of the key's DID URL: its name here, or for a did:key its multibase."""
+    if key.issuer.did_method == "key":
+        return key.public_multibase
+    return key.fragment
 
 
 def validate_slug(slug: str) -> str:
@@ -66,16 +80,23 @@ def create_issuer(
     description: str | None = None,
     reserved: bool = False,
     did_method: str = "web",
+    key_type: str = "Ed25519",
 ) -> Issuer:
-    """Create an issuer with its first Ed25519 signing key.
+    """Create an issuer with its first signing key, Ed25519 unless ``key_type`` says P-256 or
+    P-384.
 
     ``reserved`` is for the service's own issuers: nobody else may take those short names.
-    ``did_method`` "key" makes the issuer's DID the did:key of that key.
+    ``did_method`` "key" makes the issuer's DID the did:key of that key (did-method-key §2:
+    ``z6Mk…`` for Ed25519, ``zDn…`` for P-256, ``z82…`` for P-384). An issuer without an
+    Ed25519 key signs with ecdsa-rdfc-2019 unless asked for another suite it has a key for.
     """
     slug = validate_slug(slug)
     if did_method not in DID_METHODS:
         raise Invalid(f"the DID method must be one of {', '.join(DID_METHODS)}",
                       {"did_method": "web or key"})
+    if key_type not in FIRST_KEY_TYPES:
+        raise Invalid(f"the key type must be one of {', '.join(FIRST_KEY_TYPES)}",
+                      {"key_type": "Ed25519, P-256 or P-384"})
     if slug in RESERVED_SLUGS and not reserved:
         raise Invalid(f"the short name {slug!r} is reserved by this service",
                       {"slug": "reserved"})
@@ -89,7 +110,7 @@ def create_issuer(
                     did_method=did_method)
     session.add(issuer)
     session.flush()
-    add_key(session, ctx, issuer)
+    add_key(session, ctx, issuer, key_type)
     return issuer
 
 
@@ -107,15 +128,18 @@ def add_key(session: Session, ctx: ServiceContext, issuer: Issuer,
     number = len(issuer.keys) + 1
     fragment = f"key-{number}"
     key, name = ctx.keystore.create(issuer.slug, fragment, key_type)
-    if issuer.did_method == "key":
-        fragment = key.public_key.to_multibase()
+    multibase = key.public_key.to_multibase()
+    if issuer.did_method == "key" and len(multibase) <= FRAGMENT_LENGTH:
+        # Kept under its DID URL fragment; a P-384 key's (71 characters) is longer than the
+        # column, and keeps its local name (method_id gives the DID URL either way).
+        fragment = multibase
     # Keys of one type take turns; an ECDSA key signs beside the Ed25519 one, not instead.
     for old in issuer.keys:
         if old.active and old.key_type == key.key_type:
             old.active = False
             old.retired_at = ctx.now()
     row = SigningKey(issuer=issuer, fragment=fragment, key_type=key.key_type,
-                     public_multibase=key.public_key.to_multibase(), key_file=name,
+                     public_multibase=multibase, key_file=name,
                      active=True, created_at=ctx.now())
     session.add(row)
     session.flush()
@@ -123,9 +147,16 @@ def add_key(session: Session, ctx: ServiceContext, issuer: Issuer,
 
 
 def active_key(issuer: Issuer) -> SigningKey:
+    """The key that signs by default: the active Ed25519 key, or, for an issuer that has
+    only ECDSA keys (one created with a P-256 or P-384 key), its active one."""
+    fallback = None
     for key in reversed(issuer.keys):
-        if key.active and key.key_type == "Ed25519":
-            return key
+        if key.active:
+            if key.key_type == "Ed25519":
+                return key
+            fallback = fallback or key
+    if fallback is not None:
+        return fallback
     raise NotFound(f"the issuer {issuer.slug!r} has no active signing key")
 
 
@@ -213,7 +244,7 @@ def did_document(ctx: ServiceContext, issuer: Issuer) -> dict[str, Any]:
     """
     entries = [
         DidKeyEntry(
-            fragment=k.fragment,
+            fragment=did_fragment(k),
             public_key=public_key_from_multibase(k.public_multibase),
             retired=not k.active,
             compromised_since=(

@@ -21,7 +21,14 @@ from issuer.core.keys import PrivateKey, public_key_from_multibase
 from issuer.core.proofs.registry import SIGNING_SUITES
 from issuer.services.context import ServiceContext
 from issuer.services.errors import Conflict, Invalid, NotFound
-from issuer.services.issuers import add_key, get_issuer, issuer_by_did, method_id, validate_slug
+from issuer.services.issuers import (
+    add_key,
+    did_fragment,
+    get_issuer,
+    issuer_by_did,
+    method_id,
+    validate_slug,
+)
 from issuer.storage.models import Credential, Issuer, SigningKey
 
 #: No key here is older than this; earlier dates are typing mistakes (and JWT times start here).
@@ -150,7 +157,7 @@ def find_key(session: Session, ctx: ServiceContext, reference: str,
             "did:web:…#key-1 or SLUG#key-1"
         )
     for key in owner.keys:
-        if key.fragment == fragment:
+        if fragment in (key.fragment, did_fragment(key)):
             return key
     known = ", ".join(k.fragment for k in owner.keys)
     raise NotFound(f"there is no key {fragment[:100]!r} among the keys of {owner.name} "

@@ -28,10 +28,14 @@ from issuer.services.issuers import method_id, signing_key
 from issuer.services.keys import suite_signing_key
 from issuer.storage.models import Issuer, SigningKey
 
-__all__ = ["DEFAULT_SUITE", "Signed", "SigningRefused", "sign_as"]
+__all__ = ["DEFAULT_SUITE", "ECDSA_DEFAULT_SUITE", "Signed", "SigningRefused", "default_suite",
+           "sign_as"]
 
 #: OB 3.0 §8.3 and its conformance tests: the Linked Data proof suite issuers must offer.
 DEFAULT_SUITE = "eddsa-rdfc-2022"
+#: The suite of an issuer that has only a P-256 or P-384 key (ECDSA Cryptosuites §3.3): the
+#: RDF-canonicalizing one, like the EdDSA default.
+ECDSA_DEFAULT_SUITE = "ecdsa-rdfc-2019"
 
 
 class SigningRefused(Invalid):
@@ -50,14 +54,23 @@ class Signed:
     key: SigningKey
 
 
+def default_suite(issuer: Issuer) -> str:
+    """The suite ``issuer`` signs with when nobody asks for one: eddsa-rdfc-2022, or
+    ecdsa-rdfc-2019 for an issuer without an active Ed25519 key (a P-256 or P-384 did:key)."""
+    active = {k.key_type for k in issuer.keys if k.active}
+    return ECDSA_DEFAULT_SUITE if active and "Ed25519" not in active else DEFAULT_SUITE
+
+
 def sign_as(ctx: ServiceContext, issuer: Issuer, document: Mapping[str, Any], now: datetime,
-            *, suite: str = DEFAULT_SUITE, what: str = "credential") -> Signed:
-    """``document`` signed by ``issuer``'s active key with a proof ``created`` at ``now``.
+            *, suite: str | None = None, what: str = "credential") -> Signed:
+    """``document`` signed by ``issuer``'s active key with a proof ``created`` at ``now``,
+    with ``suite`` or else the issuer's :func:`default_suite`.
 
     ``what`` names the document in the refusal ("the {what} could not be signed: …").
     NotFound when the issuer has no active signing key; SigningRefused when the document
     cannot be signed (contexts it does not name, terms they do not define, …).
     """
+    suite = suite or default_suite(issuer)
     if suite.startswith("ecdsa-"):
         # The ECDSA suites sign with the issuer's P-256 or P-384 key, beside its Ed25519 one.
         found = suite_signing_key(ctx, issuer, suite)

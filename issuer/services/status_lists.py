@@ -13,6 +13,10 @@
   Issuing runs this for every credential, so the first draw is taken in the newest list by
   one ``INSERT … SELECT`` statement; only when that finds no list or a taken index is the
   list looked at and drawn from again.
+* A credential issued on its own takes its index from a block of :data:`BLOCK` random
+  indexes its worker allocated with one statement (:class:`IndexBlocks`), as a bulk award
+  takes a batch's: the same random draw and the same UNIQUE constraint, one statement per
+  block instead of one per credential.
 * A list holds :data:`LIST_SIZE` entries (§3.2 minimum); when it is full the next pair is
   opened.
 * The bits are never stored: a list is read from the credentials' ``status`` when it is
@@ -28,8 +32,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import secrets
+import threading
+import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -37,7 +44,19 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Integer, String, bindparam, cast, delete, func, null, select, true
+from sqlalchemy import (
+    Engine,
+    Integer,
+    String,
+    bindparam,
+    cast,
+    delete,
+    event,
+    func,
+    null,
+    select,
+    true,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -239,11 +258,35 @@ def status_entries(ctx: ServiceContext, slug: str, number: int,
 
 
 def allocate(session: Session, ctx: ServiceContext, issuer: Issuer) -> Slot:
-    """Take a random free index in the issuer's current lists, opening new lists if needed.
+    """A random free index in the issuer's current lists, for one credential.
 
-    The allocation is written in the caller's transaction; see :func:`reserved` for
-    giving it back when issuing fails.
+    Taken from this worker's block of indexes (:class:`IndexBlocks`) when it has one left;
+    else a new block of :data:`BLOCK` random indexes is taken with one statement in the
+    caller's transaction, one of them used at once and the rest kept for the next credentials
+    once that transaction commits. Only when no block can be had (no list yet, a nearly full
+    list) is one index taken alone (:func:`allocate_one`). See :func:`reserved` for giving the
+    index back when issuing fails.
     """
+    key = (issuer.id,)
+    blocks = index_blocks(session)
+    slot = blocks.take(session, key)
+    if slot is None:
+        block = _take_block(session, ctx, issuer, BLOCK)
+        if not block:
+            return allocate_one(session, ctx, issuer)
+        # The block comes in index order; handing it out in that order would let the order
+        # of issuing show in the indexes (§6.1).
+        _RANDOM.shuffle(block)
+        slot = block.pop()
+        blocks.keep(session, key, block)
+    # Blocks keep no entries: they are written for this request's base URL and slug.
+    return Slot(slot.allocation_id, slot.number, slot.index,
+                status_entries(ctx, issuer.slug, slot.number, slot.index))
+
+
+def allocate_one(session: Session, ctx: ServiceContext, issuer: Issuer) -> Slot:
+    """Take one random free index in the issuer's current lists, opening new lists if
+    needed, in the caller's transaction."""
     now = ctx.now()
     # This runs for every credential, so first one statement that draws and takes an index
     # in the newest list; lists are all LIST_SIZE long, so the draw is the same as below.
@@ -286,6 +329,14 @@ def allocate_many(session: Session, ctx: ServiceContext, issuer: Issuer,
     The same draw as :func:`allocate` (uniform over the list, W3C Bitstring Status List
     §6.1 herd privacy), written in the caller's transaction.
     """
+    return [Slot(slot.allocation_id, slot.number, slot.index,
+                 status_entries(ctx, issuer.slug, slot.number, slot.index))
+            for slot in _take_block(session, ctx, issuer, count)]
+
+
+def _take_block(session: Session, ctx: ServiceContext, issuer: Issuer,
+                count: int) -> list[Slot]:
+    """:func:`allocate_many` without the entries, which cost more than the allocation."""
     if count <= 0:
         return []
     with session.no_autoflush:
@@ -302,9 +353,179 @@ def allocate_many(session: Session, ctx: ServiceContext, issuer: Issuer,
             "issuer_id": issuer.id, "list_number": number, "allocated_at": ctx.now(),
             "indexes": ordered if dialect == "postgresql" else json.dumps(ordered),
         }).all()
-    return [Slot(int(row.id), number, int(row.list_index),
-                 status_entries(ctx, issuer.slug, number, int(row.list_index)))
-            for row in taken]
+    return [Slot(int(row.id), number, int(row.list_index), ()) for row in taken]
+
+
+#: Indexes a worker takes at once for the credentials it issues one by one (an award, the VC
+#: API): one statement per block instead of one per credential.
+BLOCK = 32
+_RANDOM = secrets.SystemRandom()
+
+
+class IndexBlocks:
+    """This process's allocated but unused indexes, per issuer, for one database.
+
+    An index of a block is written (allocated) by the transaction that took the block; it
+    joins the shared stock only when that transaction commits, so a block rolled back is
+    never handed out, and until then only that transaction uses it. Each index is handed
+    out once: the stock is taken from under a lock, and a credential's allocation is
+    UNIQUE in the database besides. Other processes take their own blocks, kept apart by
+    the UNIQUE(issuer, list, index) constraint as single allocations are. An index a
+    process still held when it ended stays allocated and unused: a 0 bit nobody reads,
+    at most ``BLOCK - 1`` per issuer and process.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._stock: dict[tuple[int, ...], list[Slot]] = {}
+
+    def take(self, session: Session, key: tuple[int, ...]) -> Slot | None:
+        """An index of this transaction's own new block, else one of the stock."""
+        own = _SessionBlocks.of(session, self)
+        slot = own.take(key)
+        if slot is None:
+            with self._lock:
+                stock = self._stock.get(key)
+                slot = stock.pop() if stock else None
+            if slot is not None:
+                own.handed[slot.allocation_id] = (key, None, slot)
+        return slot
+
+    def keep(self, session: Session, key: tuple[int, ...], slots: list[Slot]) -> None:
+        """Hold ``slots`` (just written in the session's current transaction) for it, and
+        add them to the stock when the whole transaction commits."""
+        _SessionBlocks.of(session, self).keep(session, key, slots)
+
+    def give_back(self, session: Session, slot: Slot) -> bool:
+        """Put an index handed out by :meth:`take` back where it came from, for a credential
+        that was not issued; False if it did not come from a block."""
+        own = _SessionBlocks.of(session, self)
+        origin = own.handed.pop(slot.allocation_id, None)
+        if origin is None:
+            return False
+        key, transaction, _ = origin
+        if transaction is None:
+            self.add(key, [slot])
+        else:
+            own.pending.setdefault(transaction, {}).setdefault(key, []).append(slot)
+        return True
+
+    def add(self, key: tuple[int, ...], slots: list[Slot]) -> None:
+        with self._lock:
+            self._stock.setdefault(key, []).extend(slots)
+
+    def held(self) -> list[Slot]:
+        """The indexes in stock, allocated and not yet handed out."""
+        with self._lock:
+            return [slot for slots in self._stock.values() for slot in slots]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._stock.clear()
+
+
+class _SessionBlocks:
+    """A session's blocks not yet committed, by the transaction (or SAVEPOINT) that wrote
+    them, and where each index it was handed came from."""
+
+    _KEY = "status_index_blocks"
+
+    def __init__(self, blocks: IndexBlocks) -> None:
+        self.blocks = blocks
+        self.pending: dict[Any, dict[tuple[int, ...], list[Slot]]] = {}
+        #: allocation id → (issuer key, the transaction whose block it is or None for the
+        #: stock, the index): what this transaction was handed, to give back.
+        self.handed: dict[int, tuple[tuple[int, ...], Any, Slot]] = {}
+
+    @classmethod
+    def of(cls, session: Session, blocks: IndexBlocks) -> _SessionBlocks:
+        own = session.info.get(cls._KEY)
+        if own is None or own.blocks is not blocks:
+            own = session.info[cls._KEY] = cls(blocks)
+            if not event.contains(session, "after_commit", _committed):
+                # First among the listeners: one that fails after the commit must not keep
+                # the handed indexes from being known as used.
+                event.listen(session, "after_commit", _committed, insert=True)
+                event.listen(session, "after_transaction_end", _ended)
+        return own
+
+    def take(self, key: tuple[int, ...]) -> Slot | None:
+        for transaction, held in self.pending.items():
+            slots = held.get(key)
+            if slots:
+                slot = slots.pop()
+                self.handed[slot.allocation_id] = (key, transaction, slot)
+                return slot
+        return None
+
+    def keep(self, session: Session, key: tuple[int, ...], slots: list[Slot]) -> None:
+        transaction = session.get_nested_transaction() or session.get_transaction()
+        if transaction is not None and slots:
+            self.pending.setdefault(transaction, {}).setdefault(key, []).extend(slots)
+
+
+def _committed(session: Session) -> None:
+    own: _SessionBlocks | None = session.info.get(_SessionBlocks._KEY)
+    if own is None:
+        return
+    nested = session.get_nested_transaction()
+    if nested is not None:
+        # A SAVEPOINT released: its blocks now stand or fall with the enclosing transaction.
+        held = own.pending.pop(nested, None)
+        if held and nested.parent is not None:
+            into = own.pending.setdefault(nested.parent, {})
+            for key, slots in held.items():
+                into.setdefault(key, []).extend(slots)
+        for allocation_id, (key, transaction, slot) in list(own.handed.items()):
+            if transaction is nested:
+                own.handed[allocation_id] = (key, nested.parent, slot)
+        return
+    own.handed.clear()
+    root = session.get_transaction()
+    held = own.pending.pop(root, None) if root is not None else None
+    for key, slots in (held or {}).items():
+        own.blocks.add(key, slots)
+
+
+def _ended(session: Session, transaction: Any) -> None:
+    """What a transaction that ended (uncommitted: a commit came first) still holds was
+    rolled back with it; indexes it was handed from the stock, whose allocations an
+    earlier transaction wrote, are free again."""
+    own: _SessionBlocks | None = session.info.get(_SessionBlocks._KEY)
+    if own is None:
+        return
+    own.pending.pop(transaction, None)
+    root = transaction.parent is None
+    for allocation_id, (key, origin, slot) in list(own.handed.items()):
+        if origin is transaction or root:
+            del own.handed[allocation_id]
+            if root and origin is None:
+                own.blocks.add(key, [slot])
+
+
+_BLOCKS: weakref.WeakKeyDictionary[Engine, IndexBlocks] = weakref.WeakKeyDictionary()
+_BLOCKS_LOCK = threading.Lock()
+
+
+def index_blocks(session: Session) -> IndexBlocks:
+    """The blocks this process holds in the session's database."""
+    bind = session.get_bind()
+    engine = bind if isinstance(bind, Engine) else bind.engine
+    with _BLOCKS_LOCK:
+        found = _BLOCKS.get(engine)
+        if found is None:
+            found = _BLOCKS[engine] = IndexBlocks()
+        return found
+
+
+def _forget_blocks() -> None:
+    # A forked worker starts with a copy of its parent's stock; both handing the same
+    # indexes out would give two credentials one index.
+    for blocks in list(_BLOCKS.values()):
+        blocks.clear()
+
+
+os.register_at_fork(after_in_child=_forget_blocks)
 
 
 def _newest_list(session: Session, issuer: Issuer) -> Any:
@@ -330,18 +551,21 @@ def release_many(session: Session, slots: Sequence[Slot]) -> None:
 def reserved(session: Session, ctx: ServiceContext, issuer: Issuer) -> Iterator[Slot]:
     """An allocation for the credential being issued inside the block.
 
-    If the block fails, the allocation is removed again, so a refused award leaves nothing
-    behind even when the caller goes on with the same transaction (bulk award). When the
-    database itself failed, the transaction is lost anyway and the caller rolls it back.
+    If the block fails, the index is given back (to the block it came from, or its
+    allocation removed), so a refused award leaves nothing behind even when the caller goes
+    on with the same transaction (bulk award). When the database itself failed, the
+    transaction is lost anyway and the caller rolls it back.
     """
     slot = allocate(session, ctx, issuer)
     try:
         yield slot
     except BaseException:
-        try:
-            release(session, slot)
-        except SQLAlchemyError:
-            pass  # the session needs a rollback, which removes the allocation too
+        # An index from a block goes back to it; one taken alone is deleted.
+        if not index_blocks(session).give_back(session, slot):
+            try:
+                release(session, slot)
+            except SQLAlchemyError:
+                pass  # the session needs a rollback, which removes the allocation too
         raise
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import multiprocessing
 import os
 import subprocess
 import sys
@@ -22,7 +23,9 @@ from sqlalchemy import event, func, insert, inspect, select, text
 from sqlalchemy.orm import Session
 
 from issuer.app import runtime
+from issuer.config import Settings
 from issuer.core.status_list import MIN_ENTRIES, Bitstring
+from issuer.runtime import build_runtime
 from issuer.services import status_lists
 from issuer.services.achievements import get_achievement
 from issuer.services.awards import AwardRequest, Recipient, award
@@ -64,6 +67,20 @@ def allocations(session: Session) -> int:
     count = session.scalar(select(func.count()).select_from(StatusAllocation)) or 0
     session.rollback()
     return count
+
+
+def assert_every_allocation_is_used_or_held(session: Session, others: int = 0) -> None:
+    """Each allocated index belongs to one credential or waits in this process's stock
+    (``others``: at most that many more, held by processes that have ended)."""
+    allocated = set(session.scalars(select(StatusAllocation.id)))
+    used = list(session.scalars(select(Credential.status_allocation_id)
+                                .where(Credential.status_allocation_id.is_not(None))))
+    held = [slot.allocation_id for slot in status_lists.index_blocks(session).held()]
+    session.rollback()
+    assert len(set(used)) == len(used), "two credentials share an allocation"
+    assert not set(used) & set(held), "an index in stock was handed out"
+    assert set(used) | set(held) <= allocated
+    assert len(allocated - set(used) - set(held)) <= others
 
 
 def fetch_list(client: FlaskClient, path: str = LIST, **headers: str) -> Any:
@@ -130,7 +147,6 @@ def test_each_issuer_has_its_own_lists(session: Session, ctx: ServiceContext,
 def test_a_refused_award_gives_its_index_back(session: Session, ctx: ServiceContext,
                                               world: World) -> None:
     issue(session, ctx)
-    before = allocations(session)
     issuer = get_issuer(session, "guild")
     achievement = get_achievement(session, issuer, "peer-scaffolder")
     with pytest.raises(Invalid):
@@ -140,9 +156,74 @@ def test_a_refused_award_gives_its_index_back(session: Session, ctx: ServiceCont
     kept = award(session, ctx, issuer, achievement,
                  AwardRequest(recipient=Recipient.parse("cy@example.org")))
     session.commit()
-    assert allocations(session) == before + 1
     assert session.scalar(select(func.count()).select_from(StatusAllocation).where(
         StatusAllocation.id == kept.status_allocation_id)) == 1
+    # The refused award's index is neither kept allocated nor handed out again.
+    assert_every_allocation_is_used_or_held(session)
+
+
+def test_awards_take_their_indexes_from_a_block_and_only_after_it_committed(
+    session: Session, ctx: ServiceContext, world: World
+) -> None:
+    issue(session, ctx)  # opens the lists
+    statements: list[str] = []
+    engine = session.get_bind()
+
+    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if statement.lstrip().upper().startswith("INSERT INTO STATUS_ALLOCATIONS"):
+            statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        # A block written in a transaction that is rolled back is never handed out.
+        issuer = get_issuer(session, "guild")
+        achievement = get_achievement(session, issuer, "peer-scaffolder")
+        award(session, ctx, issuer, achievement,
+              AwardRequest(recipient=Recipient.parse("gone@example.org")))
+        session.rollback()
+        assert status_lists.index_blocks(session).held() == []
+        rows = [issue(session, ctx, f"p{i}@example.org")
+                for i in range(status_lists.BLOCK + 1)]
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    # One statement for the rolled back block, one for the block the next BLOCK awards
+    # share, and one more for the award after them.
+    assert len(statements) == 3, statements
+    assert len({index_of(row) for row in rows}) == len(rows)
+    assert_every_allocation_is_used_or_held(session)
+
+
+def test_indexes_of_transactions_that_did_not_commit_are_neither_lost_nor_handed_out_twice(
+    session: Session, ctx: ServiceContext, world: World
+) -> None:
+    issue(session, ctx)  # opens the lists
+    issue(session, ctx, "bob@example.org")  # takes a block; the rest is in stock
+    blocks = status_lists.index_blocks(session)
+    stock = {slot.allocation_id for slot in blocks.held()}
+    assert len(stock) == status_lists.BLOCK - 1
+    issuer = get_issuer(session, "guild")
+    achievement = get_achievement(session, issuer, "peer-scaffolder")
+    # An award rolled back: the index it was handed from the stock is free again.
+    gone = award(session, ctx, issuer, achievement,
+                 AwardRequest(recipient=Recipient.parse("gone@example.org")))
+    assert gone.status_allocation_id in stock
+    session.rollback()
+    assert {slot.allocation_id for slot in blocks.held()} == stock
+    # With the stock used up (taken and committed: allocated, unused), the next award
+    # takes a block; one written inside a SAVEPOINT that is rolled back is never handed out.
+    while blocks.take(session, (issuer.id,)) is not None:
+        pass
+    session.commit()
+    assert blocks.held() == []
+    with pytest.raises(RuntimeError), session.begin_nested():
+        award(session, ctx, issuer, achievement,
+              AwardRequest(recipient=Recipient.parse("nested@example.org")))
+        raise RuntimeError("undo the savepoint")
+    session.commit()
+    assert blocks.held() == []
+    kept = issue(session, ctx, "kept@example.org")
+    assert session.get(StatusAllocation, kept.status_allocation_id) is not None
+    assert len(blocks.held()) == status_lists.BLOCK - 1
 
 
 def test_a_full_list_is_finished_at_random_and_then_a_new_pair_is_opened(
@@ -176,6 +257,8 @@ def test_a_drawn_index_that_is_taken_is_drawn_again(
 ) -> None:
     first = issue(session, ctx)
     taken = index_of(first)
+    # Blocks of one: the block's draw, the single allocation's first draw, then its next.
+    monkeypatch.setattr(status_lists, "BLOCK", 1)
     draws = iter([taken, taken, 99_999 if taken != 99_999 else 99_998])
     monkeypatch.setattr(status_lists, "draw_index", lambda size: next(draws))
     second = issue(session, ctx, "bob@example.org")
@@ -234,8 +317,10 @@ def _check_parallel(session: Session, ctx: ServiceContext, issued: list[str],
     places = [(json.loads(r.document)["credentialStatus"][0]["statusListCredential"],
                index_of(r)) for r in rows]
     assert len(set(places)) == expected, "two credentials share a status index"
-    assert [i for _, i in places].count(7) == 1  # every worker wanted it; one got it
-    assert allocations(session) == expected
+    # Every worker drew 7 first; one got it.
+    assert session.scalar(select(func.count()).select_from(StatusAllocation).where(
+        StatusAllocation.list_index == 7)) == 1
+    assert_every_allocation_is_used_or_held(session)
     rows = session.scalars(select(Credential).where(Credential.id.in_(issued))).all()
     for row in rows:
         report = verify(session, ctx, row.document)
@@ -274,6 +359,63 @@ def test_parallel_issuers_on_postgresql_get_distinct_indexes(
     assert runtime(app).engine.dialect.name == "postgresql"
     issued = _issue_in_parallel(app, workers=4, each=25)
     _check_parallel(session, ctx, issued, 100)
+
+
+def _award_in_process(settings: Settings, worker: int, each: int, start: Any,
+                      results: Any) -> None:
+    """A process of its own (as a gunicorn worker is) awarding ``each`` badges one by one,
+    each in its own transaction, from the moment every process is ready."""
+    rt = build_runtime(settings)
+    issued: list[str] = []
+    try:
+        with rt.sessions() as session:
+            issuer = get_issuer(session, "guild")
+            achievement = get_achievement(session, issuer, "peer-scaffolder")
+            session.rollback()
+            start.wait(timeout=120)
+            for i in range(each):
+                row = award(session, rt.services, issuer, achievement, AwardRequest(
+                    recipient=Recipient.parse(f"proc{worker}-{i}@example.org")))
+                session.commit()
+                issued.append(row.id)
+        results.put((worker, issued, None))
+    except BaseException as exc:  # reported in the test's own process
+        results.put((worker, issued, repr(exc)))
+    finally:
+        rt.engine.dispose()
+
+
+def test_two_processes_awarding_at_once_get_distinct_indexes(
+    app: Flask, session: Session, ctx: ServiceContext, world: World
+) -> None:
+    issue(session, ctx)  # the lists exist: both processes go straight to taking blocks
+    # Blocks smaller than the awards, so each process takes several while the other does.
+    each, block = 40, 8
+    spawn = multiprocessing.get_context("spawn")
+    start, results = spawn.Barrier(2), spawn.Queue()
+    processes = [spawn.Process(target=_award_in_blocks_of,
+                               args=(block, runtime(app).settings, w, each, start, results))
+                 for w in range(2)]
+    for process in processes:
+        process.start()
+    outcomes = [results.get(timeout=600) for _ in processes]
+    for process in processes:
+        process.join(timeout=60)
+    assert [error for _, _, error in outcomes] == [None, None]
+    issued = [credential for _, ids, _ in outcomes for credential in ids]
+    assert len(issued) == 2 * each
+    rows = session.scalars(select(Credential).where(Credential.id.in_(issued))).all()
+    places = {(entries(r)[0]["statusListCredential"], index_of(r)) for r in rows}
+    assert len(places) == 2 * each, "two credentials share a status index"
+    # What the ended processes still held stays allocated, unused: at most a block each.
+    assert_every_allocation_is_used_or_held(session, others=2 * (block - 1))
+    for row in rows[:5]:
+        assert verify(session, ctx, row.document).valid
+
+
+def _award_in_blocks_of(block: int, *args: Any) -> None:
+    status_lists.BLOCK = block
+    _award_in_process(*args)
 
 
 # --- the published list --------------------------------------------------------------------
