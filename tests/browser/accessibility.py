@@ -1,8 +1,9 @@
 """axe-core in the browser tests: run it on the page as it is shown, report what it finds.
 
 The engine is axe-core's published ``axe.min.js`` as the ``axe-playwright-python`` package
-ships it (a dev dependency), read from the installed package, never downloaded by a test. Pages are opened in a context that
-bypasses the app's Content-Security-Policy, which would (rightly) refuse an injected script.
+ships it (a dev dependency), read from the installed package, never downloaded by a test.
+Pages are opened in a context that bypasses the app's Content-Security-Policy, which would
+(rightly) refuse an injected script.
 """
 
 from __future__ import annotations
