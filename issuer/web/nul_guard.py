@@ -4,12 +4,14 @@ PostgreSQL cannot hold U+0000 in text ("A string literal cannot contain NUL (0x0
 characters"), so a NUL in a path, a query, a form field or a JSON string made every
 statement that carried it fail: a 500 on PostgreSQL where SQLite answered. No field of
 this service has a use for it, so on both databases an address holding one is a 404 (no
-name or id can contain it) and any other text holding one a 400.
+name or id can contain it) and any other text holding one a 400. A query string that is
+not UTF-8 (raw bytes, or %FF) is a 400 too: decoding it later failed with a 500.
 """
 
 from __future__ import annotations
 
 import re
+from urllib.parse import unquote_to_bytes
 
 from flask import Flask, request
 from werkzeug.datastructures import MultiDict
@@ -22,12 +24,21 @@ _JSON_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 MESSAGE = "the request contains a NUL character (U+0000), which no field accepts"
+NOT_UTF8 = "the query string is not UTF-8 text (RFC 3986 §2.5: percent-encoded UTF-8)"
 
 
 def _has_nul(fields: MultiDict[str, str]) -> bool:
     # Every value of a repeated field: views read some of them as lists (getlist). A multipart
     # part whose Content-Disposition carries no readable name comes out with the name None.
     return any(_holds_nul(name) or _holds_nul(value) for name, value in fields.items(multi=True))
+
+
+def _utf8(query: bytes) -> bool:
+    try:
+        unquote_to_bytes(query.replace(b"+", b" ")).decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _holds_nul(text: str | None) -> bool:
@@ -44,6 +55,9 @@ def init_app(app: Flask) -> None:
         if "\x00" in request.path:
             # No name or id here holds one, so there is nothing at such an address.
             raise NotFound("there is nothing at this address")
+        if not _utf8(request.query_string):
+            # Werkzeug would fail decoding it deep inside a view: one clear 400 here instead.
+            raise InputError(NOT_UTF8)
         if _has_nul(request.args):
             raise InputError(MESSAGE)
         mimetype = request.mimetype

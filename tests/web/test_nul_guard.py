@@ -109,3 +109,16 @@ def test_a_multipart_part_without_a_readable_name_is_not_a_500(client: FlaskClie
                            content_type="multipart/form-data; boundary=b",
                            headers={"Authorization": f"Bearer {world.token}"})
     assert 400 <= response.status_code < 500, response.text
+
+
+@pytest.mark.parametrize("query", [b"x=\xff", b"\xff=1", b"q=%ff"])
+def test_a_query_that_is_not_utf8_is_400_not_500(client: FlaskClient, world: World,
+                                                 query: bytes) -> None:
+    # Raw bytes as an HTTP client may send them: WSGI hands them over as latin-1 text.
+    response = client.get("/api/v1/credentials",
+                          environ_overrides={"QUERY_STRING": query.decode("latin-1")},
+                          headers={"Authorization": f"Bearer {world.token}",
+                                   "Accept": "application/json"})
+    assert response.status_code == 400, response.get_data(as_text=True)[:300]
+    assert response.mimetype == "application/problem+json"
+    assert "not UTF-8" in response.get_json()["detail"]
