@@ -58,6 +58,9 @@ COMMANDS: dict[str, LazyCommand] = {
     "transcript": LazyCommand(
         "issuer.cli.transcript:transcript",
         "Print a learner's CPD transcript: hours per period and category, with the badges."),
+    "wallet-links": LazyCommand(
+        "issuer.cli.wallet:wallet_links",
+        "Start a wallet exchange for a credential and print the links a wallet opens."),
     "award-bulk": LazyCommand(
         "issuer.cli.bulk:award_bulk",
         "Award a badge to everyone in a CSV file (columns: recipient, name, evidence_url, "

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from issuer.services.awards import credential_url
 from issuer.services.context import ServiceContext
 from issuer.services.errors import Invalid
+from issuer.services.exchanges import wallet_page_url
 from issuer.services.mail import DeliveryReport, message_values, queue_message, render_mail
 from issuer.storage.learning import MailMessage
 from issuer.storage.models import Credential
@@ -65,7 +66,8 @@ def award_mail_values(ctx: ServiceContext, credential: Credential, *, issuer_nam
         return None
     variables: dict[str, Any] = {"achievement_name": credential.achievement_name,
                                  "issuer_name": issuer_name,
-                                 "credential_link": credential_url(ctx, credential.id)}
+                                 "credential_link": credential_url(ctx, credential.id),
+                                 "wallet_link": wallet_page_url(ctx, credential.id)}
     if profile_link:
         variables["profile_link"] = profile_link
     try:

@@ -26,6 +26,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from issuer.core.status_list import PURPOSES
+from issuer.services.bound_copies import copies_of
 from issuer.services.context import ServiceContext
 from issuer.services.errors import Conflict, Invalid, NotFound
 from issuer.services.status_lists import (
@@ -198,7 +199,18 @@ def _apply(session: Session, credential: Credential, action: str, reason: str | 
         state = STATE_OF_PURPOSE[purpose]
         if (old == state) != (new == state):
             batch.lists.add((allocation.list_number, purpose))
+    for copy in copies_of(session, credential):
+        _follow(session, copy, action, reason, actor, batch)
     return event
+
+
+def _follow(session: Session, copy: Credential, action: str, reason: str | None,
+            actor: str | None, batch: _Batch) -> None:
+    """A wallet's DID-bound copy of a credential changes with it."""
+    try:
+        _apply(session, copy, action, reason, actor, batch)
+    except Conflict:
+        pass  # the copy is in that state already (revoked on its own, say)
 
 
 def _touch(session: Session, issuer: Issuer, batch: _Batch) -> None:

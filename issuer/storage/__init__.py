@@ -9,8 +9,10 @@ from issuer.storage import (
     measure_policies,
     models,
     ob_api,
+    oid4vci,
     traces,
+    wallets,
 )
 
 __all__ = ["jobs", "learner_sessions", "learning", "measure_policies", "models", "ob_api",
-           "traces"]
+           "oid4vci", "traces", "wallets"]

@@ -25,6 +25,16 @@ learner_profile = Blueprint("learner_profile", __name__)
 #: protection covers them.
 ob_api = Blueprint("ob_api", __name__, url_prefix="/ims/ob/v3p0")
 ob_api_consent = Blueprint("ob_api_consent", __name__)
+#: VC API exchanges a wallet calls: no cookies, no forms.
+wallet = Blueprint("wallet", __name__)
+#: The learner's "Add to wallet" page (signed-in learner, CSRF-protected form).
+wallet_pages = Blueprint("wallet_pages", __name__)
+#: OpenID for Verifiable Credential Issuance: metadata, offers, token, nonce and credential
+#: endpoints a wallet calls with bearer tokens or nothing, never cookies.
+oid4vci = Blueprint("oid4vci", __name__)
+#: The learner's page with a credential offer for OpenID4VCI wallets (signed-in learner,
+#: CSRF-protected form).
+oid4vci_pages = Blueprint("oid4vci_pages", __name__)
 #: Probes and metrics for operators' tools: no cookies, nothing to forge.
 ops = Blueprint("ops", __name__)
 #: The learner's community traces: archive imports, picks and page captures (signed-in
@@ -36,7 +46,8 @@ suggestion_pages = Blueprint("suggestion_pages", __name__, url_prefix="/admin")
 
 #: In the order they are registered.
 ALL = (public, admin, bulk_pages, api, vcapi, status, learner_auth, learner_claims, reviews,
-       learner_profile, ob_api, ob_api_consent, ops, learner_traces, suggestion_pages)
+       learner_profile, wallet, wallet_pages, ob_api, ob_api_consent, oid4vci, ops,
+       oid4vci_pages, learner_traces, suggestion_pages)
 #: Bearer tokens or no authentication at all, never cookies: there is no cross-site form to
 #: forge, so CSRF protection does not apply.
-CSRF_EXEMPT = (api, status, vcapi, ob_api, ops)
+CSRF_EXEMPT = (api, status, vcapi, ob_api, wallet, oid4vci, ops)

@@ -1,8 +1,11 @@
 """One place where errors become responses: RFC 9457 problem details or a friendly page.
 
-Machines (the JSON API, the VC API, anything asking for JSON) get
-``application/problem+json``; people get an HTML page in plain words. Nothing internal — no
-traceback, no key material — is ever shown.
+Machines (the JSON API, the VC API and its wallet exchanges, anything asking for JSON) get
+``application/problem+json``; people get an HTML page in plain words. The OAuth 2.0
+protocols a wallet speaks (OpenID4VCI and its metadata) get their own error form instead,
+``{"error", "error_description"}`` (RFC 6749 §5.2), for every error at their addresses,
+routing 404s and 405s included. Nothing internal — no traceback, no key material — is ever
+shown.
 """
 
 from __future__ import annotations
@@ -21,7 +24,13 @@ log = logging.getLogger("issuer.web")
 
 #: URL prefixes that always answer in JSON.
 API_PREFIXES = ("/api/", "/credentials/issue", "/credentials/verify", "/presentations/",
-                "/ims/")
+                "/ims/", "/exchanges/")
+#: URL prefixes of OAuth 2.0 protocols: errors are RFC 6749 §5.2 bodies, which is what their
+#: clients parse (OpenID4VCI 1.0 §6.3 and §8.3.1.2 for the token and credential endpoints;
+#: the offers, the nonce endpoint and the metadata answer in the same form so a wallet
+#: meets one form only).
+OAUTH_PREFIXES = ("/oid4vci/", "/.well-known/openid-credential-issuer",
+                  "/.well-known/oauth-authorization-server")
 #: Documents only machines fetch (a DID document, a status list): their errors are problem
 #: details whatever the client accepts, as schemas/openapi.yaml describes them.
 MACHINE_DOCUMENTS = re.compile(r"^/issuers/[^/]+/(?:did\.json$|status/)")
@@ -43,7 +52,8 @@ TITLES = {
 
 
 def wants_json() -> bool:
-    if request.path.startswith(API_PREFIXES) or MACHINE_DOCUMENTS.match(request.path):
+    if request.path.startswith(API_PREFIXES + OAUTH_PREFIXES) or \
+            MACHINE_DOCUMENTS.match(request.path):
         return True
     best = request.accept_mimetypes.best_match(
         ["text/html", "application/json", "application/problem+json", "application/ld+json",
@@ -67,7 +77,22 @@ def problem(status: int, detail: str, *, title: str | None = None,
     return response
 
 
+def oauth_error(status: int, description: str, error: str | None = None) -> Response:
+    """An error in the OAuth 2.0 form (RFC 6749 §5.2): ``error`` is the protocol's code;
+    by default ``invalid_token`` for a 401, ``server_error`` for the service's own fault,
+    ``invalid_request`` otherwise (a wrong address or method is a malformed request)."""
+    code = error or ("invalid_token" if status == 401 else
+                     "server_error" if status >= 500 else "invalid_request")
+    response = jsonify({"error": code, "error_description": description})
+    response.status_code = status
+    # An answer about a one-time code, token or nonce is not for a cache to replay.
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 def error_response(status: int, detail: str, **extra: Any) -> Response | tuple[str, int]:
+    if request.path.startswith(OAUTH_PREFIXES):
+        return oauth_error(status, detail)
     if wants_json():
         return problem(status, detail, **extra)
     return render_template(

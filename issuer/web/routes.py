@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from issuer.web import blueprints, mail_delivery, nul_guard, ops, security
+from issuer.web import blueprints, cors, mail_delivery, nul_guard, ops, security
 from issuer.web.admin import (  # noqa: F401  - each module attaches its routes
     achievements,
     awards,
@@ -31,11 +31,15 @@ from issuer.web.ob_api import backpack as ob_api_backpack  # noqa: F401
 from issuer.web.ob_api import consent as ob_api_consent  # noqa: F401
 from issuer.web.ob_api import endpoints as ob_api_endpoints  # noqa: F401
 from issuer.web.ob_api import status_info as ob_api_status_info
+from issuer.web.oid4vci import endpoints as oid4vci_endpoints  # noqa: F401
+from issuer.web.oid4vci import pages as oid4vci_pages  # noqa: F401
 from issuer.web.ops import health as ops_health  # noqa: F401
 from issuer.web.public import pages as public_pages  # noqa: F401
 from issuer.web.public import scaffolding as public_scaffolding  # noqa: F401
 from issuer.web.public import status_lists  # noqa: F401
 from issuer.web.vcapi import endpoints as vcapi_endpoints  # noqa: F401
+from issuer.web.wallet import exchanges as wallet_exchanges  # noqa: F401
+from issuer.web.wallet import pages as wallet_pages  # noqa: F401
 
 
 def register(app: Flask) -> None:
@@ -45,6 +49,7 @@ def register(app: Flask) -> None:
     security.init_app(app)
     nul_guard.init_app(app)
     mail_delivery.init_app(app)
+    cors.init_app(app)
     ops.init_app(app)
     ob_api_status_info.init_app(app)
     for bp in blueprints.CSRF_EXEMPT:

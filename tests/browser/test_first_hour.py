@@ -57,7 +57,25 @@ def test_the_api_docs_render_the_awards_operation_offline(page: Any, server: Ser
     operation.locator(".opblock-summary").first.click()
     page.get_by_role("button", name="Try it out").first.wait_for()
     assert "achievement" in operation.inner_text()  # the request body's example
-    assert page.get_by_role("button", name="Authorize").count() == 1
+    # One "Authorize" button for the page (named exactly: summaries such as
+    # "/ims/ob/v3p0/oauth/authorize" or "pre-authorized code" contain the word). Its dialog
+    # lists every scheme of the description, the API token first.
+    authorize = page.get_by_role("button", name="Authorize", exact=True)
+    assert authorize.count() == 1
+    dialog = page.locator(".dialog-ux .modal-ux")
+    authorize.click()
+    dialog.wait_for()
+    schemes = dialog.locator(".auth-container h4").all_inner_texts()
+    assert schemes[0].split()[0] == "bearerAuth", schemes
+    dialog.get_by_role("button", name="Close").first.click()
+    dialog.wait_for(state="detached")
+    # The operation's own lock offers the operation's own security only: the API token,
+    # not the wallets' or other applications' schemes.
+    operation.locator(".authorization__btn").click()
+    dialog.wait_for()
+    assert [h.split()[0] for h in dialog.locator(".auth-container h4").all_inner_texts()] \
+        == ["bearerAuth"]
+    dialog.get_by_role("button", name="Close").first.click()
     assert elsewhere == [], f"the docs page reached out to {elsewhere}"
     assert [e for e in errors if "Content Security Policy" in e] == [], errors
     assert errors == [], errors

@@ -29,6 +29,7 @@ from issuer.services.awards import (
     search_credentials,
 )
 from issuer.services.errors import Invalid, NotFound
+from issuer.services.exchanges import exchange_copies
 from issuer.services.revocation import credential_status, status_events
 from issuer.storage.models import Achievement, Credential, Issuer
 from issuer.web.admin.common import PAGE_SIZE, member_issuer, staff
@@ -171,7 +172,7 @@ def render_credential(issuer: Issuer, row: Credential, form: Form | None = None,
         "admin/credential.html", issuer=issuer, credential=row,
         state=credential_status(db(), services(), row), events=status_events(db(), row),
         status_form=form or Form(), status_action=action,
-        mail=award_mail(db(), services(), row))
+        mail=award_mail(db(), services(), row), wallet_copies=exchange_copies(db(), row))
     return page, status
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import re
 import time
+from dataclasses import dataclass
+from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -22,7 +24,7 @@ from flask.testing import FlaskClient
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
@@ -219,6 +221,75 @@ SESSION_PREFIXES = ("/learn/", "/admin/")
 SESSION_SCHEMES = {"staffSession", "learnerSession"}
 
 
+@dataclass(frozen=True)
+class OwnErrorForm:
+    """A protocol whose specification names its own error body: its errors are documented
+    with that body (one of ``responses``, shared responses of components/responses), not
+    with problem details, and its operations use only its own security ``schemes``."""
+
+    why: str
+    responses: frozenset[str]
+    schemes: frozenset[str] = frozenset()
+
+
+#: Path prefixes answering errors in their protocol's own form; the longest prefix that
+#: matches a path decides (issuer.web.errors.OAUTH_PREFIXES is the app's side of it).
+OWN_ERROR_FORMS: dict[str, OwnErrorForm] = {
+    "/oid4vci/": OwnErrorForm(
+        "OpenID4VCI 1.0 §6.3 and §8.3.1.2 (RFC 6749 §5.2 error responses)",
+        frozenset({"OAuthError"}), frozenset({"oid4vciAccessToken"})),
+    "/.well-known/openid-credential-issuer": OwnErrorForm(
+        "OpenID4VCI 1.0 §12.2: the wallet meets the flow's one error form",
+        frozenset({"OAuthError"})),
+    "/.well-known/oauth-authorization-server": OwnErrorForm(
+        "RFC 8414 metadata of the OpenID4VCI token endpoint", frozenset({"OAuthError"})),
+    "/ims/ob/v3p0/": OwnErrorForm(
+        "Open Badges 3.0 §6.2 and §B.3: Imsx_StatusInfo bodies",
+        frozenset({"ObStatusInfo"}), frozenset({"obOAuth2"})),
+    "/ims/ob/v3p0/oauth/": OwnErrorForm(
+        "RFC 6749 §5.2 and RFC 7591 §3.2.2 errors (OB 3.0 §7); the consent page answers "
+        "the learner with a page",
+        frozenset({"ObOAuthError", "ObPage"}), frozenset({"obClientBasic", "learnerSession"})),
+}
+
+
+def own_error_form(path: str) -> OwnErrorForm | None:
+    matches = [prefix for prefix in OWN_ERROR_FORMS if path.startswith(prefix)]
+    return OWN_ERROR_FORMS[max(matches, key=len)] if matches else None
+
+
+def test_protocol_errors_are_documented_in_their_own_form() -> None:
+    assert all(form.why.strip() for form in OWN_ERROR_FORMS.values())
+    responses = spec()["components"]["responses"]
+    schemes = spec()["components"]["securitySchemes"]
+    checked = 0
+    for path, method, op in operations():
+        form = own_error_form(path)
+        if form is None:
+            continue
+        checked += 1
+        used = {name for requirement in op.get("security", spec()["security"])
+                for name in requirement}
+        assert used <= form.schemes, (path, method, used)
+        if any(schemes[name]["type"] in ("http", "oauth2") for name in used):
+            assert "401" in op["responses"], (path, method)
+        if used & SESSION_SCHEMES:
+            assert "302" in op["responses"], (path, method)
+        if "requestBody" in op:
+            assert "400" in op["responses"] and "413" in op["responses"], (path, method)
+        for status, response in op["responses"].items():
+            if status.startswith(("4", "5")):
+                ref = response.get("$ref", "")
+                assert ref.removeprefix("#/components/responses/") in form.responses, (
+                    path, method, status, ref)
+    for name in set().union(*(form.responses for form in OWN_ERROR_FORMS.values())):
+        assert deref(responses[name]).get("content"), name
+        assert "application/problem+json" not in responses[name]["content"], name
+    for name in set().union(*(form.schemes for form in OWN_ERROR_FORMS.values())):
+        assert name in schemes, name
+    assert checked >= 6
+
+
 def test_errors_are_documented_as_problem_details() -> None:
     security = spec()["security"]
     assert security == [{"bearerAuth": []}]
@@ -228,6 +299,8 @@ def test_errors_are_documented_as_problem_details() -> None:
         assert schemes[name] == {**schemes[name], "type": "apiKey", "in": "cookie",
                                  "name": "issuer_session"}
     for path, method, op in operations():
+        if own_error_form(path) is not None:
+            continue  # test_protocol_errors_are_documented_in_their_own_form
         responses = op["responses"]
         used = {name for requirement in op.get("security", security) for name in requirement}
         if "bearerAuth" in used:
@@ -266,6 +339,14 @@ HTML_ONLY: dict[str, str] = {
                                            "for people; programs use POST /credentials/verify",
     "/dev/outbox": "development-only page listing queued mail",
     "/attest/{token}": "a peer's attestation form",
+    "/frameworks/scaffolding": "the scaffolding framework peer attestations align to, for "
+                               "people (each item an anchor of the page)",
+    "/ims/ob/v3p0/terms": "terms and privacy page of the Open Badges API (the service "
+                          "description document links to it)",
+    "/learn/backpack": "learner page and form listing badges other applications stored",
+    "/learn/backpack/send": "learner form sending a badge to a backpack elsewhere; its "
+                            "answer is a page with the link to that backpack",
+    "/learn/backpack/send/callback": "where a backpack sends the learner back; redirects",
     "/admin/": "staff dashboard",
     "/admin/login": "staff sign-in form; sets the session cookie and redirects",
     "/admin/logout": "staff sign-out form post; redirects",
@@ -309,6 +390,14 @@ HTML_ONLY: dict[str, str] = {
     "/learn/claims/{public_id}/statement": "learner form post; redirects",
     "/learn/claims/{public_id}/submit": "learner form post; redirects",
     "/learn/claims/{public_id}/withdraw": "learner form post; redirects",
+    "/learn/wallet/{credential_id}": "learner's \"Add to wallet\" page; its form starts an "
+                                     "exchange and shows its QR code and links (the wallet "
+                                     "then calls /exchanges/, which is described)",
+    "/learn/wallet/{credential_id}/openid4vci": "learner form post showing a credential offer "
+                                                "as a QR code (the wallet then calls "
+                                                "/oid4vci/, which is described)",
+    # --- The Open Badges 3.0 API's pages (its terms page, the learner's backpack pages) go
+    # --- here, each with its reason.
 }
 #: Routes that serve files but are not part of the interface.
 NOT_DESCRIBED: dict[str, str] = {
@@ -363,7 +452,7 @@ def test_every_described_path_and_method_has_a_route(app: Flask) -> None:
 def test_pages_answer_html_even_when_json_is_asked_for(
         app: Flask, session: Session, ctx: ServiceContext, world: World) -> None:
     """A page listed in HTML_ONLY that started answering JSON would belong in the spec."""
-    from tests.learning_fixtures import make_learner
+    from tests.learning_fixtures import make_learner, sign_in_cookie
     from tests.web.admin.test_pages import award_to, signed_in_as
 
     credential = award_to(session, ctx, "guild", "ada@example.org", "Ada")
@@ -371,8 +460,7 @@ def test_pages_answer_html_even_when_json_is_asked_for(
     token_id = session.scalar(select(ApiToken.id).join(Issuer).where(Issuer.slug == "guild"))
     session.commit()
     browser = signed_in_as(app.test_client(), world.staff_email)
-    with browser.session_transaction() as cookie_session:
-        cookie_session["learner_id"] = learner.id  # staff and learner at once: every page
+    sign_in_cookie(app, browser, learner.id)  # staff and learner at once: every page
     values = {"slug": "guild", "a_slug": "peer-scaffolder", "cid": credential.id,
               "credential_id": credential.id, "token_id": str(token_id), "job_id": "1",
               "token": "no-such-token", "public_id": "no-such-claim", "evidence_id": "1",
@@ -491,6 +579,14 @@ def _pointer(path: str, status: str, media: str) -> str:
     base = (response["$ref"][1:] if "$ref" in response else
             f"/paths/{path.replace('~', '~0').replace('/', '~1')}/get/responses/{status}")
     return f"{base}/content/{media.replace('/', '~1')}/schema"
+
+
+#: Path prefixes whose GET answers another test module checks against the protocol's own
+#: published description, with that module named.
+CHECKED_BY_THEIR_OWN_TESTS: dict[str, str] = {
+    "/ims/ob/v3p0/": "tests/web/ob_api/ (every answer checked against the 1EdTech OB 3.0 "
+                     "OpenAPI document) and tests/browser/test_ob_api_*.py",
+}
 
 
 class Described:
@@ -620,9 +716,9 @@ def test_documents_and_files_answer_as_described(
     evidence_path = "/learn/claims/{public_id}/evidence/{evidence_id}/file"
     assert check(evidence_path, learner.get(file_url)).data == PDF
     check(evidence_path, app.test_client().get(file_url), 302)
-    peer = learning_fixtures.signed_in_client(
-        app, learning_fixtures.make_learner(session, ctx, "peer@guild.test"))
-    session.commit()
+    peer_row = learning_fixtures.make_learner(session, ctx, "peer@guild.test")
+    session.commit()  # signing in reads the learner in a session of its own
+    peer = learning_fixtures.signed_in_client(app, peer_row)
     check(evidence_path, peer.get(file_url, headers=json_accept), 404)
 
     # The staff bulk page's example file.
@@ -653,7 +749,41 @@ def test_documents_and_files_answer_as_described(
     check(results, app.test_client().get(f"/admin/issuers/guild/bulk/{job_id}/results.csv"),
           302)
 
-    # Every described path outside the token API was fetched above.
+    # What wallets read: an exchange's interaction URL, the OpenID4VCI metadata and offers.
+    from issuer.services.exchanges import start_exchange
+    from issuer.services.oid4vci import create_offer
+    from issuer.storage.models import Credential
+    from issuer.storage.wallets import WalletExchange
+
+    awarded_row = session.get_one(Credential, cid)
+    exchange = start_exchange(session, ctx, awarded_row, started_by="test")
+    stale = start_exchange(session, ctx, awarded_row, started_by="test")
+    session.execute(update(WalletExchange)
+                    .where(WalletExchange.challenge == stale.challenge)
+                    .values(expires_at=ctx.now() - timedelta(seconds=1)))
+    offer = create_offer(session, ctx, awarded_row, tx_code="123456")
+    session.commit()
+    interaction = "/exchanges/{exchange_id}"
+    assert check(interaction, client.get(f"/exchanges/{exchange.exchange_id}?iuv=1")
+                 ).get_json() == {"protocols": {"vcapi": exchange.exchange_url}}
+    check(interaction, client.get(f"/exchanges/{exchange.exchange_id}"), 405)
+    check(interaction, client.get("/exchanges/no-such-exchange?iuv=1"), 404)
+    check(interaction, client.get(f"/exchanges/{stale.exchange_id}?iuv=1"), 410)
+    issuer_metadata = check("/.well-known/openid-credential-issuer",
+                            client.get("/.well-known/openid-credential-issuer"))
+    check("/.well-known/oauth-authorization-server",
+          client.get("/.well-known/oauth-authorization-server"))
+    offered = check("/oid4vci/offers/{offer_id}",
+                    client.get(offer.offer_uri.removeprefix(BASE_URL)))
+    assert offered.get_json()["credential_issuer"] == \
+        issuer_metadata.get_json()["credential_issuer"]
+    for accept in ({"Accept": "text/html"}, json_accept):
+        check("/oid4vci/offers/{offer_id}", client.get("/oid4vci/offers/no-such-offer",
+                                                       headers=accept), 404)
+
+    # Every described path outside the token API was fetched above, except those whose
+    # own tests check every answer against a published description of their protocol.
     untested = {path for path in spec()["paths"] if not path.startswith(TOKEN_PREFIXES)
+                and not path.startswith(tuple(CHECKED_BY_THEIR_OWN_TESTS))
                 and "get" in spec()["paths"][path]} - check.seen
     assert untested == set(), f"add a real request for {sorted(untested)}"
