@@ -191,8 +191,10 @@ def demo_achievement(session: Session, ctx: ServiceContext, issuer: Issuer) -> A
                        "sharing worked examples and mentoring.",
         "criteria_narrative": "At least two peers attest that the learner helped them "
                               "learn, and a reviewer confirms the evidence.",
+        # No creditsAvailable: it states the credit hours the badge is worth, the figure
+        # creditsEarned (academic credits, OB 3.0 §B.1.3) correlates with. CPD hours differ
+        # from claim to claim, so each credential records its own as a RawScore result.
         "achievement_type": "Competency",
-        "credits_available": 2,
         "tags": ["mentoring", "peer learning", "CPD"],
         "image_caption": "A blue round badge reading Peer Scaffolder",
     })

@@ -9,11 +9,12 @@ comparison, since peers attest to it on the claim, before approval.
 "Suggest" makes no award: it opens a submitted claim for each person chosen, in the issuer's
 review queue like any other, so a reviewer still decides and the claim policy (attestations,
 thresholds) still applies. The person is the learner with the address the archive gives (a
-mailing list's) or the manager types. The claim carries the person's traces
-(:mod:`issuer.storage.traces`: their posts, the posts they answered and the replies to
-theirs, never anyone's words) and one public evidence item (OB 3.0 §B.1.9 Evidence) whose id
-is the export's SHA-256 and whose narrative gives the counts, the rules and the records
-counted, so the credential says which records were counted and how.
+mailing list's) or the manager types, told by mail once the suggestion is committed who
+suggested which badge and on which counts, with a link to the claim. The claim carries the
+person's traces (:mod:`issuer.storage.traces`: their posts, the posts they answered and the
+replies to theirs, never anyone's words) and one public evidence item (OB 3.0 §B.1.9
+Evidence) whose id is the export's SHA-256 and whose narrative gives the counts, the rules
+and the records counted, so the credential says which records were counted and how.
 
 The upload is bounded in bytes (``trace_upload_max_bytes``) and in items (:data:`MAX_ITEMS`),
 which bounds the time it takes; items that cannot be read are listed by number and left out;
@@ -38,6 +39,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from issuer.core.activity.measures import (
+    RULES_TEXT,
     Measures,
     Thresholds,
     measure_everyone,
@@ -57,10 +59,11 @@ from issuer.services.claims import STATUS_WORDS, active_claim
 from issuer.services.context import ServiceContext
 from issuer.services.errors import Invalid, NotFound
 from issuer.services.learners import ensure_learner, find_learner, normalize_email
+from issuer.services.mail import render_mail, send_mail
 from issuer.services.measures import thresholds_for
 from issuer.storage.learning import Claim, EvidenceRecord, Learner
 from issuer.storage.measure_policies import SuggestionUpload
-from issuer.storage.models import Achievement, Issuer
+from issuer.storage.models import Achievement, Issuer, User
 from issuer.storage.traces import TraceImport, TraceItem
 
 __all__ = [
@@ -91,6 +94,8 @@ MAX_ITEMS = 100_000
 MAX_CANDIDATES = 500
 MAX_SITE = 253
 TITLE = "Help acknowledged in a community"
+#: The message telling the person suggested (``templates/mail/claim_suggested.txt``).
+MAIL_KIND = "claim_suggested"
 
 
 @dataclass(frozen=True)
@@ -423,4 +428,33 @@ def _open_claim(session: Session, ctx: ServiceContext, found: Scan, candidate: C
         "measures": {k: v for k, v in candidate.measures.as_json().items() if k != "records"}}
     audit.record(session, ctx, actor=actor, action="claim.suggested",
                  issuer_id=claim.issuer_id, claim_id=claim.id, detail=detail)
+    _mail_suggested(session, ctx, found, candidate, claim, learner, actor)
     return claim
+
+
+def _suggested_by(session: Session, actor: str, issuer_name: str) -> str:
+    """The staff member's name as the person suggested reads it; the issuer's name when
+    the actor is no staff member (a command run on the server)."""
+    role, _, email = actor.partition(":")
+    user = session.scalar(select(User).where(User.email == email)) if role == "staff" else None
+    return user.name.strip() if user is not None and user.name.strip() else issuer_name
+
+
+def _mail_suggested(session: Session, ctx: ServiceContext, found: Scan, candidate: Candidate,
+                    claim: Claim, learner: Learner, actor: str) -> None:
+    """Tell the person a claim waits in their name, who suggested it and on which counts.
+
+    Queued in the caller's transaction (:mod:`issuer.services.mail`): it goes out only once
+    the suggestion is committed. Counts only: the people they helped are never named.
+    """
+    issuer_name = found.achievement.issuer.name
+    m = candidate.measures
+    subject, body = render_mail(
+        MAIL_KIND, suggested_by=_suggested_by(session, actor, issuer_name),
+        issuer_name=issuer_name, achievement_name=found.achievement.name,
+        handle=candidate.handle, export_kind=KINDS[found.upload.kind][1],
+        answers=m.answers, people_helped=m.people_helped, acknowledged=m.acknowledged,
+        counted=f"{m.counted_acknowledgements:g}", people=m.people_acknowledging,
+        communities=m.communities, months=m.months_active, rules=RULES_TEXT,
+        link=f"{ctx.base}/learn/claims/{claim.public_id}")
+    send_mail(session, ctx, to=learner.email, subject=subject, body=body, kind=MAIL_KIND)

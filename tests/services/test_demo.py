@@ -153,8 +153,10 @@ def test_the_demo_credential_verifies_with_its_evidence_and_endorsements(
     subject = document["credentialSubject"]
     # CPD hours are a RawScore result, not academic credits (OB 3.0 §B.1.3 creditsEarned).
     assert "creditsEarned" not in subject
+    # Nor does the badge claim a fixed number of credit hours: the hours are the claim's.
+    assert "creditsAvailable" not in subject["achievement"]
     results = {r["resultDescription"].rpartition("#")[2]: r for r in subject["result"]}
-    assert results["cpd-hours"]["value"] == "2"  # 1.5 + 0.5 hours, all the badge offers
+    assert results["cpd-hours"]["value"] == "2"  # 1.5 + 0.5 hours of evidence
     assert results["peer-attestations"]["value"] == "2"
     assert (subject["activityStartDate"], subject["activityEndDate"]) == (
         "2025-03-14T00:00:00Z", "2025-04-02T00:00:00Z")

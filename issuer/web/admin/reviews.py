@@ -66,6 +66,21 @@ ACTION_WORDS = {
     "claim.rejected": "Not approved", "claim.returned": "Returned for revision",
     "credential.issued": "Badge issued",
     "claim.auto_approval_failed": "Automatic approval failed; waiting for a reviewer",
+    "claim.suggested": "Suggested from a community's export",
+    "evidence.captured": "Cited page captured",
+    "traces.imported": "Community archive imported",
+    "traces.picked": "Help from a community archive chosen as evidence",
+    # Written without a claim, so no claim's history shows them today; worded all the
+    # same, so a trail that does list them never shows a raw name.
+    "policy.updated": "Claim policy changed",
+    "policy.measures_updated": "Thresholds of measured help changed",
+    "suggestions.uploaded": "Community export uploaded",
+    "endorsement.issued": "Endorsement issued", "endorsement.imported": "Endorsement imported",
+    "transcript.issued": "Transcript issued",
+    "profile.badge-shown": "Badge shown on the public profile",
+    "profile.badge-hidden": "Badge hidden from the public profile",
+    "profile.name-changed": "Display name changed",
+    "learner.created": "Account created", "learner.signed_in": "Signed in",
 }
 #: Endorsements verified on one public page: each is a signature check.
 PUBLIC_LIMIT = 20
