@@ -143,11 +143,35 @@ def _message(exc: BaseException) -> str:
     parts: list[str] = []
     current: BaseException | None = exc
     while current is not None and len(parts) < 4:
-        text = str(current).strip()
+        text = _one_error(current)
         if text and text not in parts:
             parts.append(text)
-        current = current.__cause__
+        cause = current.__cause__
+        details = getattr(current, "details", None)
+        if cause is None and isinstance(details, dict):
+            found = details.get("cause")
+            cause = found if isinstance(found, BaseException) else None
+        current = cause
     return "; ".join(parts) or exc.__class__.__name__
+
+
+_PYLD_PREFIXES = ("Invalid JSON-LD syntax; ", "Invalid JSON-LD syntax: ")
+
+
+def _one_error(exc: BaseException) -> str:
+    """One line for a person: pyld's ``str()`` of its errors is the tuple of their arguments
+    followed by lines of internals (type, code, details)."""
+    if not isinstance(exc, jsonld.JsonLdError):
+        return str(exc).strip()
+    first = exc.args[0] if exc.args else ""
+    text = first.strip() if isinstance(first, str) else ""
+    for prefix in _PYLD_PREFIXES:
+        text = text.removeprefix(prefix)
+    code = getattr(exc, "code", None)
+    if isinstance(code, str) and code and code not in text:
+        # The JSON-LD 1.1 API error code (§9.4.2) names the rule that was broken.
+        text = f"{text.rstrip('.')} (JSON-LD: {code})" if text else f"JSON-LD: {code}"
+    return text
 
 
 def check_context_list(document: Mapping[str, Any], loader: ContextLoader) -> None:
@@ -251,7 +275,17 @@ def expand_safe(document: Mapping[str, Any], loader: ContextLoader) -> Expansion
             names[0],
         )
     vocab_terms: list[str] = []
-    _walk_expanded(expanded, vocab_terms)
+    undefined_types: list[str] = []
+    _walk_expanded(expanded, vocab_terms, undefined_types)
+    if undefined_types:
+        # Each one is named: with "@vocab": null after the base context (JSON-LD 1.1 §4.1.2
+        # step 5.8.2) no type outside the contexts expands, and the caller must fix them all.
+        listed = ", ".join(repr(t) for t in undefined_types[:10])
+        raise UndefinedTermError(
+            f"undefined type(s) {listed}: no context in @context defines them, so they "
+            "would not be covered by the signature",
+            undefined_types[0],
+        )
     return ExpansionReport(expanded=expanded, issuer_dependent_terms=tuple(vocab_terms))
 
 
@@ -271,10 +305,10 @@ def _is_absolute(iri: str) -> bool:
     )
 
 
-def _walk_expanded(node: Any, vocab_terms: list[str]) -> None:
+def _walk_expanded(node: Any, vocab_terms: list[str], undefined_types: list[str]) -> None:
     if isinstance(node, list):
         for item in node:
-            _walk_expanded(item, vocab_terms)
+            _walk_expanded(item, vocab_terms, undefined_types)
         return
     if not isinstance(node, dict):
         return
@@ -295,17 +329,17 @@ def _walk_expanded(node: Any, vocab_terms: list[str]) -> None:
                 if is_value and t == "@json":
                     continue
                 if not (t.startswith("_:") or _is_absolute(t)):
-                    raise UndefinedTermError(
-                        f"undefined type {t!r}: no context in @context defines it", t
-                    )
+                    if t not in undefined_types:
+                        undefined_types.append(t)
+                    continue
                 if t.startswith(ISSUER_DEPENDENT_NS):
                     vocab_terms.append(t[len(ISSUER_DEPENDENT_NS) :])
         elif not key.startswith("@"):
             if key.startswith(ISSUER_DEPENDENT_NS):
                 vocab_terms.append(key[len(ISSUER_DEPENDENT_NS) :])
-            _walk_expanded(value, vocab_terms)
+            _walk_expanded(value, vocab_terms, undefined_types)
         elif key in ("@list", "@set", "@graph", "@included", "@reverse"):
-            _walk_expanded(value, vocab_terms)
+            _walk_expanded(value, vocab_terms, undefined_types)
 
 
 def expanded_to_rdf_dataset(expanded: list[Any], loader: ContextLoader) -> dict[str, Any]:

@@ -13,6 +13,13 @@ Two parts of the core need more of pyld than its public API offers:
   itself is the value of the vocabulary-relative ``._expand_iri`` call that pyld makes just
   before the hook, so :class:`SafeModeProcessor` watches that call.
 
+Both also correct one pyld defect: JSON-LD 1.1 §4.1.2 step 5.8.2 says ``"@vocab": null``
+removes *any* vocabulary mapping, but pyld 3.3 deletes the mapping unconditionally and fails
+with ``KeyError: '@vocab'`` when the active context has none (the VCDM 2.0 base context
+defines no ``@vocab``). The active contexts pyld clones while processing a context are
+therefore :class:`_VocabResettable`, where removing an absent mapping does nothing, so
+such a document is judged on its terms instead of failing in the processor.
+
 None of this is pyld's public API. pyld is therefore pinned to the minor version these uses
 were proven against (``PROVEN_PYLD``, and ``pyproject.toml``), and this module checks on
 import that the installed pyld is that version, that the functions have the signatures
@@ -67,13 +74,32 @@ class PyldMismatch(RuntimeError):
 # ----------------------------------------------------------------------------- processors
 
 
+class _VocabResettable(dict[str, Any]):
+    """An active context in which removing an absent vocabulary mapping is a no-op, as
+    JSON-LD 1.1 §4.1.2 step 5.8.2 ("remove any vocabulary mapping") requires."""
+
+    def __delitem__(self, key: str) -> None:
+        if key == "@vocab" and key not in self:
+            return
+        super().__delitem__(key)
+
+
+class _Processor(jsonld.JsonLdProcessor):
+    """pyld's processor with the ``"@vocab": null`` correction (module docstring)."""
+
+    def _clone_active_context(self, active_ctx: Any) -> Any:
+        # Every context entry is processed on a clone made here (pyld 3.3, _process_context),
+        # and its "@vocab": null handling deletes from that clone.
+        return _VocabResettable(super()._clone_active_context(active_ctx))
+
+
 class ContextProcessor:
     """pyld's Context Processing and IRI Expansion, as its expansion algorithm runs them."""
 
     __slots__ = ("_processor",)
 
     def __init__(self) -> None:
-        self._processor = jsonld.JsonLdProcessor()
+        self._processor = _Processor()
 
     def initial_context(self, options: Mapping[str, Any]) -> ActiveContext:
         """The active context a document starts from (JSON-LD 1.1 §5.1, initial context)."""
@@ -99,7 +125,7 @@ class ContextProcessor:
         return self._processor._expand_iri(active, value, vocab=True)
 
 
-class SafeModeProcessor(jsonld.JsonLdProcessor):
+class SafeModeProcessor(_Processor):
     """pyld's processor, recording in :attr:`dropped` each key its expansion drops."""
 
     def __init__(self) -> None:
@@ -200,6 +226,7 @@ _EXPECTED_PARAMETERS: dict[str, tuple[str, ...]] = {
         "propagate",
     ),
     "_expand_iri": ("self", "active_ctx", "value", "base", "vocab"),
+    "_clone_active_context": ("self", "active_ctx"),
     "__init__": ("self", "on_property_dropped"),
 }
 
@@ -321,6 +348,10 @@ def _probe() -> str | None:
     )
     if expander.dropped != ["undefinedTerm"]:
         return f"dropped keys are reported as {expander.dropped}"
+    # "@vocab": null removes a vocabulary mapping, and is a no-op where there is none.
+    reset = processor.process(active, [{"@vocab": None}, {"@vocab": None}], options)
+    if processor.expand_vocab(reset, "other") == "https://example.org/vocab#other":
+        return "@vocab: null does not remove the vocabulary mapping"
     return None
 
 

@@ -193,6 +193,8 @@ def _empty_values(node: Any, path: str = "") -> list[str]:
     found: list[str] = []
     if isinstance(node, dict):
         for key, value in node.items():
+            if key == "@context":
+                continue  # a context may map a term to null on purpose ("@vocab": null)
             found += _empty_values(value, f"{path}.{key}" if path else key)
     elif isinstance(node, list):
         for index, value in enumerate(node):

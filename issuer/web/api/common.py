@@ -144,15 +144,52 @@ def _where(error: ValidationError) -> str:
     return path or "(body)"
 
 
+_JSON_TYPES = {"string": "a string", "object": "an object", "array": "a list",
+               "number": "a number", "integer": "a whole number", "boolean": "true or false",
+               "null": "null"}
+_FORMATS = {"uri": "a URI (an absolute address such as https://… or a DID)",
+            "date-time": "a date-time such as 2026-01-01T00:00:00Z",
+            "date": "a date such as 2026-01-01"}
+
+
+def _json_type(value: Any) -> str:
+    for name, kind in (("null", type(None)), ("boolean", bool), ("string", str),
+                       ("array", list), ("object", dict)):
+        if isinstance(value, kind):
+            return _JSON_TYPES[name]
+    return _JSON_TYPES["number"]
+
+
 def _what(error: ValidationError) -> str:
-    if error.validator == "additionalProperties":
+    """The message of one error in words a caller can act on, naming the value sent."""
+    kind, wanted, value = error.validator, error.validator_value, error.instance
+    if kind == "additionalProperties":
         return error.message.replace("Additional properties are not allowed",
                                      "unknown member(s) not allowed")
-    if error.validator == "oneOf" and error.context:
+    if kind == "oneOf" and error.context:
         best = best_match(error.context)
         if best is not None:
-            return best.message
+            return _what(best)
+    if kind == "type":
+        names = [wanted] if isinstance(wanted, str) else list(wanted)
+        allowed = " or ".join(_JSON_TYPES.get(n, n) for n in names)
+        return f"must be {allowed}, not {_json_type(value)}"
+    if kind == "format" and wanted in _FORMATS:
+        return f"{_shown(value)} is not {_FORMATS[wanted]}"
+    if kind == "contains" and isinstance(wanted, dict) and "const" in wanted:
+        return f"must include {_shown(wanted['const'])}"
+    if kind == "minItems" and wanted == 1:
+        return "must not be empty"
+    if kind == "enum":
+        return f"{_shown(value)} is not one of {', '.join(_shown(v) for v in wanted)}"
+    if kind == "required":
+        return f"{error.message.split(' is a required')[0]} is missing"
     return error.message
+
+
+def _shown(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= _SHOWN else text[:_SHOWN] + "…"
 
 
 # --- responses -----------------------------------------------------------------------------
