@@ -8,6 +8,8 @@ checked in :meth:`Settings.from_env` and passed on from there.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 import re
 import secrets
@@ -15,18 +17,26 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, fields
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from issuer.core.bundled import SCHEMAS_DIR
-from issuer.core.canon import DEFAULT_BUDGET, WorkBudget
 from issuer.core.errors import EXIT_UNREADABLE, InputError
-from issuer.core.jsonld import ContextLoader
-from issuer.core.schema import SchemaRegistry
+
+if TYPE_CHECKING:
+    # Loaded by the functions that build them: ``issuer verify`` and ``issuer sign`` read
+    # these settings first, and the JSON-LD processor, JSON Schema and canonicalization take
+    # longer to import than a small command takes to run.
+    from issuer.core.canon import WorkBudget
+    from issuer.core.jsonld import ContextLoader
+    from issuer.core.schema import SchemaRegistry
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 INSTANCE_DIR = PROJECT_ROOT / "instance"
 TEMPLATES_DIR = PROJECT_ROOT / "templates"
 STATIC_DIR = PROJECT_ROOT / "static"
+#: issuer.core.bundled.SCHEMAS_DIR, named without importing that module, which loads the
+#: JSON-LD processor (a test checks that both name the same folder).
+SCHEMAS_DIR = PROJECT_ROOT / "schemas"
 #: A mail server limits the connections one client may hold; past a few, more gain nothing.
 MAX_SMTP_CONNECTIONS = 16
 #: A longer chain of proxies than this is a mistake in the setting, not a deployment.
@@ -45,6 +55,14 @@ def local_base_url(port: int = DEFAULT_PORT, *, https: bool = False) -> str:
 
 #: Where the passphrase of encrypted key files comes from (the service and the CLI alike).
 PASSPHRASE_ENV = "ISSUER_KEY_PASSPHRASE"  # noqa: S105 - the variable's name, not a secret
+
+#: Where issuers' private keys are kept: PEM files in ``ISSUER_KEYS_DIR`` (one machine), or
+#: rows of the database sealed with ``ISSUER_KEY_ENCRYPTION_KEY`` (every node shares them).
+KEY_STORES = ("files", "database")
+#: The key-encryption key is AES-256's: 32 bytes, written in base64url.
+KEK_BYTES = 32
+KEK_HINT = ("32 random bytes in base64url (43 characters), such as the output of: python -c "
+            "'import secrets; print(secrets.token_urlsafe(32))'")
 
 #: The databases this service runs on (SQLite by default, PostgreSQL in production).
 DATABASE_SCHEMES = ("sqlite", "sqlite+pysqlite", "postgresql", "postgresql+psycopg")
@@ -106,6 +124,8 @@ def scrypt_parameters(method: str) -> tuple[int, int, int]:
 
 
 def _work_budget(seconds: float) -> WorkBudget:
+    from issuer.core.canon import WorkBudget
+
     try:
         return WorkBudget(max_seconds=seconds)
     except (TypeError, ValueError) as exc:
@@ -114,11 +134,15 @@ def _work_budget(seconds: float) -> WorkBudget:
 
 @lru_cache(maxsize=4)
 def _loader(path: str) -> ContextLoader:
+    from issuer.core.jsonld import ContextLoader
+
     return ContextLoader.from_directory(path)
 
 
 @lru_cache(maxsize=4)
 def _schemas(path: str) -> SchemaRegistry:
+    from issuer.core.schema import SchemaRegistry
+
     return SchemaRegistry.from_directory(path)
 
 
@@ -168,6 +192,12 @@ def _dev_secret_key(instance: Path) -> str:
         return key
 
 
+def _default_canon_seconds() -> float:
+    from issuer.core.canon import DEFAULT_BUDGET
+
+    return DEFAULT_BUDGET.max_seconds
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything the service reads from its environment, validated once at start-up.
@@ -185,6 +215,10 @@ class Settings:
     secret_key: str = field(default="", repr=False)
     #: Passphrase of encrypted key files (``ISSUER_KEY_PASSPHRASE``).
     key_passphrase: str | None = field(default=None, repr=False)
+    #: ``files`` (default) or ``database`` (:data:`KEY_STORES`).
+    key_store: str = "files"
+    #: Seals the private keys of the database key store (:data:`KEK_HINT`).
+    key_encryption_key: str | None = field(default=None, repr=False)
     max_content_length: int = 2 * 1024 * 1024
     max_image_bytes: int = 512 * 1024
     secure_cookies: bool = False
@@ -203,7 +237,7 @@ class Settings:
     #: The pinned JSON Schemas and JSON-LD contexts (``contexts/``), bundled by default.
     schemas_dir: Path = SCHEMAS_DIR
     #: Wall-clock limit of one canonicalization (:class:`WorkBudget`).
-    canon_max_seconds: float = DEFAULT_BUDGET.max_seconds
+    canon_max_seconds: float = field(default_factory=_default_canon_seconds)
     #: How new staff passwords are hashed (:data:`PASSWORD_HASHING`).
     password_hashing: str = PASSWORD_HASHING
     #: Verify without the network: did:web documents and status lists of other sites are
@@ -250,6 +284,13 @@ class Settings:
     def passphrase(self) -> bytes | None:
         """The key passphrase as the key store takes it; an empty one is none."""
         return self.key_passphrase.encode("utf-8") if self.key_passphrase else None
+
+    @property
+    def kek(self) -> bytes | None:
+        """The key-encryption key's bytes, None when unset."""
+        if not self.key_encryption_key:
+            return None
+        return decode_kek(self.key_encryption_key, "ISSUER_KEY_ENCRYPTION_KEY")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, *,
@@ -308,6 +349,15 @@ class Settings:
             raise ConfigError("ISSUER_QUEUE_NAME must be 1-64 letters, digits, '.', '_' or '-'")
         if "job_lease_seconds" in names and not 5 <= self.job_lease_seconds <= 3600:
             raise ConfigError("ISSUER_JOB_LEASE_SECONDS must be from 5 to 3600")
+        if "key_store" in names and self.key_store not in KEY_STORES:
+            raise ConfigError(f"ISSUER_KEY_STORE must be {' or '.join(KEY_STORES)}, not "
+                              f"{self.key_store!r}")
+        if "key_encryption_key" in names:
+            if self.key_encryption_key:
+                decode_kek(self.key_encryption_key, "ISSUER_KEY_ENCRYPTION_KEY")
+            elif "key_store" in names and self.key_store == "database":
+                raise ConfigError("ISSUER_KEY_STORE=database needs ISSUER_KEY_ENCRYPTION_KEY: "
+                                  + KEK_HINT)
         if "trace_upload_max_bytes" in names and self.trace_upload_max_bytes < 1:
             raise ConfigError("ISSUER_TRACE_UPLOAD_MAX_BYTES must be a whole number above 0")
         for limit in ("staff_session_idle_minutes", "staff_session_max_hours",
@@ -358,6 +408,29 @@ class Settings:
         return Settings(**{**{f.name: getattr(self, f.name) for f in fields(self)},
                            "secret_key": secret, "secure_cookies": secure,
                            "database_url": self._database_url()})
+
+
+def decode_kek(text: str, variable: str) -> bytes:
+    """The 32 bytes of a base64url key-encryption key (RFC 4648 §5, padding optional); the
+    :class:`ConfigError` names ``variable``, never the value."""
+    text = text.strip()
+    try:
+        raw = base64.b64decode(text + "=" * (-len(text) % 4), altchars=b"-_", validate=True)
+    except (binascii.Error, ValueError):
+        raw = b""
+    if len(raw) != KEK_BYTES:
+        raise ConfigError(f"{variable} must be {KEK_HINT}")
+    return raw
+
+
+def kek_from(variable: str, environ: Mapping[str, str] | None = None) -> bytes:
+    """The key-encryption key in the variable an operator named (``issuer keys rewrap
+    --from-env VAR``): the previous one, while the setting already holds the new one."""
+    value = (os.environ if environ is None else environ).get(variable, "")
+    if not value:
+        raise ConfigError(f"{variable} is not set: it must hold the previous "
+                          "key-encryption key")
+    return decode_kek(value, variable)
 
 
 def _converted(name: str, raw: str) -> object:

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from issuer.config import Settings
+from issuer.config import KEK_HINT, ConfigError, Settings
 from issuer.services.context import ServiceContext
 from issuer.storage.db import make_engine, session_factory
-from issuer.storage.keystore import KeyStore
+from issuer.storage.keystore import DatabaseKeyStore, KeyStore, SigningKeys
 
 
 @dataclass
@@ -29,8 +29,20 @@ class Runtime:
     services: ServiceContext
 
 
+def key_store(settings: Settings, engine: Engine) -> SigningKeys:
+    """The key store ``ISSUER_KEY_STORE`` names: files in ``keys_dir``, or the database's
+    sealed rows, opened with ``ISSUER_KEY_ENCRYPTION_KEY``."""
+    if settings.key_store == "database":
+        kek = settings.kek
+        if kek is None:
+            raise ConfigError("ISSUER_KEY_STORE=database needs ISSUER_KEY_ENCRYPTION_KEY: "
+                              + KEK_HINT)
+        return DatabaseKeyStore(engine, kek)
+    return KeyStore(settings.keys_dir, settings.passphrase)
+
+
 def build_runtime(settings: Settings) -> Runtime:
     engine = make_engine(settings.database_url)
-    keystore = KeyStore(settings.keys_dir, settings.passphrase)
+    keystore = key_store(settings, engine)
     return Runtime(settings=settings, engine=engine, sessions=session_factory(engine),
                    services=ServiceContext(settings=settings, keystore=keystore))

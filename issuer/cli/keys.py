@@ -2,10 +2,12 @@
 
 ``generate`` writes a key file for ``issuer sign`` and needs no service. ``add``, ``rotate``,
 ``retire`` and ``report`` work on the service's database (ISSUER_* settings), each in one
-transaction. Exit codes follow :mod:`issuer.cli.errors`: 0 done, 1 refused (a key file that
-exists, an unknown issuer or key, a date in the future, a compromise date moved later), 2
-unreadable input (a date that is not ISO 8601, a file that cannot be written, a database
-that is not set up). Private keys are written with mode 0600, never overwritten and never
+transaction; so do ``export-to-database`` (key files into the database key store) and
+``rewrap`` (the database key store under a new key-encryption key). Exit codes follow
+:mod:`issuer.cli.errors`: 0 done, 1 refused (a key file that exists, an unknown issuer or
+key, a date in the future, a compromise date moved later), 2 unreadable input (a date that
+is not ISO 8601, a file that cannot be written, a database that is not set up, a missing
+or wrong key-encryption key). Private keys are written with mode 0600, never overwritten and never
 printed.
 """
 
@@ -19,7 +21,7 @@ import click
 
 from issuer.cli.common import passphrase, service_runtime, unit_of_work
 from issuer.cli.errors import Refused, Unreadable
-from issuer.config import PASSPHRASE_ENV
+from issuer.config import KEK_HINT, PASSPHRASE_ENV
 from issuer.core.dids import did_key_from_public_key
 from issuer.core.errors import InputError, IssuerError
 from issuer.core.keys import PrivateKey, save_private_key
@@ -205,3 +207,60 @@ def report(slug: str) -> None:
 
     rows = _in_service(lambda session, ctx: key_report(session, ctx, get_issuer(session, slug)))
     click.echo(render_table(rows))
+
+
+@keys_group.command("export-to-database")
+def export_to_database() -> None:
+    """Copy the issuers' key files into the database key store.
+
+    Each key is sealed with ISSUER_KEY_ENCRYPTION_KEY (AES-256-GCM) in one transaction;
+    keys already there are left as they are, so running it again changes nothing. Then set
+    ISSUER_KEY_STORE=database on every node. The files are left in place.
+    """
+    from issuer.cli.common import service_settings
+    from issuer.storage.keystore import DatabaseKeyStore, KeyStore, move_to_database
+
+    settings = service_settings()
+    kek = settings.kek
+    if kek is None:
+        raise Unreadable(f"set ISSUER_KEY_ENCRYPTION_KEY first: {KEK_HINT}")
+    with service_runtime(settings) as rt, unit_of_work(rt) as session:
+        done = move_to_database(session, KeyStore(settings.keys_dir, settings.passphrase),
+                                DatabaseKeyStore(rt.engine, kek))
+    click.echo(f"{_keys(len(done.moved))} moved into the database, sealed with "
+               f"ISSUER_KEY_ENCRYPTION_KEY; {_keys(len(done.already))} already there.")
+    if done.missing:
+        click.echo("Retired keys whose files are gone were left out (they sign nothing "
+                   f"any more): {', '.join(done.missing)}")
+    click.echo("Set ISSUER_KEY_STORE=database on every node. The key files in "
+               f"{settings.keys_dir} are then no longer read: once the database's backups "
+               "hold the keys, they can be deleted.")
+
+
+@keys_group.command("rewrap")
+@click.option("--from-env", "old_env", required=True, metavar="VAR",
+              help="The variable holding the previous key-encryption key.")
+def rewrap(old_env: str) -> None:
+    """Seal every stored key with a new key-encryption key.
+
+    ISSUER_KEY_ENCRYPTION_KEY holds the new key, VAR the previous one. All keys are
+    re-sealed in one transaction, or none; keys already sealed with the new one are left.
+    """
+    from issuer.cli.common import service_settings
+    from issuer.config import kek_from
+    from issuer.storage.keystore import DatabaseKeyStore
+
+    settings = service_settings()
+    kek = settings.kek
+    if kek is None:
+        raise Unreadable(f"set ISSUER_KEY_ENCRYPTION_KEY to the new key first: {KEK_HINT}")
+    old = kek_from(old_env)
+    with service_runtime(settings) as rt, unit_of_work(rt) as session:
+        done, already = DatabaseKeyStore(rt.engine, kek).rewrap(session, old)
+    click.echo(f"{_keys(done)} re-sealed with the key-encryption key in "
+               f"ISSUER_KEY_ENCRYPTION_KEY; {_keys(already)} already were. Restart every "
+               f"node with it; {old_env} is no longer needed.")
+
+
+def _keys(count: int) -> str:
+    return "1 key" if count == 1 else f"{count} keys"

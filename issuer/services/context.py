@@ -13,7 +13,7 @@ from issuer.core.jsonld import ContextLoader
 from issuer.core.schema import SchemaRegistry
 from issuer.services.lookups import Lookups
 from issuer.services.passwords import PasswordHasher
-from issuer.storage.keystore import KeyStore
+from issuer.storage.keystore import SigningKeys
 
 
 def _utcnow() -> datetime:
@@ -26,7 +26,7 @@ class ServiceContext:
     default to those ``settings`` name (a test may pass others)."""
 
     settings: Settings
-    keystore: KeyStore
+    keystore: SigningKeys
     loader: ContextLoader = None  # type: ignore[assignment]  # from settings, see below
     schemas: SchemaRegistry = None  # type: ignore[assignment]
     budget: WorkBudget = None  # type: ignore[assignment]

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from issuer.services.context import ServiceContext
 from issuer.storage.db import alembic_config
+from issuer.storage.keystore import WrongKeyEncryptionKey
 from issuer.storage.models import SigningKey
 
 __all__ = ["OK", "database", "schema", "signing_keys"]
@@ -43,15 +44,22 @@ def schema(engine: Engine) -> str:
 
 def signing_keys(session: Session, ctx: ServiceContext) -> str:
     """The private halves of the active signing keys can be read (key folder mounted, the
-    passphrase right)."""
+    passphrase right, the database store's key-encryption key the one that sealed them).
+
+    The reason given is a kind, not the error's text: that names keys and files."""
     keys = session.scalars(select(SigningKey).where(SigningKey.active.is_(True))
                            .order_by(SigningKey.id).limit(KEYS_CHECKED)).all()
-    broken = 0
+    broken = wrong_kek = 0
     for key in keys:
         try:
             ctx.keystore.load(key.key_file)
+        except WrongKeyEncryptionKey:
+            broken += 1
+            wrong_kek += 1
         except Exception:  # noqa: BLE001 - any reason is "cannot be loaded"; it is counted
             broken += 1
     if broken:
-        return f"{broken} of {len(keys)} active signing keys cannot be loaded"
+        because = (": they were sealed with another key-encryption key than "
+                   "ISSUER_KEY_ENCRYPTION_KEY" if wrong_kek == broken else "")
+        return f"{broken} of {len(keys)} active signing keys cannot be loaded{because}"
     return OK

@@ -4,6 +4,7 @@
 # always see the whole schema.
 from issuer.storage import (
     jobs,
+    key_material,
     learner_sessions,
     learning,
     measure_policies,
@@ -14,5 +15,5 @@ from issuer.storage import (
     wallets,
 )
 
-__all__ = ["jobs", "learner_sessions", "learning", "measure_policies", "models", "ob_api",
-           "oid4vci", "traces", "wallets"]
+__all__ = ["jobs", "key_material", "learner_sessions", "learning", "measure_policies",
+           "models", "ob_api", "oid4vci", "traces", "wallets"]

@@ -1,6 +1,8 @@
 """The site on several machines, as an operator runs it: two web nodes (`issuer serve` on
 two loopback ports) and `issuer worker` processes, sharing one PostgreSQL database and a
-Redis broker.
+Redis broker. The signing keys are in the database key store, sealed with a key-encryption
+key that every node has in its environment: the key files are moved there with `issuer keys
+export-to-database` and deleted before any node starts, so no node reads a file.
 
 A bulk award sent to node A is run by the worker and seen finished on node B; the worker is
 killed with SIGKILL in the middle and another finishes the job exactly once (every row one
@@ -13,6 +15,8 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
+import shutil
 import signal
 import subprocess
 import time
@@ -39,8 +43,9 @@ from tests.services.test_mail import SmtpSink, free_port
 pytestmark = [pytest.mark.db, pytest.mark.postgres, pytest.mark.slow]
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
-#: Enough rows for a worker to be killed between its batches (50 rows each).
-ROWS = 400
+#: Enough rows for a worker to be killed between its batches (50 rows each); the full runs
+#: (ISSUER_TEST_FULL=1) kill it in the middle of 2,000.
+ROWS = 2000 if os.environ.get("ISSUER_TEST_FULL") == "1" else 400
 
 
 def _postgres_or_skip() -> None:
@@ -171,7 +176,12 @@ def site(tmp: Path, smtp: SmtpSink) -> Iterator[Site]:
             _, token = create_token(session, instance.context(), get_issuer(session, "guild"),
                                     "nodes")
             session.commit()
-        env = {**instance.env, "ISSUER_QUEUE_URL": REDIS_URL, "ISSUER_QUEUE_NAME": queue,
+        kek = {"ISSUER_KEY_ENCRYPTION_KEY": secrets.token_urlsafe(32)}
+        moved = instance.run("keys", "export-to-database", **kek)
+        assert moved.returncode == 0, moved.stderr
+        shutil.rmtree(instance.settings.keys_dir)
+        env = {**instance.env, **kek, "ISSUER_KEY_STORE": "database",
+               "ISSUER_QUEUE_URL": REDIS_URL, "ISSUER_QUEUE_NAME": queue,
                "ISSUER_JOB_LEASE_SECONDS": "5", "ISSUER_SMTP_HOST": "127.0.0.1",
                "ISSUER_SMTP_PORT": str(smtp.port)}
         nodes = []
@@ -266,3 +276,21 @@ def test_two_web_nodes_and_a_worker_that_is_killed_issue_every_row_once(
         code, report = a.call("POST", "/credentials/verify", s.token, document)
         assert code == 422 and report["verified"] is False, report  # VC API: not verified
         assert any("revoked" in error["message"] for error in report["errors"]), report
+
+        # A key made on one machine signs on the others: it is in the database, not a file.
+        rotated = subprocess.run([ISSUER_CMD, "keys", "rotate", "--issuer", "guild"],
+                                 env=s.env, capture_output=True, text=True, timeout=120,
+                                 check=False)
+        assert rotated.returncode == 0, rotated.stderr
+        code, awarded = a.call("POST", "/api/v1/awards", s.token, json.dumps({
+            "achievement": "peer-scaffolder",
+            "recipient": {"email": "rotated@example.org"}}).encode())
+        assert code == 201, awarded
+        assert awarded["credential"]["proof"][0]["verificationMethod"].endswith("#key-2")
+        code, report = b.call("POST", "/credentials/verify", s.token, json.dumps(
+            {"verifiableCredential": awarded["credential"]}).encode())
+        assert code == 200 and report["verified"] is True, report
+        for each in (a, b):
+            code, ready = each.call("GET", "/readyz", s.token)
+            assert code == 200, ready
+        assert s.env["ISSUER_KEY_ENCRYPTION_KEY"] not in s.logs() + rotated.stdout
