@@ -1,8 +1,9 @@
 """What issuing and verifying ask of the database about the status lists.
 
 Issuing is the service's busiest write and verifying its busiest read, so their round trips
-are held to what they need: an award takes its status index with a single INSERT … SELECT
-once the issuer has lists; the VC API's check of what it signed does not read or rebuild the
+are held to what they need: once the issuer has lists, an award takes its status index from
+its worker's block, and a block of indexes costs one INSERT … SELECT for many awards; the VC
+API's check of what it signed does not read or rebuild the
 status lists; and verifying reads the status of the one credential at each entry's index, not
 the whole list, so it costs the same however many credentials an issuer has. On SQLite, and
 on PostgreSQL when ISSUER_TEST_DATABASE_URL is set.
@@ -63,18 +64,21 @@ def award(client: FlaskClient, world: World, email: str) -> dict[str, Any]:
     return body
 
 
-def test_an_award_takes_its_status_index_with_one_statement(
+def test_awards_take_their_status_indexes_from_a_block_one_statement_per_block(
     app: Flask, client: FlaskClient, world: World, session: Session
 ) -> None:
     award(client, world, "first@example.org")  # opens the issuer's first pair of lists
     with statements(app) as seen:
-        body = award(client, world, "second@example.org")
+        bodies = [award(client, world, f"n{n}@example.org") for n in range(status_lists.BLOCK)]
     status = touching_status(seen)
-    assert len(status) == 1, status
-    assert status[0].startswith("INSERT INTO status_allocations")
-    entries = body["credential"]["credentialStatus"]
+    # The newest list's size, then the block: one INSERT … SELECT for BLOCK awards.
+    assert len(status) == 2, status
+    assert status[1].startswith("INSERT INTO status_allocations")
+    indexes = [b["credential"]["credentialStatus"][0]["statusListIndex"] for b in bodies]
+    assert len(set(indexes)) == status_lists.BLOCK
+    entries = bodies[-1]["credential"]["credentialStatus"]
     assert [e["statusPurpose"] for e in entries] == ["revocation", "suspension"]
-    assert verify(session, runtime(app).services, body["credential"]).valid
+    assert verify(session, runtime(app).services, bodies[-1]["credential"]).valid
 
 
 def test_the_first_award_tries_its_first_draw_in_the_new_list(
@@ -105,13 +109,13 @@ def test_the_vc_api_does_not_read_the_status_lists_to_check_what_it_signed(
             },
         },
     }
+    award(client, world, "second@example.org")  # takes this worker's block of indexes
     with statements(app) as seen:
         response = client.post("/credentials/issue", headers=auth(world.token),
                                json={"credential": credential})
     assert response.status_code == 201, response.get_data(as_text=True)
-    status = touching_status(seen)
-    assert len(status) == 1, status
-    assert status[0].startswith("INSERT INTO status_allocations")
+    # Its index comes from the block: the status lists are neither read nor rebuilt.
+    assert touching_status(seen) == []
     issued = json.loads(response.get_data(as_text=True))["verifiableCredential"]
     report = verify(session, runtime(app).services, issued)
     assert report.valid, [c.to_json() for c in report.failed]
