@@ -1,10 +1,10 @@
 """``issuer activity``: evidence of informal learning from community archives.
 
 ``issuer activity import --format stackexchange|discourse|mastodon|mbox FILE --handle HANDLE
-[--json]`` reads an archive a person downloaded and summarises HANDLE's activity under the
-counting rules of :mod:`issuer.core.activity.rules`. HANDLE is the Stack Exchange user id
-(``OwnerUserId``), the Discourse username, the Mastodon account (``name@host``, ``@name@host``
-or its URL) or the mail address.
+[--json] [--progress/--no-progress]`` reads an archive a person downloaded and summarises
+HANDLE's activity under the counting rules of :mod:`issuer.core.activity.rules`. HANDLE is
+the Stack Exchange user id (``OwnerUserId``), the Discourse username, the Mastodon account
+(``name@host``, ``@name@host`` or its URL) or the mail address.
 
 What each format accepts (:mod:`issuer.core.activity`): Stack Exchange, a dump's
 ``Posts.xml`` (a ``Users.xml`` beside it gives the accounts' ages; the folder's name, such as
@@ -15,19 +15,22 @@ an mbox file.
 Exit codes follow :mod:`issuer.cli.errors`: 0 done; 1 refused, when the archive holds nothing
 written by HANDLE (with ``--json`` the summary is printed all the same); 2 a file that cannot
 be read (missing, too large, not the format named, XML with a document type). Items that
-cannot be read are listed (``errors``) and left out; they do not stop the import. Nothing
-here loads a web framework or a database.
+cannot be read are listed (``errors``) and left out; they do not stop the import. Progress
+(bytes read, time taken) goes to stderr, by default only when stderr is a terminal, so
+stdout and ``--json`` stay clean. Nothing here loads a web framework or a database.
 """
 
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import click
 
 from issuer.cli.errors import Refused
+from issuer.cli.progress import Progress, open_counted
 from issuer.core.activity.model import Archive, Limits
 
 FORMATS = ("stackexchange", "discourse", "mastodon", "mbox")
@@ -45,13 +48,20 @@ def _site(path: Path) -> str | None:
     return name if "." in name and " " not in name else None
 
 
-def read_archive(fmt: str, path: Path, handle: str, limits: Limits) -> Archive:
-    """The archive at ``path`` read as ``fmt``."""
+def read_archive(fmt: str, path: Path, handle: str, limits: Limits,
+                 progress: Progress | None = None) -> Archive:
+    """The archive at ``path`` read as ``fmt``; ``progress`` hears of the bytes read."""
     from issuer.core.activity import discourse, mastodon, mbox, stackexchange
 
+    def opened(file: Path) -> BinaryIO:
+        return file.open("rb") if progress is None else open_counted(file, progress)
+
     if fmt == "mbox":
+        if progress is not None:
+            # The mailbox module opens the file itself: its reads cannot be counted.
+            progress.start(path, counted=False)
         return mbox.read_mbox(path, limits=limits)
-    with path.open("rb") as stream:
+    with opened(path) as stream:
         if fmt == "mastodon":
             return mastodon.read_outbox_json(stream, limits=limits)
         if fmt == "discourse":
@@ -64,7 +74,7 @@ def read_archive(fmt: str, path: Path, handle: str, limits: Limits) -> Archive:
                                                limits=limits)
     users = path.with_name("Users.xml")
     if users.is_file() and users.resolve() != path.resolve():
-        with users.open("rb") as stream:
+        with opened(users) as stream:
             accounts = stackexchange.read_users_xml(stream, limits=limits)
         archive.accounts_created.update(accounts.accounts_created)
     return archive
@@ -100,13 +110,22 @@ def activity() -> None:
               show_default=True, help="Refuse a larger file.")
 @click.option("--max-items", type=click.IntRange(min=1), default=Limits.max_items,
               show_default=True, help="Read at most this many posts or messages.")
+@click.option("--progress/--no-progress", "show_progress", default=None,
+              help="Show the bytes read and the time taken on stderr "
+                   "[default: when stderr is a terminal].")
 def import_archive(fmt: str, file: Path, handle: str, as_json: bool, max_bytes: int,
-                   max_items: int) -> None:
+                   max_items: int, show_progress: bool | None) -> None:
     """Read an archive and summarise HANDLE's activity and the help they gave."""
     from issuer.core.activity.rules import summarise
 
+    if show_progress is None:
+        show_progress = sys.stderr.isatty()
+    progress = Progress(enabled=True) if show_progress else None
     person = normal_handle(fmt, handle)
-    archive = read_archive(fmt, file, person, Limits(max_bytes=max_bytes, max_items=max_items))
+    archive = read_archive(fmt, file, person, Limits(max_bytes=max_bytes, max_items=max_items),
+                           progress)
+    if progress is not None:
+        progress.finish(len(archive.interactions))
     summary = summarise(person, archive.interactions, archive.accounts_created)
     report: dict[str, Any] = {
         "format": fmt,

@@ -32,8 +32,8 @@ from issuer.storage.learning import Learner
 from issuer.storage.ob_api import ObApiClient, ObApiProfile, UpsertedCredential
 
 __all__ = ["JSON", "JWS", "Listed", "UpsertRefused", "credential_key", "learner_credentials",
-           "learner_profile", "put_profile", "remove_upserted", "upsert_credential",
-           "upserted_credentials"]
+           "learner_profile", "public_backpack", "put_profile", "remove_upserted",
+           "set_upserted_shown", "shown_upserted", "upsert_credential", "upserted_credentials"]
 
 JSON = "json"
 JWS = "jws"
@@ -263,3 +263,36 @@ def remove_upserted(session: Session, learner: Learner, row_id: int) -> None:
         raise NotFound("there is no such badge in your backpack")
     session.delete(row)
     session.flush()
+
+
+def set_upserted_shown(session: Session, learner: Learner, row_id: int,
+                       shown: bool) -> UpsertedCredential:
+    """Show a stored credential on the learner's public profile, or hide it; only their
+    own. Replacing it through upsertCredential keeps the learner's choice."""
+    row = session.get(UpsertedCredential, row_id)
+    if row is None or row.learner_id != learner.id:
+        raise NotFound("there is no such badge in your backpack")
+    row.shown = shown
+    session.flush()
+    return row
+
+
+def shown_upserted(session: Session, learner_id: int) -> list[UpsertedCredential]:
+    """The stored credentials the learner chose to show, and that verified when stored."""
+    return list(session.scalars(
+        select(UpsertedCredential).where(UpsertedCredential.learner_id == learner_id,
+                                         UpsertedCredential.shown.is_(True),
+                                         UpsertedCredential.verified.is_(True))
+        .order_by(UpsertedCredential.issued_at.desc(), UpsertedCredential.id)))
+
+
+def public_backpack(session: Session, handle: str
+                    ) -> tuple[Learner | None, list[UpsertedCredential]]:
+    """The learner at ``/people/<handle>`` and the stored credentials they chose to show
+    there; (None, []) for an unknown handle."""
+    if not handle or len(handle) > profiles.MAX_HANDLE:
+        return None, []
+    learner = session.scalar(select(Learner).where(Learner.profile_handle == handle))
+    if learner is None:
+        return None, []
+    return learner, shown_upserted(session, learner.id)

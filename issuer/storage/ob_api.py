@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from issuer.storage.learning import Learner
@@ -133,6 +133,8 @@ class UpsertedCredential(Base):
         ForeignKey("ob_api_clients.id", ondelete="SET NULL"))
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     replaced_count: Mapped[int] = mapped_column(Integer, default=0)
+    #: On the learner's public profile; only when they choose so (private by default).
+    shown: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     learner: Mapped[Learner] = relationship()
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from flask import (
@@ -21,12 +22,15 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 
+from issuer.core.datetimes import format_datetime
+from issuer.services import ob_api_credentials
 from issuer.services.awards import credential_url
 from issuer.services.errors import Invalid, NotFound
 from issuer.services.profiles import (
     ANONYMOUS,
     MAX_NAME,
     OwnedBadge,
+    PublicProfile,
     link_badges,
     owned_badges,
     profile_url,
@@ -45,6 +49,7 @@ from issuer.services.transcripts import (
     transcript_csv,
 )
 from issuer.storage.learning import Learner
+from issuer.storage.ob_api import UpsertedCredential
 from issuer.web.blueprints import learner_profile as bp
 from issuer.web.context import db, services
 from issuer.web.learner.chart import PALETTE, chart_svg
@@ -174,21 +179,59 @@ def _change_badges(learner: Learner) -> ResponseReturnValue:
 # --- the public profile ------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class OtherBadge:
+    """A badge another organisation issued, which the learner keeps in their backpack here
+    (OB 3.0 §6.2.3 upsertCredential) and chose to show. Its check is the one made when it
+    was stored: this site does not vouch for it beyond that."""
+
+    title: str
+    issuer: str
+    issued: datetime
+    checked: datetime
+    notes: tuple[str, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"achievement": self.title, "issuer": self.issuer,
+                "issued": format_datetime(self.issued),
+                "verifiedWhenStored": format_datetime(self.checked),
+                "issuedHere": False}
+
+
+def _other(row: UpsertedCredential) -> OtherBadge:
+    checks = row.verification.get("checks", []) if isinstance(row.verification, dict) else []
+    notes = tuple(str(c.get("message", "")) for c in checks
+                  if isinstance(c, dict) and c.get("outcome") in ("warning", "skipped"))
+    return OtherBadge(title=row.achievement_name or "A badge",
+                      issuer=row.issuer_name or "an organisation that gave no name",
+                      issued=row.issued_at, checked=row.received_at, notes=notes)
+
+
 @bp.get("/people/<handle>")
 def person(handle: str) -> Response:
-    """The badges a learner chose to show, each with its verify link; nothing else."""
+    """The badges a learner chose to show, each with its verify link, and the badges from
+    other organisations they chose to show from their backpack; nothing else."""
     wanted = json_type(PROFILE_TYPES)
+    owner, stored = ob_api_credentials.public_backpack(db(), handle)
     try:
         found = public_profile(db(), services(), handle)
     except NotFound as exc:
-        if wanted:
-            return _private(json_not_found(exc.message))
-        raise
+        if owner is None or not stored:
+            if wanted:
+                return _private(json_not_found(exc.message))
+            raise
+        found = PublicProfile(name=owner.display_name or ANONYMOUS,
+                              url=profile_url(services(), owner), badges=[])
+    others = [_other(row) for row in stored]
     if wanted:
-        body = json.dumps(found.to_json(services()), ensure_ascii=False, indent=2)
+        document = found.to_json(services())
+        if others:
+            document["otherIssuers"] = [other.to_json() for other in others]
+        body = json.dumps(document, ensure_ascii=False, indent=2)
         return _private(json_response(body, "application/json"))
     response = make_response(render_template(
-        "profile/public.html", profile=found, cards=[_card(b) for b in found.badges]))
+        "profile/public.html", profile=found, cards=[_card(b) for b in found.badges],
+        others=others))
     response.vary.add("Accept")
     return _private(response)
 

@@ -46,20 +46,30 @@ def _learner() -> Learner:
 @bp.get("/learn/backpack")
 @learner_required
 def backpack() -> Any:
-    rows = ob_api_credentials.upserted_credentials(db(), _learner())
-    return render_template("ob_api/backpack.html", badges=[_card(r) for r in rows])
+    learner = _learner()
+    rows = ob_api_credentials.upserted_credentials(db(), learner)
+    return render_template("ob_api/backpack.html", badges=[_card(r) for r in rows],
+                           profile_url=profiles.profile_url(services(), learner))
 
 
 @bp.post("/learn/backpack")
 @learner_required
 def backpack_remove() -> Any:
+    """Remove a stored badge (the default action), or show it on the learner's public
+    profile or hide it from there."""
     raw = request.form.get("badge", "")
-    if not raw.isdigit() or len(raw) > 12:
-        flash("Choose a badge to remove.")
+    action = request.form.get("action", "remove")
+    if not raw.isdigit() or len(raw) > 12 or action not in ("remove", "show", "hide"):
+        flash("Choose a badge and what to do with it.")
         return redirect(url_for("ob_api_consent.backpack"))
-    ob_api_credentials.remove_upserted(db(), _learner(), int(raw))
-    flash("The badge was removed from your backpack.")
-    return redirect(url_for("ob_api_consent.backpack"))
+    if action == "remove":
+        ob_api_credentials.remove_upserted(db(), _learner(), int(raw))
+        flash("The badge was removed from your backpack.")
+        return redirect(url_for("ob_api_consent.backpack"))
+    row = ob_api_credentials.set_upserted_shown(db(), _learner(), int(raw), action == "show")
+    flash("The badge is now on your public profile." if row.shown
+          else "The badge is now hidden from your public profile.")
+    return redirect(url_for("ob_api_consent.backpack") + f"#stored-{row.id}", code=303)
 
 
 # --- sending a badge to another backpack (Service Consumer) --------------------------------
