@@ -25,6 +25,8 @@ SAMPLE_ARGUMENTS: dict[str, Any] = {
     "retry_after": 42,
     "reason": "unknown",
     "what": "credential",
+    "name": "sample_parameter",
+    "scope": "https://purl.imsglobal.org/spec/ob/v3p0/scope/credential.readonly",
 }
 
 

@@ -74,6 +74,10 @@ CONTRACT = {
     "config.ConfigError": (500, 2),
     "services.attestations.LinkExpired": (410, 1),
     "services.learners.RateLimited": (429, 1),
+    # The Open Badges 3.0 API's refusals (OB 3.0 §6.2, RFC 6750 §3.1).
+    "web.ob_api.status_info.TokenRefused": (401, 1),
+    "web.ob_api.status_info.ScopeRefused": (403, 1),
+    "web.ob_api.status_info.QueryRefused": (400, 1),
 }
 
 

@@ -28,7 +28,8 @@ API_PREFIXES = ("/api/", "/credentials/issue", "/credentials/verify", "/presenta
 #: URL prefixes of OAuth 2.0 protocols: errors are RFC 6749 §5.2 bodies, which is what their
 #: clients parse (OpenID4VCI 1.0 §6.3 and §8.3.1.2 for the token and credential endpoints;
 #: the offers, the nonce endpoint and the metadata answer in the same form so a wallet
-#: meets one form only).
+#: meets one form only). The Open Badges 3.0 API rewrites its own errors, OAuth endpoints
+#: included, in :mod:`issuer.web.ob_api.status_info`.
 OAUTH_PREFIXES = ("/oid4vci/", "/.well-known/openid-credential-issuer",
                   "/.well-known/oauth-authorization-server")
 #: Documents only machines fetch (a DID document, a status list): their errors are problem

@@ -251,8 +251,9 @@ def test_no_attestation_after_the_decision(
     session.commit()
     assert claim_row(session, public_id).status == "approved"
 
-    late = signed_in_client(app, make_learner(session, ctx, "late@guild.test", "Late Peer"))
-    session.commit()
+    late_row = make_learner(session, ctx, "late@guild.test", "Late Peer")
+    session.commit()  # signing in keeps a learner session, in a transaction of its own
+    late = signed_in_client(app, late_row)
     page = late.get(f"/attest/{token}").get_data(as_text=True)
     assert "no longer takes attestations" in page and 'name="comment"' not in page
     response = post_form(late, f"/attest/{token}",

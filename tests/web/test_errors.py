@@ -67,3 +67,30 @@ def test_too_many_requests_says_when_to_come_back(
     response = raising.get(f"/api/test-errors/{class_id(cls)}")
     assert response.status_code == 429
     assert response.headers["Retry-After"] == "42"  # RFC 6585 §4
+
+
+@pytest.mark.parametrize("path, form", [
+    ("/oid4vci/no-such-address", "oauth"),
+    ("/.well-known/openid-credential-issuer/no-such-address", "oauth"),
+    ("/.well-known/oauth-authorization-server/no-such-address", "oauth"),
+    ("/ims/ob/v3p0/oauth/no-such-address", "oauth"),
+    ("/ims/ob/v3p0/no-such-address", "imsx"),
+])
+def test_protocols_answer_routing_errors_in_their_own_form(
+        client: FlaskClient, path: str, form: str) -> None:
+    """Where a protocol names its own error body (RFC 6749 §5.2; OB 3.0 §B.3 Imsx_StatusInfo)
+    its clients get that body for an address or a method nothing serves too, whatever
+    they accept (schemas/openapi.yaml documents these prefixes' errors so)."""
+    for accept in ("application/json", "text/html", "*/*"):
+        response = client.get(path, headers={"Accept": accept})
+        assert response.status_code == 404, (path, accept)
+        assert response.mimetype == "application/json", (path, accept)
+        body = response.get_json()
+        if form == "oauth":
+            assert body == {"error": "invalid_request", "error_description": body[
+                "error_description"]}, (path, accept)
+            assert response.headers["Cache-Control"] == "no-store"
+        else:
+            assert body["imsx_codeMajor"] == "failure", (path, accept)
+            assert body["imsx_codeMinor"]["imsx_codeMinorField"][0][
+                "imsx_codeMinorFieldValue"] == "not_found"

@@ -1,7 +1,9 @@
 """``GET /healthz``: the process answers. ``GET /readyz``: this node can serve requests:
 the database answers, its schema is the one this code expects, the active signing keys can
-be loaded, and the job queue's broker answers (when one is used); 503 with the failing
-checks otherwise (:mod:`issuer.services.readiness`).
+be loaded, and the job queue's broker answers when one is used
+(:mod:`issuer.services.readiness`). Otherwise 503 as RFC 9457 problem details, like every
+other error of the service, with each check's outcome in the extension member ``checks``
+(RFC 9457 §3.2).
 
 Both are public and cheap, for load balancers; neither says anything secret.
 """
@@ -17,6 +19,7 @@ from flask.typing import ResponseReturnValue
 from issuer.services import readiness
 from issuer.web.blueprints import ops as bp
 from issuer.web.context import background, runtime
+from issuer.web.errors import problem
 
 log = logging.getLogger("issuer.web.ops")
 
@@ -43,17 +46,25 @@ def readyz() -> ResponseReturnValue:
         "queue": background().check_queue,
     }
     results: dict[str, str] = {}
+    skipped: set[str] = set()
     for name, check in checks.items():
         if name != "database" and results.get("database", readiness.OK) != readiness.OK:
             results[name] = "not checked: the database cannot be used"
+            skipped.add(name)
             continue
         try:
             results[name] = check()
         except Exception as exc:  # noqa: BLE001 - a failed check is an answer, not an error
             log.warning("readiness check %s failed: %s", name, type(exc).__name__)
             results[name] = f"failed ({type(exc).__name__})"
-    ready = all(value == readiness.OK for value in results.values())
-    response = jsonify({"status": "ready" if ready else "not ready", "checks": results})
-    response.status_code = 200 if ready else 503
+    failed = [name for name, value in results.items()
+              if value != readiness.OK and name not in skipped]
+    if failed:
+        named = " and ".join(filter(None, (", ".join(failed[:-1]), failed[-1])))
+        response = problem(503, f"This node cannot serve requests: the {named} "
+                                f"check{'s' if len(failed) > 1 else ''} failed.",
+                           title="Not ready", checks=results)
+    else:
+        response = jsonify({"status": "ready", "checks": results})
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -7,10 +7,11 @@ resolves, and real responses have the status, media type and schema the descript
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
@@ -233,7 +234,9 @@ class OwnErrorForm:
 
 
 #: Path prefixes answering errors in their protocol's own form; the longest prefix that
-#: matches a path decides (issuer.web.errors.OAUTH_PREFIXES is the app's side of it).
+#: matches a path decides (the app's side: issuer.web.errors.OAUTH_PREFIXES, and
+#: issuer.web.ob_api.status_info for /ims/ob/v3p0; tests/web/test_errors.py checks routing
+#: errors there).
 OWN_ERROR_FORMS: dict[str, OwnErrorForm] = {
     "/oid4vci/": OwnErrorForm(
         "OpenID4VCI 1.0 §6.3 and §8.3.1.2 (RFC 6749 §5.2 error responses)",
@@ -355,6 +358,14 @@ HTML_ONLY: dict[str, str] = {
     "/admin/issuers/{slug}/achievements/new": "staff form; the API has POST /api/v1/achievements",
     "/admin/issuers/{slug}/achievements/{a_slug}/edit": "staff form; the API has PATCH",
     "/admin/issuers/{slug}/achievements/{a_slug}/policy": "staff form: claim policy",
+    "/admin/issuers/{slug}/achievements/{a_slug}/measures": "staff form: thresholds of "
+        "measured help a claim must meet (also shown on the claim policy page)",
+    "/admin/issuers/{slug}/suggestions": "staff upload form: a community's export measured "
+                                         "against a badge's thresholds",
+    "/admin/issuers/{slug}/suggestions/{upload_id}": "staff page of who meets the "
+        "thresholds, and its form opening claims for review",
+    "/admin/issuers/{slug}/learners/{learner_id}/measures": "staff page: one learner's "
+                                                            "measured help",
     "/admin/issuers/{slug}/award": "staff form; the API has POST /api/v1/awards",
     "/admin/issuers/{slug}/bulk": "staff upload form; the API has POST /api/v1/bulk",
     "/admin/issuers/{slug}/bulk/{job_id}": "staff page following a bulk job",
@@ -390,14 +401,19 @@ HTML_ONLY: dict[str, str] = {
     "/learn/claims/{public_id}/statement": "learner form post; redirects",
     "/learn/claims/{public_id}/submit": "learner form post; redirects",
     "/learn/claims/{public_id}/withdraw": "learner form post; redirects",
+    "/learn/claims/{public_id}/traces": "learner page and upload form of a community "
+                                        "archive; the upload redirects to what was found",
+    "/learn/claims/{public_id}/traces/{import_id}": "learner page listing an archive's "
+                                                    "posts to pick as evidence",
+    "/learn/claims/{public_id}/traces/{import_id}/pick": "learner form post; redirects",
+    "/learn/claims/{public_id}/evidence/{evidence_id}/capture": "learner form post; "
+        "redirects (the capture's WARC file is described)",
     "/learn/wallet/{credential_id}": "learner's \"Add to wallet\" page; its form starts an "
                                      "exchange and shows its QR code and links (the wallet "
                                      "then calls /exchanges/, which is described)",
     "/learn/wallet/{credential_id}/openid4vci": "learner form post showing a credential offer "
                                                 "as a QR code (the wallet then calls "
                                                 "/oid4vci/, which is described)",
-    # --- The Open Badges 3.0 API's pages (its terms page, the learner's backpack pages) go
-    # --- here, each with its reason.
 }
 #: Routes that serve files but are not part of the interface.
 NOT_DESCRIBED: dict[str, str] = {
@@ -464,7 +480,8 @@ def test_pages_answer_html_even_when_json_is_asked_for(
     values = {"slug": "guild", "a_slug": "peer-scaffolder", "cid": credential.id,
               "credential_id": credential.id, "token_id": str(token_id), "job_id": "1",
               "token": "no-such-token", "public_id": "no-such-claim", "evidence_id": "1",
-              "request_id": "1"}
+              "request_id": "1", "upload_id": "1", "learner_id": str(learner.id),
+              "import_id": "1"}
     pages = 0
     for path, methods in _routes(app).items():
         if path not in HTML_ONLY or "get" not in methods:
@@ -721,6 +738,36 @@ def test_documents_and_files_answer_as_described(
     peer = learning_fixtures.signed_in_client(app, peer_row)
     check(evidence_path, peer.get(file_url, headers=json_accept), 404)
 
+    # A page the claim cites, captured as a WARC file through the guarded fetcher's rules
+    # (this app runs offline, so the capture is taken with a fetcher allowed one local page).
+    from issuer.net.fetcher import fetcher_for
+    from issuer.services.captures import capture_evidence
+    from tests.net.servers import Reply, serving
+    from tests.web.learner.test_claims import claim_row
+
+    with serving(None) as page_server:
+        page_server.routes["/q/1"] = Reply(b"<!doctype html><p>Shorten the proof.</p>",
+                                           headers={"Content-Type": "text/html"})
+        page_url = f"http://127.0.0.1:{page_server.port}/q/1"
+        assert add(learner, public_id, title="My answer", url=page_url).status_code == 302
+        cited = session.scalar(select(EvidenceRecord.id).where(EvidenceRecord.url == page_url))
+        assert cited is not None
+        online = fetcher_for(replace(ctx.settings, verify_offline=False,
+                                     verify_allow_hosts=(f"127.0.0.1:{page_server.port}",)))
+        claim = claim_row(session, public_id)
+        captured = capture_evidence(session, ctx, claim.learner, claim, cited, fetcher=online)
+        session.commit()
+    capture_path = "/learn/claims/{public_id}/captures/{capture_id}.warc.gz"
+    capture_url = f"/learn/claims/{public_id}/captures/{captured.id}.warc.gz"
+    warc = check(capture_path, learner.get(capture_url))
+    assert hashlib.sha256(warc.data).hexdigest() == captured.warc_sha256
+    check(capture_path, learner.get(capture_url, headers={"If-None-Match": warc.headers["ETag"]}),
+          304)
+    signed_out = check(capture_path, app.test_client().get(capture_url), 302)
+    assert urlsplit(signed_out.headers["Location"]).path == "/learn/sign-in"
+    check(capture_path, peer.get(capture_url, headers=json_accept), 404)
+    check(capture_path, peer.get(capture_url), 404)
+
     # The staff bulk page's example file.
     example = "/admin/issuers/{slug}/bulk/example.csv"
     staff = signed_in_as(app.test_client(), world.staff_email)
@@ -780,6 +827,14 @@ def test_documents_and_files_answer_as_described(
     for accept in ({"Accept": "text/html"}, json_accept):
         check("/oid4vci/offers/{offer_id}", client.get("/oid4vci/offers/no-such-offer",
                                                        headers=accept), 404)
+
+    # What operators' tools read (the 503 of /readyz: tests/web/ops, on an empty database).
+    assert check("/healthz", client.get("/healthz")).get_json() == {"status": "ok"}
+    assert check("/readyz", client.get("/readyz")).get_json()["status"] == "ready"
+    assert check("/metrics", client.get("/metrics")).mimetype == "text/plain"
+    assert check("/metrics", client.get("/metrics", headers=json_accept,
+                                        environ_base={"REMOTE_ADDR": "192.0.2.1"}),
+                 403).mimetype == "application/problem+json"
 
     # Every described path outside the token API was fetched above, except those whose
     # own tests check every answer against a published description of their protocol.

@@ -57,8 +57,13 @@ def test_readyz_503_on_a_database_without_schema(
         settings: Settings, fresh_database_url: str, other_app: list[Flask]) -> None:
     answer = make(other_app, replace(settings, database_url=fresh_database_url)).get("/readyz")
     assert answer.status_code == 503
+    # Problem details like every other error, the checks as an extension member.
+    assert answer.mimetype == "application/problem+json"
+    assert answer.headers["Cache-Control"] == "no-store"
     body = answer.get_json()
-    assert body["status"] == "not ready"
+    assert body["status"] == 503 and body["title"] == "Not ready"
+    assert body["detail"] == ("This node cannot serve requests: the schema and signing_keys "
+                              "checks failed.")
     assert body["checks"]["database"] == "ok"
     assert body["checks"]["schema"] == "the database has no schema yet: run issuer init"
 
@@ -71,6 +76,7 @@ def test_readyz_503_when_the_database_is_unreachable_and_says_nothing_secret(
     body = answer.get_json()
     assert body["checks"]["database"].startswith("failed (")
     assert body["checks"]["schema"] == "not checked: the database cannot be used"
+    assert body["detail"] == "This node cannot serve requests: the database check failed."
     assert "s3cret" not in answer.get_data(as_text=True)
     assert "127.0.0.1" not in answer.get_data(as_text=True)
 
