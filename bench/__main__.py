@@ -5,8 +5,11 @@ write the results as JSON (default ``bench/results/latest.json``, which is not v
 production server, and verification in-process), ``bulk`` (bulk award from CSV),
 ``activity`` (importing a Stack Exchange dump), ``cli_start`` (start-up of ``issuer sign``
 and ``issuer verify``, and a folder verified in one call) and ``multi_node`` (awards through
-two web nodes and a worker on PostgreSQL and Redis, against one node); all of them when none
-is named (``make bench``).
+two web nodes and a worker on PostgreSQL and Redis, against one node), ``server_cpu`` (the
+server's CPU per award, issue and verify against one raw Ed25519 signature), ``concurrency``
+(awards/s and p99 at 32 clients on PostgreSQL beside one client) and ``memory`` (a worker's
+RSS after 10,000 awards against its warm size); all of them when none is named
+(``make bench``).
 
 A new benchmark is a module with ``run(quick: bool) -> bench.Result``, added to BENCHMARKS.
 A :class:`bench.measures.Report` also carries measures with their targets, printed as a table
@@ -36,6 +39,9 @@ BENCHMARKS: dict[str, str] = {
     "activity": "bench.activity",
     "cli_start": "bench.cli_start",
     "multi_node": "bench.multi_node",
+    "server_cpu": "bench.server_cpu",
+    "concurrency": "bench.concurrency",
+    "memory": "bench.memory",
 }
 
 DEFAULT_OUTPUT = Path(__file__).resolve().parent / "results" / "latest.json"

@@ -131,8 +131,9 @@ def _cli(env: dict[str, str], *args: str) -> str:
 
 
 @contextmanager
-def running_service(database_url: str, root: Path) -> Iterator[Service]:
-    """A fresh installation served by ``issuer serve --workers 2`` until the block ends."""
+def running_service(database_url: str, root: Path,
+                    workers: int = WORKERS) -> Iterator[Service]:
+    """A fresh installation served by ``issuer serve --workers N`` until the block ends."""
     port = _free_port()
     env = {
         **os.environ,
@@ -146,7 +147,7 @@ def running_service(database_url: str, root: Path) -> Iterator[Service]:
     _cli(env, "issuers", "create", "--slug", ISSUER_SLUG, "--name", "Benchmark Guild")
     token = _cli(env, "tokens", "create", "--issuer", ISSUER_SLUG, "--name", "bench").strip()
     process = subprocess.Popen(
-        [ISSUER, "serve", "--workers", str(WORKERS)], env=env, stdout=subprocess.PIPE,
+        [ISSUER, "serve", "--workers", str(workers)], env=env, stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT, text=True, start_new_session=True,
     )
     database = make_url(database_url).database or ""

@@ -61,6 +61,11 @@ class Report(Result):
         self.measures.append(measure)
         return measure
 
+    def at_most(self, name: str, value: float, unit: str, bound: float) -> Measure:
+        measure = Measure(name, value, unit, f"<= {bound:g}", value <= bound)
+        self.measures.append(measure)
+        return measure
+
     def exactly(self, name: str, value: float, unit: str, wanted: float) -> Measure:
         measure = Measure(name, value, unit, f"= {wanted:g}", value == wanted)
         self.measures.append(measure)
@@ -118,6 +123,48 @@ def processes_cpu_s(match: Callable[[int, str], bool]) -> float:
         if match(int(fields[2]), command):
             total += (int(fields[11]) + int(fields[12])) / _TICK
     return total
+
+
+def group_processes(group: int) -> dict[int, int]:
+    """The processes of process group ``group``: pid → parent pid (Linux ``/proc``)."""
+    found: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text(encoding="utf-8", errors="replace").rsplit(
+                ")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == group:
+            found[int(entry.name)] = int(fields[1])
+    return found
+
+
+def group_cpu_s(group: int) -> float:
+    """CPU time used so far by the processes of process group ``group`` (a server's master
+    and workers), and by none other: not the benchmark's own client threads."""
+    return processes_cpu_s(lambda g, _command: g == group)
+
+
+def rss_bytes(pid: int) -> int | None:
+    """The resident set size of process ``pid`` (``VmRSS``), or None when it is gone."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text(encoding="ascii").splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        return None
+    return None
+
+
+def load_average() -> str:
+    """The machine's 1, 5 and 15 minute load averages, as ``uptime`` shows them."""
+    try:
+        one, five, fifteen = os.getloadavg()
+    except OSError:
+        return "unknown"
+    return f"{one:.2f} {five:.2f} {fifteen:.2f} on {os.cpu_count()} CPUs"
 
 
 @dataclass

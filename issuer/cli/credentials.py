@@ -108,7 +108,6 @@ def sign(infile: str, key_path: str, suite: str | None, created: str | None,
     from issuer.core.dids import did_key_from_public_key, did_key_verification_method_id
     from issuer.core.proofs.data_integrity import SuiteContext, sign_document
     from issuer.core.proofs.registry import SIGNING_SUITES
-    from issuer.core.proofs.vc_jwt import sign_ob_vc_jwt
 
     text = read_text(infile)
     try:
@@ -123,6 +122,9 @@ def sign(infile: str, key_path: str, suite: str | None, created: str | None,
     vm = method or did_key_verification_method_id(did_key_from_public_key(key.public_key))
     try:
         if suite == "vc-jwt":
+            # Loaded only here: the JWT suite's module is not small, and rarely asked for.
+            from issuer.core.proofs.vc_jwt import sign_ob_vc_jwt
+
             click.echo(sign_ob_vc_jwt(document, key, kid=vm))
             return
         when: datetime | str

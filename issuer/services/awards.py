@@ -173,7 +173,8 @@ def award(
     It carries revocation and suspension entries (W3C Bitstring Status List §2.1), taken
     in the same transaction before signing. Nothing is stored unless signing succeeds (a
     refused award gives its status index back); the caller commits. With ``flush=False``
-    the row is written by the caller's next flush (a bulk award writes a batch at once).
+    the row is written at once with one INSERT and not kept in the session (an answer that
+    only reads what was written needs no unit of work).
     ``slot`` is a status index the caller allocated already (a bulk award allocates a
     batch's at once); if the award is refused, the slot stays unused and the caller's.
     With ``add=False`` the row is not put in the session at all: the caller writes it with
@@ -216,10 +217,14 @@ def _issue(session: Session, ctx: ServiceContext, issuer: Issuer, achievement: A
         created_by=actor,
         status_allocation_id=slot.allocation_id,
     )
-    if add:
+    if add and flush:
         session.add(row)
-        if flush:
-            session.flush()
+        session.flush()
+    elif add:
+        # One INSERT in the caller's transaction: the unit of work would cost more than the
+        # row does to write. The rows it refers to (issuer, achievement, key, status index)
+        # are stored already. The row stays out of the session: it holds what was written.
+        session.connection().execute(_CREDENTIALS.insert(), _column_values(row))
     return row
 
 
@@ -239,6 +244,7 @@ def _column_values(row: Credential) -> dict[str, Any]:
 
 
 _COLUMN_KEYS = tuple(attribute.key for attribute in sa_inspect(Credential).column_attrs)
+_CREDENTIALS = Credential.__table__
 
 
 def get_credential(session: Session, credential_id: str) -> Credential:

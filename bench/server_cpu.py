@@ -1,0 +1,134 @@
+"""The server's CPU per request, against one raw Ed25519 signature timed in the same run.
+
+For each database (SQLite; PostgreSQL too when reachable), a fresh installation served by
+``issuer serve --workers 2`` answers ``POST /api/v1/awards``, ``POST /credentials/issue`` and
+``POST /credentials/verify`` from :data:`CLIENTS` client threads. The CPU time counted is the
+server's alone: its gunicorn master and workers (their process group, read from ``/proc``),
+not the benchmark's client threads, which share the machine; a PostgreSQL server's sessions
+for the database are reported on a line of their own. Each kind of request is warmed up
+first, then its CPU is read before and after a counted stretch.
+
+Target: each request costs the server at most 60 raw Ed25519 signatures of CPU, with every
+credential stored, status-listed, signed and verifiable (``bench http`` fetches and verifies
+them all).
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from bench import Timing, measure
+from bench.databases import backends, fresh_database
+from bench.http import (
+    RequestFactory,
+    Service,
+    _award_request,
+    _issue_request,
+    _verify_request,
+    run_load,
+    running_service,
+)
+from bench.measures import Report, group_cpu_s, load_average, processes_cpu_s
+
+#: Clients sending at once: enough to keep both workers busy, few enough not to starve them.
+CLIENTS = 8
+#: Server CPU per request, in raw Ed25519 signatures.
+RATIO_TARGET = 60.0
+
+
+def raw_signature(quick: bool) -> Timing:
+    """One raw Ed25519 signature of 64 bytes (``cryptography``): the floor of any award."""
+    key = Ed25519PrivateKey.generate()
+    message = bytes(range(64))
+    return measure("raw Ed25519 sign (64 B)", lambda: key.sign(message),
+                   samples=7 if quick else 21)
+
+
+def _database_cpu_s(service: Service) -> float:
+    if not service.database:
+        return 0.0
+    name = f" {service.database} "
+    return processes_cpu_s(lambda _group, command: command.startswith("postgres:")
+                           and name in command)
+
+
+@dataclass(frozen=True)
+class Cost:
+    """What one kind of request cost: CPU milliseconds per answered request."""
+
+    backend: str
+    label: str
+    server_ms: float
+    database_ms: float
+    counted: int
+
+
+def cpu_per_request(service: Service, make: RequestFactory, expected: int, *, count: int,
+                    warmup: int) -> tuple[float, float, int, list[bytes]]:
+    """Server and database CPU milliseconds per answered request, the number answered, and
+    the answers (warm-up included)."""
+    warm = run_load(service, make, expected, seconds=120, cap=warmup, clients=CLIENTS)
+    server0, database0 = group_cpu_s(service.group), _database_cpu_s(service)
+    load = run_load(service, make, expected, seconds=300, cap=count, start=warm.completed,
+                    clients=CLIENTS)
+    server = group_cpu_s(service.group) - server0
+    database = _database_cpu_s(service) - database0
+    if load.errors or warm.errors:
+        raise RuntimeError("errors while measuring: " + " | ".join(
+            (warm.error_samples + load.error_samples)[:3]))
+    answered = max(1, load.ok)
+    return (server * 1000.0 / answered, database * 1000.0 / answered, load.ok,
+            warm.ok_bodies + load.ok_bodies)
+
+
+def measure_backend(backend: str, quick: bool) -> list[Cost]:
+    count, warmup = (300, 60) if quick else (3000, 300)
+    costs: list[Cost] = []
+    with tempfile.TemporaryDirectory(prefix="issuer-bench-cpu-") as tmp:
+        root = Path(tmp)
+        with fresh_database(backend, root) as url, running_service(url, root) as service:
+            server_ms, db_ms, done, bodies = cpu_per_request(
+                service, _award_request, 201, count=count, warmup=warmup)
+            costs.append(Cost(backend, "POST /api/v1/awards", server_ms, db_ms, done))
+            awarded = [json.dumps(json.loads(b)["credential"], ensure_ascii=False,
+                                  separators=(",", ":")) for b in bodies[:200]]
+            server_ms, db_ms, done, _ = cpu_per_request(
+                service, _issue_request(service.base), 201, count=count, warmup=warmup)
+            costs.append(Cost(backend, "POST /credentials/issue", server_ms, db_ms, done))
+            server_ms, db_ms, done, _ = cpu_per_request(
+                service, _verify_request(awarded), 200, count=count, warmup=warmup)
+            costs.append(Cost(backend, "POST /credentials/verify", server_ms, db_ms, done))
+    return costs
+
+
+def report_costs(report: Report, costs: list[Cost], sign_ms: float) -> None:
+    for cost in costs:
+        name = f"{cost.backend} {cost.label}"
+        report.add(f"{name}: server CPU per request", cost.server_ms, "ms")
+        if cost.database_ms:
+            report.add(f"{name}: PostgreSQL CPU per request", cost.database_ms, "ms")
+        ratio = cost.server_ms / sign_ms
+        report.ratios[f"{name}: server CPU / raw Ed25519 sign"] = ratio
+        report.at_most(f"{name}: server CPU in signatures", ratio, "x", RATIO_TARGET)
+        report.notes.append(f"{name}: {cost.counted} requests counted")
+
+
+def run(quick: bool = False) -> Report:
+    report = Report(title="server CPU per request (gunicorn master and 2 workers) against "
+                          "one raw Ed25519 signature in the same run")
+    report.notes.append(f"load average at the start: {load_average()}")
+    before = raw_signature(quick)
+    costs = [cost for backend in backends() for cost in measure_backend(backend, quick)]
+    after = raw_signature(quick)
+    # The baseline is timed before and after the requests; the faster of the two is the
+    # machine's speed with the least interference from other processes.
+    sign = min(before, after, key=lambda t: t.ms_per_op)
+    report.timings.append(sign)
+    report_costs(report, costs, sign.ms_per_op)
+    report.notes.append(f"load average at the end: {load_average()}")
+    return report
