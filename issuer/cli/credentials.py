@@ -51,19 +51,30 @@ def _is_url(path: str) -> bool:
     return path.lower().startswith(("https://", "http://"))
 
 
+class _Withdrawn(Exception):
+    """The address answered 410 Gone: for a hosted Open Badge, revoked (OB 2.0 "Hosted
+    Verification"); the OB 2.0 verifier reports it."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        self.url = url
+
+
 def _fetch_credential(url: str, offline: bool) -> bytes:
     from issuer import config
-    from issuer.net.fetcher import fetcher_for
+    from issuer.net.fetcher import Absent, fetcher_for
 
     fetcher = None if offline else fetcher_for(config.core_settings())
     if fetcher is None:
         raise Unreadable(f"{url} is not fetched: this verification is offline")
     try:
-        data = fetcher.get(url)
+        data = fetcher.fetch(url)
     except IssuerError as exc:
         raise Unreadable(exc.message) from None
-    if data is None:
-        raise Unreadable(f"there is nothing at {url} (HTTP 404)")
+    if isinstance(data, Absent):
+        if data.gone:
+            raise _Withdrawn(url)
+        raise Unreadable(f"there is nothing at {url} (HTTP {data.status})")
     return data
 
 
@@ -255,16 +266,12 @@ def ob2_report(payload: dict[str, Any] | str, *, offline: bool, moment: datetime
     fetcher (its BadgeClass, issuer, key and revocation list live on the issuer's site)."""
     from issuer import config
     from issuer.core.ob2 import verify_ob2
-    from issuer.net.fetcher import FetchError, fetcher_for
+    from issuer.net.fetcher import fetcher_for
+    from issuer.net.verifying import ob2_fetch
 
     fetcher = None if offline else fetcher_for(config.core_settings())
-
-    def fetch(url: str) -> Mapping[str, Any] | None:
-        if fetcher is None:
-            raise FetchError(f"{url} cannot be fetched offline")
-        return fetcher.json(url)
-
-    return verify_ob2(payload, fetch, now=moment, recipient=recipient)
+    return verify_ob2(payload, ob2_fetch(fetcher), now=moment, recipient=recipient,
+                      loader=config.context_loader())
 
 
 def render_report(report: VerificationReport) -> str:
@@ -336,7 +343,11 @@ def verify(paths: tuple[str, ...], trust: tuple[str, ...], status_lists: tuple[s
                       offline=offline, require_status_=require_status_, as_json=as_json,
                       at=at, recipient=recipient)
     infile = paths[0]
-    data = _read_credential(infile, offline=offline)
+    try:
+        data = _read_credential(infile, offline=offline)
+    except _Withdrawn as gone:
+        _finish(ob2_report(gone.url, offline=offline, moment=_moment(at), recipient=recipient),
+                require_status_=require_status_, as_json=as_json)
     trusted = _trusted_documents(trust)
     build_verifier(trusted)  # refuses an unusable --trust document before anything else
     moment = _moment(at)
@@ -384,7 +395,12 @@ def _verify_files(paths: list[str], *, trust: tuple[str, ...], status_lists: tup
         verifier = with_pinned_status(verifier, lists)
 
         def report_for(path: str) -> VerificationReport:
-            data = _read_credential(path, offline=offline)
+            try:
+                data = _read_credential(path, offline=offline)
+            except _Withdrawn as gone:
+                report = ob2_report(gone.url, offline=offline, moment=moment,
+                                    recipient=recipient)
+                return require_status(report) if require_status_ else report
             payload = ob2_payload(data)
             report = (verifier.verify(data) if payload is None else
                       ob2_report(payload, offline=offline, moment=moment, recipient=recipient))

@@ -153,6 +153,27 @@ def test_the_command_verifies_a_hosted_assertion_by_url(tmp_path: Path, pki: Pki
     assert json.loads(wrong.stdout)["format"] == "ob2-hosted"
 
 
+def test_the_command_reports_a_hosted_assertion_answering_410_as_revoked(
+        tmp_path: Path, pki: Pki, https: Server, local_issuer: Ob2Issuer) -> None:
+    assertion = local_issuer.assertion()
+    https.routes[urlsplit(assertion["id"]).path] = Reply(b'{"revoked": true}', 410)
+    result = run(tmp_path, assertion["id"], **allowed(pki, https))
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert line(result.stdout, "status").startswith("FAIL")
+    assert "which for a hosted Open Badge means revoked" in result.stdout
+    # Among several files and addresses, the same report.
+    many = run(tmp_path, assertion["id"], assertion["id"], "--json", **allowed(pki, https))
+    assert many.returncode == 1, many.stdout + many.stderr
+    assert "means revoked" in many.stdout
+
+
+def test_the_command_says_404_for_an_address_with_nothing(tmp_path: Path, pki: Pki,
+                                                          https: Server) -> None:
+    result = run(tmp_path, f"https://{https.authority}/nothing", **allowed(pki, https))
+    assert result.returncode != 0 and result.returncode != 1, result.stdout + result.stderr
+    assert "(HTTP 404)" in result.stderr
+
+
 def test_the_command_verifies_a_baked_png(tmp_path: Path, pki: Pki, https: Server,
                                           local_issuer: Ob2Issuer) -> None:
     assertion = local_issuer.assertion(6)
