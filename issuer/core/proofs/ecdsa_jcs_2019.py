@@ -8,18 +8,14 @@ hash of its own. Unlike the RDFC suite, the proof repeats the document's ``@cont
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
-from issuer.core.canon.jcs import jcs
 from issuer.core.keys import PublicKey
-from issuer.core.proofs.data_integrity import SuiteContext
 from issuer.core.proofs.ecdsa_rdfc_2019 import ECDSA_CURVES, curve_hash
+from issuer.core.proofs.jcs_suite import JcsTransformation
 
 __all__ = ["EcdsaJcs2019"]
 
 
-class EcdsaJcs2019:
+class EcdsaJcs2019(JcsTransformation):
     """§3.4 ecdsa-jcs-2019; :meth:`for_key` gives the suite for one key's curve."""
 
     name = "ecdsa-jcs-2019"
@@ -32,21 +28,6 @@ class EcdsaJcs2019:
 
     def for_key(self, key: PublicKey) -> EcdsaJcs2019:
         return type(self)(key.key_type if key.key_type in ECDSA_CURVES else None)
-
-    def transformation(
-        self, unsecured: Mapping[str, Any], options: Mapping[str, Any], ctx: SuiteContext
-    ) -> bytes:
-        """§3.4.3 Transformation: the JCS serialization of the unsecured document."""
-        return jcs(dict(unsecured))
-
-    def proof_configuration(
-        self, options: Mapping[str, Any], unsecured: Mapping[str, Any], ctx: SuiteContext
-    ) -> bytes:
-        """§3.4.5 Proof Configuration: JCS of the proof options with the document's contexts."""
-        config = dict(options)
-        if "@context" in unsecured:
-            config["@context"] = unsecured["@context"]
-        return jcs(config)
 
     def hashing(self, transformed: bytes, canonical_config: bytes) -> bytes:
         """§3.4.4 Hashing: the proof configuration hash, then the document hash."""

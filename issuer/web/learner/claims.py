@@ -34,13 +34,13 @@ from issuer.services.attestations import (
 from issuer.services.claim_policy import is_open, policy_for
 from issuer.services.errors import Conflict, Invalid
 from issuer.services.evidence_files import ALLOWED_WORDS, describe_size, max_bytes
-from issuer.storage.learning import AttestationRequest, Claim, Learner
+from issuer.storage.learning import AttestationRequest, Claim
 from issuer.web.blueprints import learner_claims as bp
 from issuer.web.context import db, services
 from issuer.web.errors import error_response, wants_json
 from issuer.web.forms import Form
 from issuer.web.learner.attest import claim_view
-from issuer.web.learner.session import current_learner, learner_required
+from issuer.web.learner.session import current_learner, learner_required, signed_in_learner
 from issuer.web.security import current_user
 
 #: Room for the text fields and multipart framing around an evidence file.
@@ -71,17 +71,15 @@ def _too_large(exc: RequestEntityTooLarge) -> Any:
                                f"{limit}; attach a smaller file or give a link instead.")
 
 
-def _learner() -> Learner:
-    learner = current_learner()
-    assert learner is not None  # learner_required ran first
-    return learner
+
+def own(public_id: str) -> Claim:
+    """The signed-in learner's claim ``public_id`` (404 for anyone else's)."""
+    return claim_service.own_claim(db(), signed_in_learner(), public_id)
 
 
-def _own(public_id: str) -> Claim:
-    return claim_service.own_claim(db(), _learner(), public_id)
-
-
-def _absorb(form: Form, exc: Invalid) -> None:
+def absorb_notes(form: Form, exc: Invalid) -> None:
+    """A use case's ``Invalid`` on the form: each field's own note (the full sentence
+    when only one field is named)."""
     if not exc.fields:
         form.error(None, exc.message)
     for name, note in exc.fields.items():
@@ -112,7 +110,7 @@ def _render_claim(claim: Claim, *, status: int = 200, evidence_form: Form | None
 @bp.get("/learn/")
 @learner_required
 def home() -> Any:
-    learner = _learner()
+    learner = signed_in_learner()
     mine = claim_service.claims_of(db(), learner)
     return render_template(
         "learner/home.html", learner=learner, claims=mine,
@@ -126,7 +124,7 @@ def new_claim() -> Any:
     source = request.form if request.method == "POST" else request.args
     achievement = claim_service.find_achievement(db(), source.get("issuer", ""),
                                                  source.get("achievement", ""))
-    learner = _learner()
+    learner = signed_in_learner()
     existing = claim_service.active_claim(db(), learner, achievement)
     if existing is not None:
         flash("You already have a claim for this badge; here it is.", "info")
@@ -147,7 +145,7 @@ def new_claim() -> Any:
         except Invalid as exc:
             if wants_json():
                 raise
-            _absorb(form, exc)
+            absorb_notes(form, exc)
         else:
             flash("Your claim is started. Add your evidence, then ask your peers.", "success")
             return redirect(url_for(".claim", public_id=claim.public_id))
@@ -158,20 +156,21 @@ def new_claim() -> Any:
 @bp.get("/learn/claims/<public_id>")
 @learner_required
 def claim(public_id: str) -> Any:
-    return _render_claim(_own(public_id))
+    return _render_claim(own(public_id))
 
 
 @bp.post("/learn/claims/<public_id>/statement")
 @learner_required
 def statement(public_id: str) -> Any:
-    claim = _own(public_id)
+    claim = own(public_id)
     form = Form.from_request(["statement"])
     try:
-        claim_service.set_statement(db(), services(), _learner(), claim, form.get("statement"))
+        claim_service.set_statement(db(), services(), signed_in_learner(), claim,
+                                    form.get("statement"))
     except Invalid as exc:
         if wants_json():
             raise
-        _absorb(form, exc)
+        absorb_notes(form, exc)
         return _render_claim(claim, status=422, statement_form=form)
     flash("Your statement is saved.", "success")
     return redirect(url_for(".claim", public_id=claim.public_id))
@@ -180,7 +179,7 @@ def statement(public_id: str) -> Any:
 @bp.post("/learn/claims/<public_id>/evidence")
 @learner_required
 def add_evidence(public_id: str) -> Any:
-    claim = _own(public_id)
+    claim = own(public_id)
     form = Form.from_request(EVIDENCE_FIELDS)
     upload = request.files.get("file")
     data = upload.read() if upload is not None and upload.filename else None
@@ -195,11 +194,11 @@ def add_evidence(public_id: str) -> Any:
         public=form.get("public") == "yes",
         file_name=upload.filename if upload is not None else None, file_data=data)
     try:
-        claim_service.add_evidence(db(), services(), _learner(), claim, item)
+        claim_service.add_evidence(db(), services(), signed_in_learner(), claim, item)
     except Invalid as exc:
         if wants_json():
             raise
-        _absorb(form, exc)
+        absorb_notes(form, exc)
         if data:
             form.error("file", "Choose the file again: files are not kept when the form has "
                                "a problem.")
@@ -211,8 +210,8 @@ def add_evidence(public_id: str) -> Any:
 @bp.post("/learn/claims/<public_id>/evidence/<int:evidence_id>/delete")
 @learner_required
 def remove_evidence(public_id: str, evidence_id: int) -> Any:
-    claim = _own(public_id)
-    claim_service.remove_evidence(db(), services(), _learner(), claim, evidence_id)
+    claim = own(public_id)
+    claim_service.remove_evidence(db(), services(), signed_in_learner(), claim, evidence_id)
     flash("The evidence is removed.", "success")
     return redirect(url_for(".claim", public_id=claim.public_id) + "#evidence")
 
@@ -240,9 +239,9 @@ def evidence_file(public_id: str, evidence_id: int) -> Any:
 @bp.post("/learn/claims/<public_id>/submit")
 @learner_required
 def submit(public_id: str) -> Any:
-    claim = _own(public_id)
+    claim = own(public_id)
     try:
-        claim_service.submit_claim(db(), services(), _learner(), claim)
+        claim_service.submit_claim(db(), services(), signed_in_learner(), claim)
     except (Invalid, Conflict) as exc:
         if wants_json():
             raise
@@ -256,8 +255,8 @@ def submit(public_id: str) -> Any:
 @bp.post("/learn/claims/<public_id>/withdraw")
 @learner_required
 def withdraw(public_id: str) -> Any:
-    claim = _own(public_id)
-    claim_service.withdraw_claim(db(), services(), _learner(), claim)
+    claim = own(public_id)
+    claim_service.withdraw_claim(db(), services(), signed_in_learner(), claim)
     flash("Your claim is withdrawn. You can start a new claim for this badge at any time.",
           "success")
     return redirect(url_for(".home"))
@@ -266,15 +265,15 @@ def withdraw(public_id: str) -> Any:
 @bp.post("/learn/claims/<public_id>/requests")
 @learner_required
 def request_attestation(public_id: str) -> Any:
-    claim = _own(public_id)
+    claim = own(public_id)
     form = Form.from_request(["email", "note"])
     try:
-        row, token = create_request(db(), services(), _learner(), claim,
+        row, token = create_request(db(), services(), signed_in_learner(), claim,
                                     email=form.get("email"), note=form.get("note"))
     except Invalid as exc:
         if wants_json():
             raise
-        _absorb(form, exc)
+        absorb_notes(form, exc)
         return _render_claim(claim, status=422, request_form=form)
     return _show_link(claim, row.id, token)
 
@@ -292,7 +291,7 @@ def _show_link(claim: Claim, request_id: int, token: str) -> Any:
 @bp.get("/learn/claims/<public_id>/requests/<int:request_id>")
 @learner_required
 def peer_link(public_id: str, request_id: int) -> Any:
-    claim = _own(public_id)
+    claim = own(public_id)
     row = db().get(AttestationRequest, request_id)
     token = (session.get(PEER_LINKS) or {}).get(str(request_id))
     if (row is None or row.claim_id != claim.id or not isinstance(token, str)
@@ -307,9 +306,9 @@ def peer_link(public_id: str, request_id: int) -> Any:
 @bp.post("/learn/claims/<public_id>/requests/<int:request_id>/resend")
 @learner_required
 def resend(public_id: str, request_id: int) -> Any:
-    claim = _own(public_id)
+    claim = own(public_id)
     try:
-        row, token = resend_request(db(), services(), _learner(), claim, request_id)
+        row, token = resend_request(db(), services(), signed_in_learner(), claim, request_id)
     except Conflict as exc:
         if wants_json():
             raise

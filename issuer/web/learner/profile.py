@@ -53,7 +53,7 @@ from issuer.storage.ob_api import UpsertedCredential
 from issuer.web.blueprints import learner_profile as bp
 from issuer.web.context import db, services
 from issuer.web.learner.chart import PALETTE, chart_svg
-from issuer.web.learner.session import current_learner, learner_required
+from issuer.web.learner.session import learner_required, signed_in_learner
 from issuer.web.public.negotiation import json_not_found, json_response, json_type
 from issuer.web.public.view import credential_view, display_date
 
@@ -73,11 +73,6 @@ STATE_WORDS = {
 def _helpers() -> dict[str, Any]:
     return {"human_date": display_date, "hours": format_hours, "hours_phrase": hours_phrase}
 
-
-def _learner() -> Learner:
-    learner = current_learner()
-    assert learner is not None  # learner_required
-    return learner
 
 
 @dataclass(frozen=True)
@@ -125,7 +120,7 @@ def _card(owned: OwnedBadge,
 @bp.route("/learn/badges", methods=["GET", "POST"])
 @learner_required
 def badges() -> ResponseReturnValue:
-    learner = _learner()
+    learner = signed_in_learner()
     if request.method == "POST":
         return _change_badges(learner)
     _link(learner)
@@ -266,7 +261,7 @@ def _query(span: Period) -> dict[str, str]:
 @bp.get("/learn/transcript")
 @learner_required
 def transcript_page() -> Response:
-    learner = _learner()
+    learner = signed_in_learner()
     start, end = _period_args()
     try:
         span = _period()
@@ -286,7 +281,7 @@ def transcript_page() -> Response:
 @bp.get("/learn/transcript/chart.svg")
 @learner_required
 def transcript_chart() -> Response:
-    result = transcript(db(), services(), _learner(), _period())
+    result = transcript(db(), services(), signed_in_learner(), _period())
     response = Response(chart_svg(result), mimetype="image/svg+xml")
     response.headers["Content-Security-Policy"] = SVG_CSP
     response.headers["Cache-Control"] = "private, no-cache"
@@ -302,7 +297,7 @@ def _filename(span: Period, extension: str) -> str:
 @bp.get("/learn/transcript.csv")
 @learner_required
 def transcript_download_csv() -> Response:
-    learner = _learner()
+    learner = signed_in_learner()
     span = _period()
     _link(learner)
     result = transcript(db(), services(), learner, span)
@@ -316,7 +311,7 @@ def transcript_download_csv() -> Response:
 @learner_required
 def transcript_download_clr() -> Response:
     """The signed CLR 2.0 ClrCredential of the period."""
-    learner = _learner()
+    learner = signed_in_learner()
     span = _period()
     _link(learner)
     signed = build_clr(db(), services(), learner, span.start, span.end)

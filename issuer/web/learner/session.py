@@ -55,6 +55,13 @@ def sign_out() -> None:
     g.pop("learner", None)
 
 
+def signed_in_learner() -> Learner:
+    """The learner of a view behind :func:`learner_required`."""
+    learner = current_learner()
+    assert learner is not None  # learner_required ran first
+    return learner
+
+
 def learner_required(view: F) -> F:
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:

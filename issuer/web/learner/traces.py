@@ -24,13 +24,14 @@ from issuer.services import traces as trace_service
 from issuer.services.errors import Conflict, Invalid
 from issuer.services.evidence_files import describe_size
 from issuer.services.trace_provenance import EvidenceTraces
-from issuer.storage.learning import Claim, Learner
+from issuer.storage.learning import Claim
 from issuer.storage.traces import TraceCapture, TraceImport
 from issuer.web.blueprints import learner_traces as bp
 from issuer.web.context import db, services
 from issuer.web.errors import error_response, wants_json
 from issuer.web.forms import Form
-from issuer.web.learner.session import current_learner, learner_required
+from issuer.web.learner.claims import absorb_notes, own
+from issuer.web.learner.session import current_learner, learner_required, signed_in_learner
 from issuer.web.security import current_user
 
 #: Room for the other fields and the multipart framing around the archive.
@@ -54,26 +55,12 @@ def _too_large(exc: RequestEntityTooLarge) -> Any:
                                "Export one site, topic or list at a time.")
 
 
-def _learner() -> Learner:
-    learner = current_learner()
-    assert learner is not None  # learner_required ran first
-    return learner
 
-
-def _own(public_id: str) -> Claim:
-    return claim_service.own_claim(db(), _learner(), public_id)
-
-
-def _absorb(form: Form, exc: Invalid) -> None:
-    if not exc.fields:
-        form.error(None, exc.message)
-    for name, note in exc.fields.items():
-        form.error(name, exc.message if len(exc.fields) == 1 else note)
 
 
 def _render_index(claim: Claim, *, form: Form | None = None, status: int = 200,
                   action_error: str | None = None) -> tuple[str, int]:
-    learner = _learner()
+    learner = signed_in_learner()
     page = render_template(
         "learner/traces.html", claim=claim, form=form or Form({"kind": "posts_xml"}),
         sources=trace_service.SOURCES, imports=trace_service.imports_of(db(), learner, claim),
@@ -94,27 +81,27 @@ def _captures_by_record(claim: Claim) -> dict[int, list[TraceCapture]]:
 @bp.get("/learn/claims/<public_id>/traces")
 @learner_required
 def index(public_id: str) -> Any:
-    return _render_index(_own(public_id))
+    return _render_index(own(public_id))
 
 
 @bp.post("/learn/claims/<public_id>/traces")
 @learner_required
 def upload(public_id: str) -> Any:
-    claim = _own(public_id)
+    claim = own(public_id)
     form = Form.from_request(UPLOAD_FIELDS)
     archive = request.files.get("file")
     try:
-        trace_service.require_editable(claim, _learner())
+        trace_service.require_editable(claim, signed_in_learner())
         if archive is None or not archive.filename:
             raise Invalid("Choose the archive file to upload.", {"file": "choose a file"})
         row = trace_service.import_archive(
-            db(), services(), _learner(), claim, kind=form.get("kind"),
+            db(), services(), signed_in_learner(), claim, kind=form.get("kind"),
             handle=form.get("handle"), site=form.get("site"), stream=archive.stream,
             file_name=archive.filename)
     except Invalid as exc:
         if wants_json():
             raise
-        _absorb(form, exc)
+        absorb_notes(form, exc)
         return _render_index(claim, form=form, status=422)
     except Conflict as exc:
         if wants_json():
@@ -144,15 +131,15 @@ def _render_found(claim: Claim, row: TraceImport, *, picks: _Picks | None = None
 @bp.get("/learn/claims/<public_id>/traces/<int:import_id>")
 @learner_required
 def found(public_id: str, import_id: int) -> Any:
-    claim = _own(public_id)
-    return _render_found(claim, trace_service.own_import(db(), _learner(), import_id))
+    claim = own(public_id)
+    return _render_found(claim, trace_service.own_import(db(), signed_in_learner(), import_id))
 
 
 @bp.post("/learn/claims/<public_id>/traces/<int:import_id>/pick")
 @learner_required
 def pick(public_id: str, import_id: int) -> Any:
-    claim = _own(public_id)
-    row = trace_service.own_import(db(), _learner(), import_id)
+    claim = own(public_id)
+    row = trace_service.own_import(db(), signed_in_learner(), import_id)
     chosen: list[trace_service.Pick] = []
     ticked: set[int] = set()
     for value in request.form.getlist("item"):
@@ -168,12 +155,12 @@ def pick(public_id: str, import_id: int) -> Any:
     values = {k: v for k, v in request.form.items() if k != "csrf_token"}
     picks = _Picks(Form(values), ticked)
     try:
-        records = trace_service.pick(db(), services(), _learner(), claim, row, chosen,
+        records = trace_service.pick(db(), services(), signed_in_learner(), claim, row, chosen,
                                      public=request.form.get("public") == "yes")
     except Invalid as exc:
         if wants_json():
             raise
-        _absorb(picks.form, exc)
+        absorb_notes(picks.form, exc)
         return _render_found(claim, row, picks=picks, status=422)
     except Conflict as exc:
         if wants_json():
@@ -188,9 +175,9 @@ def pick(public_id: str, import_id: int) -> Any:
 @bp.post("/learn/claims/<public_id>/evidence/<int:evidence_id>/capture")
 @learner_required
 def capture(public_id: str, evidence_id: int) -> Any:
-    claim = _own(public_id)
+    claim = own(public_id)
     try:
-        capture_service.capture_evidence(db(), services(), _learner(), claim, evidence_id)
+        capture_service.capture_evidence(db(), services(), signed_in_learner(), claim, evidence_id)
     except (Invalid, Conflict) as exc:
         if wants_json():
             raise

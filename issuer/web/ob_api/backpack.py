@@ -13,11 +13,10 @@ from flask import flash, redirect, render_template, request, url_for
 from issuer.core.datetimes import format_datetime
 from issuer.services import ob_api_consumer, ob_api_credentials, profiles
 from issuer.services.ob_api_consumer import SendFailed
-from issuer.storage.learning import Learner
 from issuer.storage.ob_api import UpsertedCredential
 from issuer.web.blueprints import ob_api_consent as bp
 from issuer.web.context import db, services
-from issuer.web.learner.session import current_learner, learner_required
+from issuer.web.learner.session import learner_required, signed_in_learner
 
 
 @dataclass(frozen=True)
@@ -37,16 +36,11 @@ def _card(row: UpsertedCredential) -> StoredBadge:
     return StoredBadge(row, warnings)
 
 
-def _learner() -> Learner:
-    learner = current_learner()
-    assert learner is not None  # learner_required
-    return learner
-
 
 @bp.get("/learn/backpack")
 @learner_required
 def backpack() -> Any:
-    learner = _learner()
+    learner = signed_in_learner()
     rows = ob_api_credentials.upserted_credentials(db(), learner)
     return render_template("ob_api/backpack.html", badges=[_card(r) for r in rows],
                            profile_url=profiles.profile_url(services(), learner))
@@ -63,10 +57,11 @@ def backpack_remove() -> Any:
         flash("Choose a badge and what to do with it.")
         return redirect(url_for("ob_api_consent.backpack"))
     if action == "remove":
-        ob_api_credentials.remove_upserted(db(), _learner(), int(raw))
+        ob_api_credentials.remove_upserted(db(), signed_in_learner(), int(raw))
         flash("The badge was removed from your backpack.")
         return redirect(url_for("ob_api_consent.backpack"))
-    row = ob_api_credentials.set_upserted_shown(db(), _learner(), int(raw), action == "show")
+    row = ob_api_credentials.set_upserted_shown(db(), signed_in_learner(), int(raw),
+                                                action == "show")
     flash("The badge is now on your public profile." if row.shown
           else "The badge is now hidden from your public profile.")
     return redirect(url_for("ob_api_consent.backpack") + f"#stored-{row.id}", code=303)
@@ -78,7 +73,7 @@ def backpack_remove() -> Any:
 @bp.get("/learn/backpack/send")
 @learner_required
 def send_form() -> Any:
-    learner = _learner()
+    learner = signed_in_learner()
     profiles.link_badges(db(), learner)
     owned = [b for b in profiles.owned_badges(db(), services(), learner) if b.valid]
     return render_template("ob_api/send.html", badges=owned,
@@ -90,7 +85,7 @@ def send_form() -> Any:
 def send_start() -> Any:
     credential = request.form.get("credential", "")
     try:
-        started = ob_api_consumer.start_send(db(), services(), _learner(), credential[:36],
+        started = ob_api_consumer.start_send(db(), services(), signed_in_learner(), credential[:36],
                                              request.form.get("address", ""))
     except SendFailed as exc:
         flash(exc.message)
@@ -105,7 +100,7 @@ def send_start() -> Any:
 def send_callback() -> Any:
     try:
         outcome = ob_api_consumer.finish_send(
-            db(), services(), _learner(), state=request.args.get("state"),
+            db(), services(), signed_in_learner(), state=request.args.get("state"),
             code=request.args.get("code"), error=request.args.get("error"))
     except SendFailed as exc:
         flash(exc.message)
