@@ -23,7 +23,6 @@ transaction id of step 3, as the wallet expects. Nothing here commits.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import secrets
 import uuid
@@ -46,6 +45,7 @@ from issuer.services.bound_copies import (
 from issuer.services.context import ServiceContext
 from issuer.services.errors import Gone, Invalid, NotFound
 from issuer.services.holder_dids import holder_resolver
+from issuer.services.secret_digest import digest
 from issuer.storage.learning import Learner, LearnerBadge
 from issuer.storage.models import Credential
 from issuer.storage.wallets import WalletExchange
@@ -101,9 +101,6 @@ class LearnerWallet:
     credential: Credential
 
 
-def _hash(exchange_id: str) -> str:
-    return hashlib.sha256(exchange_id.encode("utf-8")).hexdigest()
-
 
 def origin(ctx: ServiceContext) -> str:
     """This service's origin (RFC 6454 §6.2), the domain a wallet's proof is bound to."""
@@ -149,7 +146,7 @@ def start_exchange(session: Session, ctx: ServiceContext, credential: Credential
     exchange_id = secrets.token_urlsafe(32)
     challenge = secrets.token_urlsafe(32)
     now = ctx.now()
-    row = WalletExchange(exchange_hash=_hash(exchange_id), credential_id=credential.id,
+    row = WalletExchange(exchange_hash=digest(exchange_id), credential_id=credential.id,
                          challenge=challenge, started_by=started_by, state=PENDING,
                          created_at=now, expires_at=now + LIFETIME)
     session.add(row)
@@ -182,7 +179,7 @@ def _open(session: Session, ctx: ServiceContext, exchange_id: str) -> WalletExch
     if not exchange_id or len(exchange_id) > _MAX_ID:
         raise NotFound("no such exchange")
     row = session.scalar(select(WalletExchange).where(
-        WalletExchange.exchange_hash == _hash(exchange_id)))
+        WalletExchange.exchange_hash == digest(exchange_id)))
     if row is None:
         raise NotFound("no such exchange")
     if row.state != PENDING:

@@ -16,7 +16,6 @@ busy page does not write on every request.
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from datetime import timedelta
 
@@ -24,6 +23,7 @@ from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from issuer.services.context import ServiceContext
+from issuer.services.secret_digest import digest
 from issuer.storage.learner_sessions import LearnerSession
 from issuer.storage.learning import Learner
 
@@ -32,9 +32,6 @@ __all__ = ["TOUCH_EVERY", "end", "learner_of", "start"]
 #: The last use is written when it is older than this.
 TOUCH_EVERY = timedelta(minutes=1)
 
-
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def start(session: Session, ctx: ServiceContext, learner: Learner) -> str:
@@ -49,7 +46,7 @@ def start(session: Session, ctx: ServiceContext, learner: Learner) -> str:
                            or_(LearnerSession.ended_at.is_not(None),
                                LearnerSession.created_at <= oldest))
                     .execution_options(synchronize_session=False))
-    session.add(LearnerSession(token_hash=_digest(token), learner_id=learner.id,
+    session.add(LearnerSession(token_hash=digest(token), learner_id=learner.id,
                                created_at=now, last_seen_at=now))
     session.flush()
     return token
@@ -61,7 +58,7 @@ def learner_of(session: Session, ctx: ServiceContext, token: str,
     past its idle or absolute time limit is ended here and signs no one in."""
     found = session.execute(
         select(LearnerSession, Learner).join(Learner, LearnerSession.learner_id == Learner.id)
-        .where(LearnerSession.token_hash == _digest(token),
+        .where(LearnerSession.token_hash == digest(token),
                LearnerSession.learner_id == learner_id,
                LearnerSession.ended_at.is_(None))).first()
     if found is None:
@@ -85,7 +82,7 @@ def learner_of(session: Session, ctx: ServiceContext, token: str,
 def end(session: Session, ctx: ServiceContext, token: str) -> None:
     """End one session (signing out); an unknown or ended one is left as it is."""
     session.execute(update(LearnerSession)
-                    .where(LearnerSession.token_hash == _digest(token),
+                    .where(LearnerSession.token_hash == digest(token),
                            LearnerSession.ended_at.is_(None))
                     .values(ended_at=ctx.now())
                     .execution_options(synchronize_session=False))

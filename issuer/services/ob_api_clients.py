@@ -10,7 +10,6 @@ scopes of this API only. An ``http`` URL is accepted only for a host the operato
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
 from collections.abc import Mapping
@@ -23,6 +22,7 @@ from sqlalchemy.orm import Session
 from issuer.core.errors import IssuerError
 from issuer.net.addresses import Allowlist
 from issuer.services.context import ServiceContext
+from issuer.services.secret_digest import digest
 from issuer.storage.ob_api import ObApiClient
 
 __all__ = ["GRANT_TYPES", "REQUIRED_FIELDS", "SCOPES", "RegistrationRefused", "check_secret",
@@ -55,9 +55,6 @@ class RegistrationRefused(IssuerError):
         super().__init__(message)
         self.error = error
 
-
-def digest(secret: str) -> str:
-    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
 
 def _text(data: Mapping[str, Any], name: str) -> str:

@@ -30,7 +30,8 @@ from issuer.net.addresses import Allowlist
 from issuer.net.fetcher import FetchError, fetcher_for
 from issuer.net.sending import Sent, send
 from issuer.services.context import ServiceContext
-from issuer.services.ob_api_clients import SCOPE_BASE, digest
+from issuer.services.ob_api_clients import SCOPE_BASE
+from issuer.services.secret_digest import digest
 from issuer.storage.learning import Learner, LearnerBadge
 from issuer.storage.models import Credential
 from issuer.storage.ob_api import RemoteHost, SendRequest

@@ -18,7 +18,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from issuer.services.context import ServiceContext
-from issuer.services.ob_api_clients import digest
+from issuer.services.secret_digest import digest
 from issuer.storage.learning import Learner
 from issuer.storage.ob_api import (
     ObApiAuthorizationCode,

@@ -62,6 +62,7 @@ from issuer.services.oid4vci_metadata import (
     JWT_VC_JSON,
     credential_issuer,
 )
+from issuer.services.secret_digest import digest
 from issuer.storage.learning import Learner, LearnerBadge
 from issuer.storage.models import Credential
 from issuer.storage.oid4vci import AccessToken, CredentialOffer, Issuance, Nonce
@@ -175,9 +176,6 @@ class CredentialRequestDenied(ProtocolError):
 # --- digests -------------------------------------------------------------------------------
 
 
-def _digest(value: str) -> str:
-    return hashlib.sha256(value.encode("utf-8")).hexdigest()
-
 
 def _code_of(offer_id: str) -> str:
     """The pre-authorized code of an offer, derived from its id: both are in the offer any
@@ -235,7 +233,7 @@ def create_offer(session: Session, ctx: ServiceContext, credential: Credential, 
     code = _code_of(offer_id)
     now = ctx.now()
     row = CredentialOffer(
-        offer_hash=_digest(offer_id), code_hash=_digest(code), credential_id=credential.id,
+        offer_hash=digest(offer_id), code_hash=digest(code), credential_id=credential.id,
         tx_code_hash=_tx_digest(code, tx_code) if tx_code else None,
         tx_code_length=len(tx_code) if tx_code else None,
         tx_code_input_mode=(("numeric" if tx_code.isdigit() else "text") if tx_code
@@ -271,7 +269,7 @@ def offer_document(session: Session, ctx: ServiceContext, offer_id: str) -> dict
     if not offer_id or len(offer_id) > _MAX_SECRET:
         raise NotFound("no such credential offer")
     row = session.scalar(select(CredentialOffer).where(
-        CredentialOffer.offer_hash == _digest(offer_id)))
+        CredentialOffer.offer_hash == digest(offer_id)))
     if row is None or row.redeemed_at is not None or row.expires_at <= ctx.now():
         raise NotFound("no such credential offer, or it was used or has expired")
     grant: dict[str, Any] = {"pre-authorized_code": _code_of(offer_id)}
@@ -313,7 +311,7 @@ def redeem_code(session: Session, ctx: ServiceContext,
         raise InvalidRequest("'pre-authorized_code' is missing")
     tx_code = _secret(form, "tx_code")
     row = session.scalar(select(CredentialOffer).where(
-        CredentialOffer.code_hash == _digest(code)))
+        CredentialOffer.code_hash == digest(code)))
     now = ctx.now()
     if row is None:
         raise InvalidGrant("the pre-authorized code is not valid")
@@ -338,7 +336,7 @@ def redeem_code(session: Session, ctx: ServiceContext,
     if getattr(used, "rowcount", 0) != 1:
         raise InvalidGrant("the pre-authorized code has been used already")
     token = secrets.token_urlsafe(32)
-    session.add(AccessToken(token_hash=_digest(token), offer_id=row.id, created_at=now,
+    session.add(AccessToken(token_hash=digest(token), offer_id=row.id, created_at=now,
                             expires_at=now + TOKEN_LIFETIME))
     session.flush()
     return {"access_token": token, "token_type": "Bearer",
@@ -361,7 +359,7 @@ def new_nonce(session: Session, ctx: ServiceContext) -> dict[str, str]:
     session.execute(delete(Nonce).where(Nonce.expires_at < now)
                     .execution_options(synchronize_session=False))
     nonce = secrets.token_urlsafe(32)
-    session.add(Nonce(nonce_hash=_digest(nonce), created_at=now,
+    session.add(Nonce(nonce_hash=digest(nonce), created_at=now,
                       expires_at=now + NONCE_LIFETIME))
     session.flush()
     return {"c_nonce": nonce}
@@ -372,7 +370,7 @@ def _use_nonce(session: Session, nonce: str, now: datetime) -> None:
         raise InvalidNonce("the proof's nonce is not one this issuer gave")
     used = session.execute(
         update(Nonce)
-        .where(Nonce.nonce_hash == _digest(nonce), Nonce.used_at.is_(None),
+        .where(Nonce.nonce_hash == digest(nonce), Nonce.used_at.is_(None),
                Nonce.expires_at > now)
         .values(used_at=now).execution_options(synchronize_session=False))
     if getattr(used, "rowcount", 0) != 1:
@@ -390,7 +388,7 @@ def access_of(session: Session, ctx: ServiceContext, token: str | None) -> Acces
                            missing=True)
     if len(token) > _MAX_SECRET:
         raise InvalidToken("the access token is unknown or has expired")
-    row = session.scalar(select(AccessToken).where(AccessToken.token_hash == _digest(token)))
+    row = session.scalar(select(AccessToken).where(AccessToken.token_hash == digest(token)))
     if row is None or row.expires_at <= ctx.now():
         raise InvalidToken("the access token is unknown or has expired")
     return row

@@ -18,7 +18,6 @@ every request.
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from datetime import timedelta
 
@@ -26,15 +25,13 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from issuer.services.context import ServiceContext
+from issuer.services.secret_digest import digest
 from issuer.storage.jobs import StaffSessionActivity
 from issuer.storage.models import StaffSession, User
 
 #: The last use is written when it is older than this.
 TOUCH_EVERY = timedelta(minutes=1)
 
-
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def start(session: Session, ctx: ServiceContext, user: User) -> str:
@@ -44,7 +41,7 @@ def start(session: Session, ctx: ServiceContext, user: User) -> str:
     session.execute(delete(StaffSession)
                     .where(StaffSession.user_id == user.id, StaffSession.ended_at.is_not(None))
                     .execution_options(synchronize_session=False))
-    started = StaffSession(token_hash=_digest(token), user_id=user.id, created_at=ctx.now())
+    started = StaffSession(token_hash=digest(token), user_id=user.id, created_at=ctx.now())
     session.add(started)
     session.flush()
     session.add(StaffSessionActivity(session_id=started.id, last_seen_at=started.created_at))
@@ -57,7 +54,7 @@ def user_of(session: Session, ctx: ServiceContext, token: str, user_id: int) -> 
     past its idle or absolute time limit is ended here and signs no one in."""
     found = session.execute(
         select(StaffSession, User).join(User, StaffSession.user_id == User.id)
-        .where(StaffSession.token_hash == _digest(token), StaffSession.user_id == user_id,
+        .where(StaffSession.token_hash == digest(token), StaffSession.user_id == user_id,
                StaffSession.ended_at.is_(None))).first()
     if found is None:
         return None
@@ -84,7 +81,7 @@ def user_of(session: Session, ctx: ServiceContext, token: str, user_id: int) -> 
 def end(session: Session, ctx: ServiceContext, token: str) -> None:
     """End one session (signing out); an unknown or ended one is left as it is."""
     session.execute(update(StaffSession)
-                    .where(StaffSession.token_hash == _digest(token),
+                    .where(StaffSession.token_hash == digest(token),
                            StaffSession.ended_at.is_(None))
                     .values(ended_at=ctx.now())
                     .execution_options(synchronize_session=False))

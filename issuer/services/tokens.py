@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
 from collections.abc import Sequence
@@ -17,6 +16,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from issuer.services.context import ServiceContext
 from issuer.services.errors import Invalid, NotFound
 from issuer.services.lookups import Fingerprint, detached, fingerprint, in_session
+from issuer.services.secret_digest import digest
 from issuer.storage.models import ApiToken, Issuer, SigningKey
 
 PREFIX = "obi_"
@@ -25,9 +25,6 @@ PREFIX = "obi_"
 #: commits (PostgreSQL), for a time shown to the minute.
 USE_RESOLUTION = timedelta(minutes=1)
 
-
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 def create_token(session: Session, ctx: ServiceContext, issuer: Issuer,
@@ -38,7 +35,7 @@ def create_token(session: Session, ctx: ServiceContext, issuer: Issuer,
         raise Invalid("the token name is too long", {"name": "too long"})
     plain = PREFIX + secrets.token_urlsafe(32)
     row = ApiToken(issuer_id=issuer.id, name=name, prefix=plain[:10],
-                   token_hash=_digest(plain), created_at=ctx.now())
+                   token_hash=digest(plain), created_at=ctx.now())
     session.add(row)
     session.flush()
     return row, plain
@@ -53,13 +50,13 @@ def authenticate(session: Session, ctx: ServiceContext, plain: str) -> ApiToken 
     """
     if not plain or not plain.startswith(PREFIX) or len(plain) > 200:
         return None
-    digest = _digest(plain)
-    rows = session.execute(_current_rows(), {"digest": digest}).all()
+    hashed = digest(plain)
+    rows = session.execute(_current_rows(), {"digest": hashed}).all()
     if not rows or rows[0].revoked_at is not None:
         return None
-    if not hmac.compare_digest(rows[0].token_hash, digest):
+    if not hmac.compare_digest(rows[0].token_hash, hashed):
         return None
-    row = _cached_token(session, ctx, digest, rows)
+    row = _cached_token(session, ctx, hashed, rows)
     if row is None or row.revoked_at is not None:
         return None
     now = ctx.now()
