@@ -11,6 +11,11 @@ first, then its CPU is read before and after a counted stretch.
 Target: each request costs the server at most 60 raw Ed25519 signatures of CPU, with every
 credential stored, status-listed, signed and verifiable (``bench http`` fetches and verifies
 them all).
+
+Two requests that do no work of their own are measured last, as the floor of the stack
+(gunicorn, Flask, the request hooks and the access log; no target): ``GET /healthz``, which
+reads nothing, and ``GET /api/v1/issuer``, which checks the bearer token (one query) and
+answers the token's issuer. What a request costs above the second is its own work.
 """
 
 from __future__ import annotations
@@ -66,6 +71,19 @@ class Cost:
     server_ms: float
     database_ms: float
     counted: int
+    #: A reference request (no target): what any request, or any authenticated one, costs.
+    floor: bool = False
+
+
+def _get(path: str) -> RequestFactory:
+    def make(_number: int) -> tuple[str, str, bytes]:
+        return "GET", path, b""
+    return make
+
+
+#: The floor of the stack, measured after the others so that every cache is as warm.
+FLOORS = (("GET /healthz (the stack's floor)", "/healthz"),
+          ("GET /api/v1/issuer (token check, small answer)", "/api/v1/issuer"))
 
 
 def cpu_per_request(service: Service, make: RequestFactory, expected: int, *, count: int,
@@ -103,6 +121,10 @@ def measure_backend(backend: str, quick: bool) -> list[Cost]:
             server_ms, db_ms, done, _ = cpu_per_request(
                 service, _verify_request(awarded), 200, count=count, warmup=warmup)
             costs.append(Cost(backend, "POST /credentials/verify", server_ms, db_ms, done))
+            for label, path in FLOORS:
+                server_ms, db_ms, done, _ = cpu_per_request(
+                    service, _get(path), 200, count=count, warmup=warmup)
+                costs.append(Cost(backend, label, server_ms, db_ms, done, floor=True))
     return costs
 
 
@@ -114,7 +136,10 @@ def report_costs(report: Report, costs: list[Cost], sign_ms: float) -> None:
             report.add(f"{name}: PostgreSQL CPU per request", cost.database_ms, "ms")
         ratio = cost.server_ms / sign_ms
         report.ratios[f"{name}: server CPU / raw Ed25519 sign"] = ratio
-        report.at_most(f"{name}: server CPU in signatures", ratio, "x", RATIO_TARGET)
+        if cost.floor:
+            report.add(f"{name}: server CPU in signatures", ratio, "x")
+        else:
+            report.at_most(f"{name}: server CPU in signatures", ratio, "x", RATIO_TARGET)
         report.notes.append(f"{name}: {cost.counted} requests counted")
 
 

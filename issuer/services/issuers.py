@@ -4,9 +4,10 @@ OB 3.0 Profile."""
 from __future__ import annotations
 
 import re
+from functools import cache
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session, joinedload
 
 from issuer.core.credentials import Profile
@@ -221,8 +222,7 @@ class IssuersBySlug:
     def by_slug(self, slug: str) -> Issuer | None:
         if slug not in self._found:
             self._found[slug] = self._session.scalars(
-                select(Issuer).where(Issuer.slug == slug).options(joinedload(Issuer.keys))
-            ).unique().one_or_none()
+                _issuer_by_slug(), {"slug": slug}).unique().one_or_none()
         return self._found[slug]
 
     def by_did(self, did: str) -> Issuer | None:
@@ -233,6 +233,14 @@ class IssuersBySlug:
         slug = slug_of_did(self._ctx, did)
         found = None if slug is None else self.by_slug(slug)
         return found if found is not None and found.did_method == "web" else None
+
+
+@cache
+def _issuer_by_slug() -> Select[tuple[Issuer]]:
+    # Built once: every verification of a credential from here asks for its issuer, and
+    # building the statement cost more than running it.
+    return (select(Issuer).where(Issuer.slug == bindparam("slug"))
+            .options(joinedload(Issuer.keys)))
 
 
 def did_document(ctx: ServiceContext, issuer: Issuer) -> dict[str, Any]:

@@ -47,6 +47,7 @@ from typing import Any
 from sqlalchemy import (
     Engine,
     Integer,
+    Select,
     String,
     bindparam,
     cast,
@@ -597,18 +598,10 @@ def list_and_entry_bits(session: Session, issuer_id_: int, purpose: str, number:
     the list's row. The other bits stay 0. None when there is no such list.
     """
     wanted = index_number(index)  # None: no list holds it, nothing to read
-    state: Any = null()
+    values: dict[str, Any] = {"issuer": issuer_id_, "purpose": purpose, "number": number}
     if wanted is not None:
-        state = (
-            select(Credential.status)
-            .join(StatusAllocation, Credential.status_allocation_id == StatusAllocation.id)
-            .where(StatusAllocation.issuer_id == issuer_id_,
-                   StatusAllocation.list_number == number,
-                   StatusAllocation.list_index == wanted)
-            .scalar_subquery())
-    found = session.execute(select(StatusList, state).where(
-        StatusList.issuer_id == issuer_id_, StatusList.purpose == purpose,
-        StatusList.number == number)).first()
+        values["index"] = wanted
+    found = session.execute(_list_and_entry(with_entry=wanted is not None), values).first()
     if found is None:
         return None
     row, current = found
@@ -616,6 +609,24 @@ def list_and_entry_bits(session: Session, issuer_id_: int, purpose: str, number:
     if wanted is not None and wanted < row.size and current == STATE_OF_PURPOSE[purpose]:
         bits.set(wanted)
     return row, bits
+
+
+@cache
+def _list_and_entry(*, with_entry: bool) -> Select[Any]:
+    # Built once: every status entry checked runs it, and building it cost as much as
+    # running it.
+    state: Any = null()
+    if with_entry:
+        state = (
+            select(Credential.status)
+            .join(StatusAllocation, Credential.status_allocation_id == StatusAllocation.id)
+            .where(StatusAllocation.issuer_id == bindparam("issuer"),
+                   StatusAllocation.list_number == bindparam("number"),
+                   StatusAllocation.list_index == bindparam("index"))
+            .scalar_subquery())
+    return select(StatusList, state).where(
+        StatusList.issuer_id == bindparam("issuer"), StatusList.purpose == bindparam("purpose"),
+        StatusList.number == bindparam("number"))
 
 
 def get_list(session: Session, issuer: Issuer, purpose: str, number: int) -> StatusList:
