@@ -20,13 +20,20 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import click
 
 from issuer.cli import verify_many
-from issuer.cli.common import decode_text, passphrase, read_input_bytes, read_text
+from issuer.cli.common import (
+    collector_paused,
+    decode_text,
+    passphrase,
+    read_input_bytes,
+    read_text,
+)
 from issuer.cli.errors import EXIT_INVALID, EXIT_OK, Refused, Unreadable
 from issuer.core.errors import IssuerError
 
 if TYPE_CHECKING:
     from issuer.core.keys import PrivateKey
     from issuer.core.verify import VerificationReport, Verifier
+    from issuer.net.client import Fetcher
 
 # The settings (JSON-LD contexts, schemas), the verifier, the key code and the HTTP client
 # are imported by the functions that use them, not here: ``issuer`` loads this module for
@@ -61,10 +68,9 @@ class _Withdrawn(Exception):
 
 
 def _fetch_credential(url: str, offline: bool) -> bytes:
-    from issuer import config
-    from issuer.net.fetcher import Absent, fetcher_for
+    from issuer.net.errors import Absent
 
-    fetcher = None if offline else fetcher_for(config.core_settings())
+    fetcher = None if offline else _fetcher()
     if fetcher is None:
         raise Unreadable(f"{url} is not fetched: this verification is offline")
     try:
@@ -114,11 +120,12 @@ def sign(infile: str, key_path: str, suite: str | None, created: str | None,
     The Data Integrity suites are W3C vc-di-eddsa §3 and vc-di-ecdsa §3.3, §3.4 (ECDSA
     hashes with SHA-256 for a P-256 key, SHA-384 for a P-384 key).
     """
-    from issuer import config
-    from issuer.core.datetimes import parse_datetime
-    from issuer.core.dids import did_key_from_public_key, did_key_verification_method_id
-    from issuer.core.proofs.data_integrity import SuiteContext, sign_document
-    from issuer.core.proofs.registry import SIGNING_SUITES
+    with collector_paused():
+        from issuer import config
+        from issuer.core.datetimes import parse_datetime
+        from issuer.core.dids import did_key_from_public_key, did_key_verification_method_id
+        from issuer.core.proofs.data_integrity import SuiteContext, sign_document
+        from issuer.core.proofs.registry import SIGNING_SUITES
 
     text = read_text(infile)
     try:
@@ -226,16 +233,23 @@ def build_verifier(trusted: list[dict[str, Any]]) -> Verifier:
 def standalone_verifier(trusted: list[dict[str, Any]], *, offline: bool) -> Verifier:
     """The verifier away from any service: ``trusted`` documents, did:key, and unless
     offline did:web documents and status lists fetched through the guarded fetcher."""
-    from issuer import config
     from issuer.core.status_list import routed_status
-    from issuer.net.fetcher import fetcher_for
     from issuer.net.verifying import OFFLINE, online
 
     verifier = build_verifier(trusted)
-    fetcher = None if offline else fetcher_for(config.core_settings())
+    fetcher = None if offline else _fetcher()
     if fetcher is None:
         return replace(verifier, status_checker=routed_status([], OFFLINE))
     return online(verifier, fetcher)
+
+
+def _fetcher() -> Fetcher | None:
+    """The guarded fetcher of the settings, or None where they say offline; its module (and
+    the TLS setup it loads) only when something may be fetched."""
+    from issuer import config
+    from issuer.net.fetcher import fetcher_for
+
+    return fetcher_for(config.core_settings())
 
 
 def require_status(report: VerificationReport) -> VerificationReport:
@@ -266,22 +280,20 @@ def ob2_report(payload: dict[str, Any] | str, *, offline: bool, moment: datetime
     fetcher (its BadgeClass, issuer, key and revocation list live on the issuer's site)."""
     from issuer import config
     from issuer.core.ob2 import verify_ob2
-    from issuer.net.fetcher import fetcher_for
     from issuer.net.verifying import ob2_fetch
 
-    fetcher = None if offline else fetcher_for(config.core_settings())
+    fetcher = None if offline else _fetcher()
     return verify_ob2(payload, ob2_fetch(fetcher), now=moment, recipient=recipient,
                       loader=config.context_loader())
 
 
 def render_report(report: VerificationReport) -> str:
     """The report as plain text: one line per check, then the verdict."""
-    from issuer.core.ob2 import OB2_CHECK_TITLES
     from issuer.core.verify import CHECK_TITLES
 
     lines = []
     for check in report.checks:
-        title = CHECK_TITLES.get(check.id) or OB2_CHECK_TITLES.get(check.id, check.id)
+        title = CHECK_TITLES.get(check.id) or _ob2_title(check.id)
         lines.append(f"{_MARKS[check.outcome]}  {title} [{check.id}]: {check.message}")
         lines.extend(f"        - {d}" for d in check.details)
     verdict = "VALID" if report.valid else "INVALID"
@@ -291,6 +303,12 @@ def render_report(report: VerificationReport) -> str:
         else f"failed: {', '.join(c.id for c in report.failed)}"
     ))
     return "\n".join(lines)
+
+
+def _ob2_title(check_id: str) -> str:
+    from issuer.core.ob2 import OB2_CHECK_TITLES
+
+    return OB2_CHECK_TITLES.get(check_id, check_id)
 
 
 @click.command("verify")
@@ -333,9 +351,11 @@ def verify(paths: tuple[str, ...], trust: tuple[str, ...], status_lists: tuple[s
     verified in turn and gets one line, VALID or INVALID with its first failed check, then
     a summary: exit 1 when any is invalid, 2 when any cannot be read.
     """
-    from issuer import config
-    from issuer.cli.local_status import installation_verifier
-    from issuer.core.ob2 import ob2_payload
+    with collector_paused():
+        from issuer import config
+        from issuer.cli.local_status import installation_verifier
+        from issuer.core.ob2 import ob2_payload
+        from issuer.core.verify import Verifier  # noqa: F401 - loaded with the rest
 
     offline = offline or config.core_settings().verify_offline
     if len(paths) > 1 or verify_many.is_folder(paths[0]):

@@ -22,6 +22,7 @@ accepted without an internal subset, its DTD is never read and entity references
 
 from __future__ import annotations
 
+import functools
 import re
 import struct
 import xml.parsers.expat
@@ -31,7 +32,6 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from issuer.core.errors import InputError
-from issuer.core.proofs.vc_jwt import looks_like_jws
 
 __all__ = [
     "MAX_CHUNKS",
@@ -72,10 +72,16 @@ MAX_PAYLOAD_BYTES = 5 * 1024 * 1024
 _MAX_CHUNK_LENGTH = 2**31 - 1
 _CHUNK_TYPE = re.compile(rb"^[A-Za-z]{4}$")
 _SVG_ROOT_HINT = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?svg[\s/>]")
-#: XML 1.0 §2.2 Char: what may appear in an XML document at all.
-_XML_FORBIDDEN = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 ImageFormat = Literal["png", "svg"]
+
+
+@functools.cache
+def _xml_forbidden() -> re.Pattern[str]:
+    """XML 1.0 §2.2 Char: what may appear in an XML document at all. Compiled when first
+    baking: its class spans all of Unicode, and compiling it costs more than the rest of
+    this module's import, which every verification pays."""
+    return re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 def image_format(data: bytes | str) -> ImageFormat | None:
@@ -448,8 +454,11 @@ def bake_svg(svg: bytes | str, payload: str, *, jws: bool) -> str:
     otherwise, so the rest of the file is kept as it was. The result is UTF-8 text.
     """
     _check_payload(payload)
-    if _XML_FORBIDDEN.search(payload):
+    if _xml_forbidden().search(payload):
         raise InputError("the credential contains characters that cannot be written in XML")
+    # Imported here: reading images (on every verification) needs none of the JWS code.
+    from issuer.core.proofs.vc_jwt import looks_like_jws
+
     if jws and not looks_like_jws(payload):
         raise InputError("a VC-JWT credential must be a compact JWS")
     raw, encoding = _svg_bytes(svg, MAX_IMAGE_BYTES)

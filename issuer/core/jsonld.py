@@ -21,11 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from cachetools import LRUCache
-from pyld import jsonld
-from pyld.context_resolver import ContextResolver
 
 from issuer.core.errors import ContextError, InputError, IssuerError, UndefinedTermError
-from issuer.core.pyld_adapter import SafeModeProcessor
+from issuer.core.pyld_adapter import ContextResolver, SafeModeProcessor, jsonld
 
 __all__ = [
     "ISSUER_DEPENDENT_NS",

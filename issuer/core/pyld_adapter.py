@@ -20,6 +20,14 @@ defines no ``@vocab``). The active contexts pyld clones while processing a conte
 therefore :class:`_VocabResettable`, where removing an absent mapping does nothing, so
 such a document is judged on its terms instead of failing in the processor.
 
+pyld itself is loaded here, and only here, without what it loads for fetching documents
+(:func:`_load_pyld`). Every call passes pyld a loader that serves only bundled contexts
+(:class:`issuer.core.jsonld.ContextLoader`), yet importing ``pyld`` loads all of its document
+loaders and ``pyld.jsonld`` builds a ``requests`` session as its default loader: most of the
+time ``issuer verify`` takes to start. Here pyld's default loader is one that refuses every
+URL, whichever module imported pyld first, so a call that forgot its loader fails instead of
+fetching.
+
 None of this is pyld's public API. pyld is therefore pinned to the minor version these uses
 were proven against (``PROVEN_PYLD``, and ``pyproject.toml``), and this module checks on
 import that the installed pyld is that version, that the functions have the signatures
@@ -31,20 +39,24 @@ nobody else can verify).
 
 from __future__ import annotations
 
-import importlib.metadata
+import importlib
+import importlib.util
 import inspect
-from collections.abc import Mapping
+import sys
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Any
 
 from cachetools import LRUCache
-from pyld import jsonld
-from pyld.context_resolver import ContextResolver
 
 __all__ = [
     "PROVEN_PYLD",
     "ActiveContext",
     "ContextProcessor",
+    "ContextResolver",
     "PyldMismatch",
     "SafeModeProcessor",
     "TermDefinition",
@@ -55,6 +67,7 @@ __all__ = [
     "default_direction",
     "default_language",
     "installed_pyld_version",
+    "jsonld",
     "prefix_iris",
     "previous_context",
     "term_definition",
@@ -69,6 +82,87 @@ ActiveContext = Mapping[str, Any]
 
 class PyldMismatch(RuntimeError):
     """The installed pyld is not the one this product's JSON-LD processing was proven with."""
+
+
+# ----------------------------------------------------------------------------- loading pyld
+
+#: pyld's loaders that fetch over the network. ``pyld.jsonld`` makes one of them its default
+#: document loader when it is imported, which imports ``requests`` (or ``aiohttp``).
+_FETCHING_LOADERS = ("pyld.documentloader.requests", "pyld.documentloader.aiohttp")
+
+
+def _refuse_fetch(url: str, options: Any = None) -> Any:
+    """pyld's default document loader here: nothing is fetched (JSON-LD contexts come from
+    the bundled set only, OB 3.0 §A.2, VC Data Model 2.0 §4.1)."""
+    raise jsonld.JsonLdError(
+        "No document is fetched: JSON-LD contexts are loaded from the bundled set only",
+        "jsonld.LoadDocumentError", {"url": url}, code="loading document failed",
+    )
+
+
+def _lazy_package(name: str) -> ModuleType:
+    """The package ``name`` registered without running its ``__init__``, which runs when
+    the package is first asked for a name that is not one of its submodules (a PEP 562
+    module ``__getattr__``): a later ``import pyld`` elsewhere gets the whole package, as
+    the same module object."""
+    spec = importlib.util.find_spec(name)
+    if spec is None or spec.loader is None or spec.submodule_search_locations is None:
+        raise PyldMismatch(f"{name} is not an installed package")
+    package = importlib.util.module_from_spec(spec)
+    loader = spec.loader
+    lock = threading.Lock()
+
+    def __getattr__(attribute: str) -> Any:
+        # ``from pyld import x`` asks the package for ``x`` before importing the submodule
+        # (and while one is being imported, as pyld's modules import each other): a
+        # submodule is answered as the import system would answer it, not by ``__init__``.
+        submodule = f"{name}.{attribute}"
+        if submodule in sys.modules:
+            return sys.modules[submodule]
+        if importlib.util.find_spec(submodule) is not None:
+            raise AttributeError(attribute)
+        with lock:
+            if package.__dict__.pop("__getattr__", None) is not None:
+                loader.exec_module(package)
+        try:
+            return package.__dict__[attribute]
+        except KeyError:
+            raise AttributeError(f"module {name!r} has no attribute {attribute!r}") from None
+
+    package.__getattr__ = __getattr__  # type: ignore[attr-defined]
+    sys.modules[name] = package
+    return package
+
+
+@contextmanager
+def _without_fetching_loaders() -> Iterator[None]:
+    """Import pyld inside this block without its fetching loaders.
+
+    ``pyld/__init__`` imports every document loader (aiohttp's imports asyncio) and
+    ``pyld.jsonld`` builds its default loader from ``requests`` when imported, falling back
+    to aiohttp's and then to one that refuses. Neither is ever used here, so the package is
+    registered without its ``__init__`` and the fetching loaders are absent (an import of
+    them fails) until the block ends; then they are importable again, for anything that
+    wants them later. Where pyld was already imported it is used as it is.
+    """
+    if "pyld" not in sys.modules:
+        _lazy_package("pyld")
+    hidden = [name for name in _FETCHING_LOADERS if name not in sys.modules]
+    for name in hidden:
+        sys.modules[name] = None  # type: ignore[assignment] - makes its import fail
+    try:
+        yield
+    finally:
+        for name in hidden:
+            if name in sys.modules and sys.modules[name] is None:
+                del sys.modules[name]
+
+
+with _without_fetching_loaders():
+    from pyld import jsonld
+    from pyld.context_resolver import ContextResolver
+
+jsonld.set_document_loader(_refuse_fetch)
 
 
 # ----------------------------------------------------------------------------- processors
@@ -232,11 +326,13 @@ _EXPECTED_PARAMETERS: dict[str, tuple[str, ...]] = {
 
 
 def installed_pyld_version() -> str:
-    """The version of the installed pyld distribution."""
-    try:
-        return importlib.metadata.version("pyld")
-    except importlib.metadata.PackageNotFoundError:
-        raise PyldMismatch("pyld is not installed as a distribution") from None
+    """The version the imported pyld states (``pyld.__about__``): that of the code whose
+    internals are used here. (Reading the distribution's metadata instead would cost more
+    than the rest of this module.)"""
+    version = getattr(importlib.import_module("pyld.__about__"), "__version__", None)
+    if not isinstance(version, str):
+        raise PyldMismatch("pyld does not state its version")
+    return version
 
 
 def _advice() -> str:

@@ -20,10 +20,10 @@ from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from issuer.core.credentials import REVOCATION_LIST
 from issuer.core.errors import IssuerError
 from issuer.core.nodes import issuer_id, types_of
 from issuer.core.verify import Outcome, StatusResult
+from issuer.core.vocab import REVOCATION_LIST
 
 __all__ = ["ENTRY_TYPE", "MAX_LISTED", "RevocationListChecker", "issuer_host", "revoked_entry"]
 

@@ -33,14 +33,14 @@ from referencing import Registry, Resource
 from referencing.exceptions import Unresolvable
 from referencing.jsonschema import DRAFT201909
 
-from issuer.core.credentials import (
+from issuer.core.errors import InputError, SchemaError, SchemaUnavailable
+from issuer.core.nodes import types_of
+from issuer.core.vocab import (
     ACHIEVEMENT_CREDENTIAL_SCHEMA,
     ENDORSEMENT_CREDENTIAL_SCHEMA,
     JSON_SCHEMA_VALIDATOR_2019,
     VC_V1,
 )
-from issuer.core.errors import InputError, SchemaError, SchemaUnavailable
-from issuer.core.nodes import types_of
 
 __all__ = [
     "CHECKED_SCHEMA_DIGESTS",

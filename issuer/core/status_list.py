@@ -34,12 +34,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from issuer.core.credentials import VC_V2
 from issuer.core.datetimes import format_datetime
 from issuer.core.errors import InputError, IssuerError
 from issuer.core.multibase import multibase_decode, multibase_encode
 from issuer.core.nodes import issuer_id, types_of
 from issuer.core.verify import Outcome, StatusChecker, StatusResult
+from issuer.core.vocab import VC_V2
 
 __all__ = [
     "BITSTRING_STATUS_LIST",

@@ -15,10 +15,10 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from issuer.core.credentials import VC_V1
 from issuer.core.datetimes import parse_datetime
 from issuer.core.errors import InputError, IssuerError
 from issuer.core.multibase import multibase_decode
+from issuer.core.vocab import VC_V1
 
 __all__ = ["credential_problems"]
 

@@ -29,33 +29,29 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from issuer.core import baking
 from issuer.core.canon import WorkBudget
-from issuer.core.credentials import VC_V1, VC_V2
 from issuer.core.datetimes import format_datetime, parse_datetime
 from issuer.core.errors import InputError, IssuerError, UndefinedTermError
 from issuer.core.json_input import parse_json
 from issuer.core.jsonld import ContextLoader, check_context_list
 from issuer.core.nodes import issuer_id, types_of
 from issuer.core.proofs.data_integrity import SuiteContext, proofs_of, verify_one
-from issuer.core.proofs.jwt_claims import signing_time, without_claims
 from issuer.core.proofs.registry import suite_for_proof
-from issuer.core.proofs.vc_jwt import (
-    JOSE_PROFILE,
-    DecodedJws,
-    claim_problems,
-    credential_of,
-    decode_compact,
-    looks_like_jws,
-    profile_of,
-    verify_signature,
-)
 from issuer.core.resolve import ResolvedKey, Resolver
 from issuer.core.safe_mode import issuer_dependent_terms
 from issuer.core.schema import SchemaRegistry
 from issuer.core.vcdm import credential_problems
+
+if TYPE_CHECKING:
+    from issuer.core.proofs.vc_jwt import DecodedJws
+
+# The compact JWS code (issuer.core.proofs.vc_jwt, jwt_claims) is imported where a JWT is met:
+# most credentials are JSON with an embedded proof, and ``issuer verify`` pays for every
+# module it loads on each run.
+from issuer.core.vocab import VC_V1, VC_V2
 
 __all__ = [
     "CHECK_TITLES",
@@ -250,10 +246,10 @@ class Verifier:
                     for cid in ("context", "type", "schema", "proof", "dates", "status")
                 ]
             )
-        if isinstance(parsed, DecodedJws):
-            report = self._verify_jws(parsed, depth=depth)
-        else:
+        if isinstance(parsed, dict):
             report = self._verify_document(parsed, depth=depth)
+        else:
+            report = self._verify_jws(parsed, depth=depth)
         if origin is not None and report.checks and report.checks[0].id == "parse":
             first = report.checks[0]
             report.checks[0] = replace(
@@ -306,6 +302,8 @@ class Verifier:
             if not isinstance(value, dict):
                 raise InputError("a credential must be a JSON object")
             return value
+        from issuer.core.proofs.vc_jwt import decode_compact, looks_like_jws
+
         if looks_like_jws(text):
             return decode_compact(text)
         if text.startswith("["):
@@ -580,6 +578,9 @@ class Verifier:
     # -- compact JWS -------------------------------------------------------------------
 
     def _verify_jws(self, decoded: DecodedJws, *, depth: int) -> VerificationReport:
+        from issuer.core.proofs.jwt_claims import without_claims
+        from issuer.core.proofs.vc_jwt import credential_of, profile_of
+
         checks: list[Check] = [
             Check("parse", Outcome.PASSED, f"a compact JWT ({profile_of(decoded)})")
         ]
@@ -609,6 +610,9 @@ class Verifier:
     def _check_jws_proof(
         self, decoded: DecodedJws, issuer: Any
     ) -> tuple[Check, str | None]:
+        from issuer.core.proofs.jwt_claims import signing_time, without_claims
+        from issuer.core.proofs.vc_jwt import claim_problems, credential_of, verify_signature
+
         if not isinstance(issuer, str):
             return Check("proof", Outcome.FAILED, "the JWT names no issuer"), None
         kid = decoded.header.get("kid")
@@ -748,6 +752,8 @@ class Verifier:
                 )])
             report = self._verify(data_url[len(prefix):], depth=depth + 1)
             if report.format == "jwt" and report.checks[0].outcome == Outcome.PASSED:
+                from issuer.core.proofs.vc_jwt import JOSE_PROFILE, decode_compact, profile_of
+
                 decoded = decode_compact(data_url[len(prefix):])
                 if profile_of(decoded) != JOSE_PROFILE:
                     report.checks.append(Check("parse", Outcome.FAILED,

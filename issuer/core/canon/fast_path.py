@@ -61,7 +61,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from cachetools import LRUCache
-from pyld.context_resolver import ContextResolver
 
 from issuer.core import pyld_adapter
 from issuer.core.canon.jcs import jcs
@@ -75,7 +74,12 @@ from issuer.core.canon.nquads import (
 from issuer.core.canon.rdfc import Statement, WorkBudget, canonicalize_statements
 from issuer.core.errors import InputError, IssuerError
 from issuer.core.jsonld import ContextLoader
-from issuer.core.pyld_adapter import ActiveContext, ContextProcessor, TermDefinition
+from issuer.core.pyld_adapter import (
+    ActiveContext,
+    ContextProcessor,
+    ContextResolver,
+    TermDefinition,
+)
 
 __all__ = [
     "MAX_JSON_DEPTH",

@@ -19,6 +19,7 @@ Triple terms (RDF 1.2 ``<<( … )>>``) are refused: RDFC-1.0 defines no canonica
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -78,7 +79,7 @@ class BlankNode:
     id: str
 
     def __post_init__(self) -> None:
-        if not isinstance(self.id, str) or _BLANK_NODE_ID.fullmatch(self.id) is None:
+        if not isinstance(self.id, str) or _blank_node_id().fullmatch(self.id) is None:
             raise ValueError(f"{self.id!r} is not a valid blank node label")
 
 
@@ -242,8 +243,22 @@ _IRIREF = re.compile(
     r'<([^\x00-\x20<>"{}|^`\\]*'
     r'(?:(?:\\u[0-9A-Fa-f]{4}|\\U[0-9A-Fa-f]{8})[^\x00-\x20<>"{}|^`\\]*)*)>'
 )
-_BLANK_NODE_ID = re.compile(f"[{_PN_CHARS_U}0-9](?:[{_PN_CHARS}.]*[{_PN_CHARS}])?")
-_BLANK_NODE_LABEL = re.compile(f"_:({_BLANK_NODE_ID.pattern})")
+_BLANK_NODE_ID = f"[{_PN_CHARS_U}0-9](?:[{_PN_CHARS}.]*[{_PN_CHARS}])?"
+
+
+# Compiled on first use: their character classes span most of Unicode, and compiling the two
+# costs more than importing everything else here, on paths (verification by the fast path)
+# that never make a blank node term or read N-Quads.
+@functools.cache
+def _blank_node_id() -> re.Pattern[str]:
+    return re.compile(_BLANK_NODE_ID)
+
+
+@functools.cache
+def _blank_node_label() -> re.Pattern[str]:
+    return re.compile(f"_:({_BLANK_NODE_ID})")
+
+
 _STRING_LITERAL_QUOTE = re.compile(
     r'"([^"\\\r\n]*(?:\\(?:[tbnrf"\'\\]|u[0-9A-Fa-f]{4}|U[0-9A-Fa-f]{8})[^"\\\r\n]*)*)"'
 )
@@ -314,7 +329,7 @@ class _LineReader:
         return _make_iri(_unescape(match.group(1), column), column)
 
     def blank_node(self) -> BlankNode | None:
-        match = _BLANK_NODE_LABEL.match(self.line, self.pos)
+        match = _blank_node_label().match(self.line, self.pos)
         if match is None:
             return None
         self.pos = match.end()

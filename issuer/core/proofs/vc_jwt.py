@@ -19,11 +19,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from issuer.core.credentials import VC_V1
 from issuer.core.errors import InputError, KeyFormatError, SigningError
 from issuer.core.keys import PrivateKey, PublicKey
 from issuer.core.multibase import b64url_decode, b64url_encode
 from issuer.core.proofs.jwt_claims import claim_mismatches, claims_for, time_problems
+from issuer.core.vocab import VC_V1
 
 __all__ = [
     "ALGORITHMS",
