@@ -167,7 +167,7 @@ def signing_key(ctx: ServiceContext, issuer: Issuer) -> tuple[SigningKey, Privat
 
 
 def get_issuer(session: Session, slug: str) -> Issuer:
-    issuer = session.scalar(select(Issuer).where(Issuer.slug == slug))
+    issuer = session.scalar(_issuer_named(), {"slug": slug})
     if issuer is None:
         raise NotFound(f"no issuer {slug!r}")
     return issuer
@@ -233,6 +233,12 @@ class IssuersBySlug:
         slug = slug_of_did(self._ctx, did)
         found = None if slug is None else self.by_slug(slug)
         return found if found is not None and found.did_method == "web" else None
+
+
+@cache
+def _issuer_named() -> Select[tuple[Issuer]]:
+    # Built once: every page and list of an issuer starts here.
+    return select(Issuer).where(Issuer.slug == bindparam("slug"))
 
 
 @cache

@@ -629,12 +629,19 @@ def _list_and_entry(*, with_entry: bool) -> Select[Any]:
         StatusList.number == bindparam("number"))
 
 
+@cache
+def _list_of() -> Select[tuple[StatusList]]:
+    # Built once: verifiers fetch the published lists far more often than anything changes.
+    return select(StatusList).where(
+        StatusList.issuer_id == bindparam("issuer"), StatusList.purpose == bindparam("purpose"),
+        StatusList.number == bindparam("number"))
+
+
 def get_list(session: Session, issuer: Issuer, purpose: str, number: int) -> StatusList:
     found = None
     if purpose in PURPOSES:
-        found = session.scalar(select(StatusList).where(
-            StatusList.issuer_id == issuer.id, StatusList.purpose == purpose,
-            StatusList.number == number))
+        found = session.scalar(_list_of(), {"issuer": issuer.id, "purpose": purpose,
+                                            "number": number})
     if found is None:
         raise NotFound(f"{issuer.name} has no {purpose} list number {number}")
     return found
