@@ -356,6 +356,7 @@ def verify(paths: tuple[str, ...], trust: tuple[str, ...], status_lists: tuple[s
         from issuer.cli.local_status import installation_verifier
         from issuer.core.ob2 import ob2_payload
         from issuer.core.verify import Verifier  # noqa: F401 - loaded with the rest
+        from issuer.net.verifying import OFFLINE  # noqa: F401 - every verifier names it
 
     offline = offline or config.core_settings().verify_offline
     if len(paths) > 1 or verify_many.is_folder(paths[0]):

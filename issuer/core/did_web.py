@@ -22,7 +22,7 @@ from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
 from issuer.core.datetimes import format_datetime
-from issuer.core.dids import DID_CONTEXT, JWK_CONTEXT, MULTIKEY_CONTEXT
+from issuer.core.dids import DID_CONTEXT, DID_WEB_PREFIX, JWK_CONTEXT, MULTIKEY_CONTEXT
 from issuer.core.errors import InputError, IssuerError, ResolutionError
 from issuer.core.keys import PublicKey, jsonwebkey_document, multikey_document
 
@@ -36,7 +36,6 @@ __all__ = [
     "resolve_did_web",
 ]
 
-DID_WEB_PREFIX = "did:web:"
 
 #: Gets the JSON document at a URL, or None when there is none (the caller's HTTP client).
 DocumentFetch = Callable[[str], Mapping[str, Any] | None]

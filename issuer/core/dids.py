@@ -37,6 +37,7 @@ MULTIKEY_CONTEXT = "https://w3id.org/security/multikey/v1"
 JWK_CONTEXT = "https://w3id.org/security/jwk/v1"
 
 DID_KEY_PREFIX = "did:key:"
+DID_WEB_PREFIX = "did:web:"
 
 # Key types did:key covers here: Ed25519 and the NIST curves (did-method-key §2, §3.1.3).
 _DID_KEY_TYPES = frozenset({"Ed25519", "P-256", "P-384", "P-521"})

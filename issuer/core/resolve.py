@@ -25,17 +25,19 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from issuer.core.datetimes import parse_datetime
-from issuer.core.did_web import DID_WEB_PREFIX, DocumentFetch, resolve_did_web
-from issuer.core.dids import DID_KEY_PREFIX, resolve_did_key
+from issuer.core.dids import DID_KEY_PREFIX, DID_WEB_PREFIX, resolve_did_key
 from issuer.core.errors import InputError, IssuerError, KeyFormatError, ResolutionError
 from issuer.core.keys import (
     PublicKey,
     public_key_from_jwk,
     public_key_from_verification_method,
 )
+
+if TYPE_CHECKING:
+    from issuer.core.did_web import DocumentFetch
 
 __all__ = [
     "RELATIONSHIPS",
@@ -194,6 +196,9 @@ class Resolver:
                     f"the DID document of {controller_id} cannot be fetched offline; "
                     "pin a copy of it as a trusted controller document"
                 )
+            # Loaded when a did:web issuer is met: a did:key badge needs none of it.
+            from issuer.core.did_web import resolve_did_web
+
             return ControllerDocument.from_json(
                 resolve_did_web(controller_id, self.fetch), source="did:web"
             )

@@ -54,11 +54,14 @@ def test_the_settings_name_the_bundled_schemas_and_the_core_budget() -> None:
 
 #: What verifying an OB 3.0 credential (JSON, an embedded eddsa-rdfc-2022 proof), offline,
 #: has no use for: pyld's fetching loaders and what they import, the VC-JWT code, the
-#: credential builders, the OB 2.0 verifier's fetcher and the TLS setup of the HTTP client.
+#: credential builders, the OB 2.0 verifier's fetcher, the TLS setup of the HTTP client, the
+#: ECDSA cryptosuites (with CBOR) and did:web, as the badge is signed by a did:key.
 NOT_FOR_AN_OB3_CREDENTIAL = (
     "requests", "urllib3", "aiohttp", "asyncio", "pyld.documentloader.requests",
     "pyld.documentloader.aiohttp", "issuer.core.proofs.vc_jwt", "issuer.core.proofs.jwt_claims",
     "issuer.core.credentials", "issuer.net.fetcher", "ssl", "httpx",
+    "issuer.core.proofs.ecdsa_sd_2023", "issuer.core.proofs.ecdsa_rdfc_2019",
+    "issuer.core.proofs.ecdsa_jcs_2019", "cbor2", "issuer.core.did_web",
 )
 
 
