@@ -7,18 +7,22 @@ services flush, never commit. A service that must undo part of its work uses a S
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import Connection, Engine, create_engine, event, inspect
+from sqlalchemy import Connection, Engine, create_engine, event, exc, inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from issuer.storage.sqlite_writers import BUSY_TIMEOUT, connection_class
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+#: A pooled server connection unused for this long is checked before it is handed out.
+PING_AFTER_IDLE_S = 10.0
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -44,8 +48,40 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
         event.listen(engine, "savepoint", _begin_before_savepoint)
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
-    return create_engine(url, **kwargs)
+    if "pool_pre_ping" in kwargs:
+        return create_engine(url, **kwargs)
+    engine = create_engine(url, **kwargs)
+    _ping_when_idle(engine)
+    return engine
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """Check a pooled connection before use only when it sat unused for
+    :data:`PING_AFTER_IDLE_S` (SQLAlchemy, "Dealing with Disconnects": a checkout listener
+    that raises ``DisconnectionError`` has the pool replace the connection).
+
+    ``pool_pre_ping`` pings on every checkout, that is one more round trip for every
+    request. A connection is lost mostly while it sits idle (the server or a proxy closes
+    it, the database restarts overnight); one in steady use fails in its first statement
+    instead, which the pool reports as a disconnect: it then replaces every connection it
+    holds, and the request is answered 503 (:mod:`issuer.web.errors`), to be sent again.
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _checked_in(_dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get("idle_since")
+        if since is None or time.monotonic() - since < PING_AFTER_IDLE_S:
+            return  # a new connection, or one in steady use
+        try:
+            alive = engine.dialect.do_ping(dbapi_connection)
+        except Exception as error:
+            raise exc.DisconnectionError(f"the pooled connection is gone: {error}") from error
+        if not alive:
+            raise exc.DisconnectionError("the pooled connection is gone")
 
 
 def _begin_before_savepoint(connection: Connection, _name: str | None) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 
 from flask import Flask, Response, jsonify, make_response, render_template, request
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 
 from issuer.core.errors import IssuerError
@@ -155,6 +156,20 @@ def register_error_handlers(app: Flask) -> None:
                 response.headers[name] = value
         if status == 401 and wants_json():
             response.headers["WWW-Authenticate"] = 'Bearer realm="issuer"'
+        return response
+
+    @app.errorhandler(DBAPIError)
+    def _database(exc: DBAPIError) -> Any:
+        if not exc.connection_invalidated:
+            return _unexpected(exc)
+        # The connection was lost (the database restarted, or a proxy closed it): the pool
+        # replaces its connections, and the same request sent again is answered.
+        log.warning("database connection lost on %s %s: %s", request.method, request.path,
+                    (str(exc.orig).strip().splitlines() or [type(exc).__name__])[0][:200])
+        response = make_response(error_response(
+            503, "The database could not be reached. Nothing was changed; please send the "
+                 "request again."))
+        response.headers["Retry-After"] = "1"
         return response
 
     @app.errorhandler(Exception)
