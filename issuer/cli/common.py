@@ -28,6 +28,11 @@ if TYPE_CHECKING:
 _ACTOR_MAX = 320
 
 
+#: Whether this process is the ``issuer`` program (:func:`issuer.cli.run`), which ends with
+#: its command, rather than a program that calls the commands in its own process.
+PROGRAM = {"running": False}
+
+
 @contextmanager
 def collector_paused() -> Iterator[None]:
     """The block runs with the cyclic garbage collector paused, then it runs as before.
@@ -35,15 +40,18 @@ def collector_paused() -> Iterator[None]:
     For the imports of a short command (``issuer sign``, ``issuer verify``): loading the core
     creates tens of thousands of objects that live as long as the process (modules,
     classes, compiled patterns, the JSON Schema meta-schemas), none of them garbage, and the
-    collector would walk them again and again while they are made, about a tenth of the
-    time those commands take to start. Only the imports are covered, so a command that
-    then verifies a folder of thousands of files collects as usual.
+    collector would walk them again and again while they are made. In the ``issuer``
+    program they are then frozen (``gc.freeze``): otherwise the first collection after the
+    block would walk them all at once. Only the imports are covered, so a command that then
+    verifies a folder of thousands of files collects its own garbage as usual.
     """
     was_enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
+        if PROGRAM["running"]:
+            gc.freeze()
         if was_enabled:
             gc.enable()
 
