@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import json
 import secrets
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -45,8 +44,9 @@ from issuer.services.bound_copies import (
 from issuer.services.context import ServiceContext
 from issuer.services.errors import Gone, Invalid, NotFound
 from issuer.services.holder_dids import holder_resolver
+from issuer.services.profiles import owned_credential
 from issuer.services.secret_digest import digest
-from issuer.storage.learning import Learner, LearnerBadge
+from issuer.storage.learning import Learner
 from issuer.storage.models import Credential
 from issuer.storage.wallets import WalletExchange
 
@@ -159,13 +159,7 @@ def start_exchange(session: Session, ctx: ServiceContext, credential: Credential
 def start_for_learner(session: Session, ctx: ServiceContext, learner: Learner,
                       credential_id: str) -> LearnerWallet:
     """An exchange for one of ``learner``'s own badges; another's answers as a missing one."""
-    try:
-        canonical = str(uuid.UUID(str(credential_id)))
-    except ValueError:
-        raise NotFound("no such badge") from None
-    credential = session.scalar(
-        select(Credential).join(LearnerBadge, LearnerBadge.credential_id == Credential.id)
-        .where(LearnerBadge.learner_id == learner.id, Credential.id == canonical))
+    credential = owned_credential(session, learner, credential_id)
     if credential is None:
         raise NotFound("no such badge")
     return LearnerWallet(started=start_exchange(session, ctx, credential, started_by=LEARNER),

@@ -31,8 +31,9 @@ from issuer.net.fetcher import FetchError, fetcher_for
 from issuer.net.sending import Sent, send
 from issuer.services.context import ServiceContext
 from issuer.services.ob_api_clients import SCOPE_BASE
+from issuer.services.profiles import owned_credential
 from issuer.services.secret_digest import digest
-from issuer.storage.learning import Learner, LearnerBadge
+from issuer.storage.learning import Learner
 from issuer.storage.models import Credential
 from issuer.storage.ob_api import RemoteHost, SendRequest
 
@@ -216,9 +217,7 @@ def _send(ctx: ServiceContext, method: str, url: str, **kwargs: Any) -> Sent:
 
 
 def _owned(session: Session, learner: Learner, credential_id: str) -> Credential:
-    credential = session.scalar(
-        select(Credential).join(LearnerBadge, LearnerBadge.credential_id == Credential.id)
-        .where(LearnerBadge.learner_id == learner.id, Credential.id == credential_id))
+    credential = owned_credential(session, learner, credential_id)
     if credential is None:
         raise SendFailed("You have no such badge.")
     return credential
@@ -227,7 +226,7 @@ def _owned(session: Session, learner: Learner, credential_id: str) -> Credential
 def start_send(session: Session, ctx: ServiceContext, learner: Learner, credential_id: str,
                address: str) -> Started:
     """Begin sending one of the learner's badges to the host at ``address``."""
-    _owned(session, learner, credential_id)
+    credential_id = _owned(session, learner, credential_id).id
     host = _host(session, ctx, discovery_url(address))
     state = secrets.token_urlsafe(32)
     verifier = secrets.token_urlsafe(64)

@@ -26,7 +26,6 @@ import hashlib
 import hmac
 import json
 import secrets
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -62,8 +61,9 @@ from issuer.services.oid4vci_metadata import (
     JWT_VC_JSON,
     credential_issuer,
 )
+from issuer.services.profiles import owned_credential
 from issuer.services.secret_digest import digest
-from issuer.storage.learning import Learner, LearnerBadge
+from issuer.storage.learning import Learner
 from issuer.storage.models import Credential
 from issuer.storage.oid4vci import AccessToken, CredentialOffer, Issuance, Nonce
 
@@ -251,13 +251,7 @@ def create_offer(session: Session, ctx: ServiceContext, credential: Credential, 
 def offer_for_learner(session: Session, ctx: ServiceContext, learner: Learner,
                       credential_id: str) -> Offer:
     """An offer of one of ``learner``'s own badges; another's answers as a missing one."""
-    try:
-        canonical = str(uuid.UUID(str(credential_id)))
-    except ValueError:
-        raise NotFound("no such badge") from None
-    credential = session.scalar(
-        select(Credential).join(LearnerBadge, LearnerBadge.credential_id == Credential.id)
-        .where(LearnerBadge.learner_id == learner.id, Credential.id == canonical))
+    credential = owned_credential(session, learner, credential_id)
     if credential is None:
         raise NotFound("no such badge")
     return create_offer(session, ctx, credential, created_by="learner")

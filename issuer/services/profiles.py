@@ -9,6 +9,7 @@ a learner through the e-mail address they were awarded to.
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date
@@ -224,6 +225,19 @@ def owned_badges(session: Session, ctx: ServiceContext, learner: Learner, *,
         owned.append(OwnedBadge(badge=badge, credential=credential, state=state,
                                 reason=reason, document=parse_document(credential.document)))
     return owned
+
+
+def owned_credential(session: Session, learner: Learner,
+                     credential_id: str) -> Credential | None:
+    """One of ``learner``'s own badges by its credential id (a UUID, in any case); None for
+    another learner's badge, as for an id that names none."""
+    try:
+        canonical = str(uuid.UUID(str(credential_id)))
+    except ValueError:
+        return None
+    return session.scalar(
+        select(Credential).join(LearnerBadge, LearnerBadge.credential_id == Credential.id)
+        .where(LearnerBadge.learner_id == learner.id, Credential.id == canonical))
 
 
 def set_shown(session: Session, ctx: ServiceContext, learner: Learner, badge_id: int,
