@@ -160,7 +160,7 @@ def get_achievement(session: Session, issuer: Issuer, slug: str, *,
     if lookups is None:
         return _loaded(session, issuer, slug)
     params = {"issuer_id": issuer.id, "slug": slug}
-    current = session.execute(_current_row(), params).first()
+    current = session.connection().execute(_current_row(), params).first()
     if current is None:
         raise NotFound(f"no achievement {slug!r} for {issuer.name}")
     if in_session(session, (Achievement, current.id)):

@@ -43,17 +43,19 @@ STATES = ("sent", "failed", "held", "queued", "none", "no_address")
 
 
 def queue_award_mail(session: Session, ctx: ServiceContext, credential: Credential, *,
-                     issuer_name: str, profile_link: str | None = None) -> MailMessage | None:
+                     issuer_name: str, profile_link: str | None = None,
+                     write_now: bool = False) -> MailMessage | None:
     """Queue the "badge awarded" mail for ``credential`` in the caller's transaction.
 
     Returns None, and queues nothing, for a DID recipient or when the text cannot be made
     (logged): the award stands either way. The caller commits; mail goes out only then.
+    ``write_now``: see :func:`~issuer.services.mail.queue_message`.
     """
     values = award_mail_values(ctx, credential, issuer_name=issuer_name,
                                profile_link=profile_link)
     if values is None:
         return None
-    return queue_message(session, values)
+    return queue_message(session, values, write_now=write_now)
 
 
 def award_mail_values(ctx: ServiceContext, credential: Credential, *, issuer_name: str,

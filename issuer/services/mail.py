@@ -26,8 +26,8 @@ from jinja2 import (
     TemplateNotFound,
     select_autoescape,
 )
-from sqlalchemy import insert, inspect, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import event, insert, inspect, select, update
+from sqlalchemy.orm import Session, SessionTransaction
 
 from issuer.config import TEMPLATES_DIR
 from issuer.services.context import ServiceContext
@@ -55,14 +55,48 @@ def send_mail(session: Session, ctx: ServiceContext, *, to: str, subject: str, b
                                                  kind=kind, credential_id=credential_id))
 
 
-def queue_message(session: Session, values: dict[str, Any]) -> MailMessage:
-    """Queue the message of :func:`message_values` in the caller's transaction."""
+def queue_message(session: Session, values: dict[str, Any], *,
+                  write_now: bool = False) -> MailMessage:
+    """Queue the message of :func:`message_values` in the caller's transaction.
+
+    With ``write_now`` the row is written at once with one INSERT and kept out of the
+    session (for a request that queues one message: the unit of work would cost more than
+    the row), unless a SAVEPOINT is open, whose rollback the session would have to follow.
+    """
     message = MailMessage(**values)
-    session.add(message)
-    # Not flushed here: the commit writes it. The deliverer sends this copy after the
-    # commit instead of reading it back.
+    if write_now and not session.in_nested_transaction():
+        message.id = session.connection().execute(_INSERT_ONE, values).scalar_one()
+        session.info.setdefault(_WRITTEN_KEY, set()).add(id(message))
+    else:
+        session.add(message)
+    # The deliverer sends this copy after the commit instead of reading it back.
     session.info.setdefault(QUEUED_KEY, []).append(message)
     return message
+
+
+#: Keys in ``Session.info``: the queued messages written at once (not in the session), by
+#: ``id()``, while their transaction is open, and once it has committed.
+_WRITTEN_KEY, _COMMITTED_KEY = "issuer.mail.written", "issuer.mail.written.committed"
+_INSERT_ONE = insert(MailMessage.__table__).returning(MailMessage.__table__.c.id)
+
+
+@event.listens_for(Session, "after_commit")
+def _keep_written(session: Session) -> None:
+    if session.get_nested_transaction() is None:  # not a SAVEPOINT released: the whole
+        written = session.info.pop(_WRITTEN_KEY, None)
+        if written:
+            session.info.setdefault(_COMMITTED_KEY, set()).update(written)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_written(session: Session, transaction: SessionTransaction) -> None:
+    # The database transaction ended without a commit: the rows written at once went with
+    # it (none is written inside a SAVEPOINT, whose end changes nothing here).
+    if transaction.parent is None:
+        written = session.info.pop(_WRITTEN_KEY, None)
+        if written:
+            session.info[QUEUED_KEY] = [m for m in session.info.get(QUEUED_KEY, ())
+                                        if id(m) not in written]
 
 
 def message_values(ctx: ServiceContext, *, to: str, subject: str, body: str, kind: str,
@@ -150,7 +184,8 @@ def take_queued(session: Session) -> list[Outgoing]:
     to deliver.
     """
     queued: list[MailMessage] = session.info.pop(QUEUED_KEY, [])
-    return [Outgoing.of(m) for m in queued if inspect(m).persistent]
+    written = session.info.pop(_WRITTEN_KEY, set()) | session.info.pop(_COMMITTED_KEY, set())
+    return [Outgoing.of(m) for m in queued if id(m) in written or inspect(m).persistent]
 
 
 @dataclass

@@ -19,13 +19,21 @@ import pytest
 from aiosmtpd.controller import Controller
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from issuer.app import create_app, runtime
 from issuer.config import ConfigError, Settings
 from issuer.services.context import ServiceContext
 from issuer.services.errors import Invalid
-from issuer.services.mail import render_mail, send_mail
+from issuer.services.mail import (
+    message_values,
+    queue_message,
+    render_mail,
+    send_mail,
+    take_queued,
+)
+from issuer.storage.learning import MailMessage
 from issuer.storage.models import Base
 
 # --- a real SMTP server on loopback ----------------------------------------------------------
@@ -163,6 +171,58 @@ def test_send_mail_refuses_a_bad_address_and_flattens_the_subject(
     message = send_mail(session, ctx, to="a@example.org", subject="Hi\nBcc: b@example.org",
                         body="x", kind="test")
     assert message.subject == "Hi Bcc: b@example.org"
+
+
+# --- messages written at once ----------------------------------------------------------------
+
+
+def _queue(session: Session, ctx: ServiceContext, to: str, *, write_now: bool) -> MailMessage:
+    return queue_message(session, message_values(ctx, to=to, subject="Your badge", body="b\n",
+                                                 kind="test"), write_now=write_now)
+
+
+def _stored(session: Session) -> list[str]:
+    return sorted(session.scalars(select(MailMessage.to_address)))
+
+
+def test_a_message_written_at_once_is_stored_and_delivered_after_the_commit(
+        session: Session, ctx: ServiceContext) -> None:
+    message = _queue(session, ctx, "ada@example.org", write_now=True)
+    assert message.id is not None and message not in session
+    later = _queue(session, ctx, "bob@example.org", write_now=False)
+    session.commit()
+    assert [(m.id, m.to) for m in take_queued(session)] == [
+        (message.id, "ada@example.org"), (later.id, "bob@example.org")]
+    assert _stored(session) == ["ada@example.org", "bob@example.org"]
+    assert take_queued(session) == []
+
+
+def test_a_message_written_at_once_goes_with_a_rolled_back_transaction(
+        session: Session, ctx: ServiceContext) -> None:
+    _queue(session, ctx, "ada@example.org", write_now=True)
+    session.rollback()
+    assert take_queued(session) == []
+    assert _stored(session) == []
+    # The session's next transaction queues afresh.
+    _queue(session, ctx, "bob@example.org", write_now=True)
+    session.commit()
+    assert [m.to for m in take_queued(session)] == ["bob@example.org"]
+
+
+def test_a_savepoint_keeps_or_undoes_what_was_queued_inside_it(
+        session: Session, ctx: ServiceContext) -> None:
+    before = _queue(session, ctx, "ada@example.org", write_now=True)
+    with session.begin_nested() as savepoint:
+        # Inside a SAVEPOINT the message joins the session, which follows its rollback.
+        inside = _queue(session, ctx, "bob@example.org", write_now=True)
+        assert inside in session
+        session.flush()
+        savepoint.rollback()
+    with session.begin_nested():
+        kept = _queue(session, ctx, "cy@example.org", write_now=True)
+    session.commit()
+    assert [m.id for m in take_queued(session)] == [before.id, kept.id]
+    assert _stored(session) == ["ada@example.org", "cy@example.org"]
 
 
 # --- the development outbox -------------------------------------------------------------------

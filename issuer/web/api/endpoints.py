@@ -181,7 +181,7 @@ def award_one() -> ResponseReturnValue:
     found = _achievement_named(issuer, body["achievement"])
     row = award(db(), ctx, issuer, found, award_request(body), actor=token_actor(),
                 flush=False)
-    message = (queue_award_mail(db(), ctx, row, issuer_name=issuer.name)
+    message = (queue_award_mail(db(), ctx, row, issuer_name=issuer.name, write_now=True)
                if body.get("notify", True) else None)
     url = credential_url(ctx, row.id)
     # The stored text goes out as it is: parsing and serializing it again would cost more
