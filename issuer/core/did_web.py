@@ -18,6 +18,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
@@ -115,9 +116,16 @@ def did_web_from_url(url: str) -> str:
     port colon is percent-encoded and path segments are joined with ``:``. The scheme's
     default port is dropped. The spec forbids IP addresses in production DIDs; they are
     accepted here so that a local development server has a DID too.
+
+    Kept for the most recent URLs: every credential an issuer signs names its DID twice.
     """
     if not isinstance(url, str):
         raise InputError("the issuer URL must be a string")
+    return _did_web_from_url(url)
+
+
+@lru_cache(maxsize=256)
+def _did_web_from_url(url: str) -> str:
     parts = urlsplit(url.strip())
     if parts.scheme not in ("http", "https"):
         raise InputError("a did:web URL must use http or https")
