@@ -34,6 +34,7 @@ from referencing.exceptions import Unresolvable
 from referencing.jsonschema import DRAFT201909
 
 from issuer.core.errors import InputError, SchemaError, SchemaUnavailable
+from issuer.core.fast_schema import Check, LazyChecks, compile_check
 from issuer.core.nodes import types_of
 from issuer.core.vocab import (
     ACHIEVEMENT_CREDENTIAL_SCHEMA,
@@ -123,6 +124,10 @@ def is_uri(instance: object) -> bool:
     if not isinstance(instance, str):
         return True
     return bool(_URI.match(instance))
+
+
+#: The formats :func:`format_checker` checks, for the compiled checks.
+FORMATS = {"date-time": is_date_time, "date": is_date, "uri": is_uri}
 
 
 def format_checker() -> FormatChecker:
@@ -256,6 +261,10 @@ def _messages(error: ValidationError) -> list[str]:
 
 #: The OB 3.0 schemas' definition of one ``credentialStatus`` entry.
 _STATUS_DEF = "CredentialStatus"
+#: A list of entries, each checked as the schema checks one (compiled under this prefix).
+_STATUS_CHECK = "credentialStatus-list "
+_STATUS_LIST_SCHEMA = {"properties": {"credentialStatus": {
+    "type": "array", "items": {"$ref": f"#/$defs/{_STATUS_DEF}"}}}}
 
 #: SHA-256 of the schema files shipped in ``schemas/`` (the 1EdTech OB 3.0 schemas), which
 #: the test suite checks against their meta-schema. Checking them again costs every process
@@ -399,6 +408,7 @@ class SchemaRegistry:
         self._format_checker = format_checker()
         self._validators: dict[str, Validator] = {}
         self._status_validators: dict[str, Validator] = {}
+        self._fast = LazyChecks(self._compile)
         for url, schema in self._schemas.items():
             cls = validator_for(schema, default=Draft201909Validator)
             if url not in known_valid:
@@ -483,6 +493,8 @@ class SchemaRegistry:
             raise SchemaUnavailable(
                 f"no bundled schema for {schema_url!r}: schemas are never fetched"
             ) from None
+        if self._fast_accepts(document, schema_url, compacted):
+            return []
         status_errors: list[ValidationError] = []
         status_validator = self._status_validators.get(schema_url)
         try:
@@ -509,6 +521,22 @@ class SchemaRegistry:
             extra = len(messages) - MAX_ERRORS
             messages = [*messages[:MAX_ERRORS], f"… and {extra} more error(s)"]
         return messages
+
+    def _fast_accepts(self, document: Any, schema_url: str, compacted: bool) -> bool:
+        """Whether the compiled checks (:mod:`issuer.core.fast_schema`) accept ``document``
+        as :meth:`validate` would; False sends it to ``jsonschema``."""
+        if compacted and schema_url in self._status_validators and _status_list(document):
+            entries = document["credentialStatus"]
+            return (self._fast.accepts(schema_url, {**document, "credentialStatus": entries[0]})
+                    and self._fast.accepts(_STATUS_CHECK + schema_url,
+                                           {"credentialStatus": entries}))
+        return self._fast.accepts(schema_url, document)
+
+    def _compile(self, name: str) -> Check | None:
+        if name.startswith(_STATUS_CHECK):
+            schema = self._schemas[name[len(_STATUS_CHECK):]]
+            return compile_check({"$defs": schema["$defs"], **_STATUS_LIST_SCHEMA}, FORMATS)
+        return compile_check(self._schemas[name], FORMATS)
 
     def check(self, document: Any, schema_url: str) -> None:
         """Raise SchemaError, carrying the error list, unless the document is valid."""
