@@ -57,7 +57,9 @@ def compile_check(schema: Mapping[str, Any],
         validate = fastjsonschema.compile(
             local, handlers=_REFUSE_REMOTE, formats=dict(formats), use_default=False,
             use_formats=True, detailed_exceptions=False)
-    except fastjsonschema.JsonSchemaDefinitionException:
+    except Exception:  # noqa: BLE001 - any failure to compile only means no first look
+        # (fastjsonschema's code generator fails on some valid schemas, e.g. a pattern
+        # with braces in it): jsonschema checks those alone, as before.
         return None
 
     def check(document: Any) -> bool:

@@ -47,6 +47,7 @@ __all__ = [
     "CHECKED_SCHEMA_DIGESTS",
     "COMPACTABLE",
     "DEFAULT_SCHEMA_BY_TYPE",
+    "FORMATS",
     "MAX_ERRORS",
     "SchemaRegistry",
     "SchemaSelection",
