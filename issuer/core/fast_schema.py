@@ -56,10 +56,10 @@ def compile_check(schema: Mapping[str, Any],
     try:
         validate = fastjsonschema.compile(
             local, handlers=_REFUSE_REMOTE, formats=dict(formats), use_default=False,
-            use_formats=True, detailed_exceptions=False)
+            use_formats=True)
     except Exception:  # noqa: BLE001 - any failure to compile only means no first look
-        # (fastjsonschema's code generator fails on some valid schemas, e.g. a pattern
-        # with braces in it): jsonschema checks those alone, as before.
+        # (fastjsonschema's code generator has failed on valid schemas, e.g. with "if" and
+        # detailed_exceptions=False): jsonschema checks those alone, as before.
         return None
 
     def check(document: Any) -> bool:

@@ -132,6 +132,8 @@ def _environment() -> Environment:
         autoescape=select_autoescape(disabled_extensions=("txt",),
                                      default_for_string=True, default=True),
         undefined=StrictUndefined,
+        # The texts ship with the product: no look at the file's time before every message.
+        auto_reload=False,
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,

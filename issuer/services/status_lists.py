@@ -443,11 +443,6 @@ class _SessionBlocks:
         own = session.info.get(cls._KEY)
         if own is None or own.blocks is not blocks:
             own = session.info[cls._KEY] = cls(blocks)
-            if not event.contains(session, "after_commit", _committed):
-                # First among the listeners: one that fails after the commit must not keep
-                # the handed indexes from being known as used.
-                event.listen(session, "after_commit", _committed, insert=True)
-                event.listen(session, "after_transaction_end", _ended)
         return own
 
     def take(self, key: tuple[int, ...]) -> Slot | None:
@@ -502,6 +497,13 @@ def _ended(session: Session, transaction: Any) -> None:
             del own.handed[allocation_id]
             if root and origin is None:
                 own.blocks.add(key, [slot])
+
+
+# Heard from every session (listening on each new one cost more than the rest of taking an
+# index), and first: a session's own listeners come after the class's, and one that fails
+# after the commit must not keep the handed indexes from being known as used.
+event.listen(Session, "after_commit", _committed, insert=True)
+event.listen(Session, "after_transaction_end", _ended)
 
 
 _BLOCKS: weakref.WeakKeyDictionary[Engine, IndexBlocks] = weakref.WeakKeyDictionary()

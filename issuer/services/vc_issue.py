@@ -274,7 +274,9 @@ def _achievement_of(session: Session, ctx: ServiceContext, issuer: Issuer,
         ref = found.get("id") if isinstance(found, dict) else None
         if isinstance(ref, str) and ref.startswith(prefix) and "/" not in ref[len(prefix):]:
             try:
-                return get_achievement(session, issuer, ref[len(prefix):])
+                # This process's checked copy, as an award reads it (issuer.services.lookups).
+                return get_achievement(session, issuer, ref[len(prefix):],
+                                       lookups=ctx.lookups)
             except NotFound:
                 return None
     return None
