@@ -165,3 +165,10 @@ def test_a_schema_used_once_or_twice_is_not_compiled() -> None:
     assert compiled == []
     assert checks.accepts("a", {}) and checks.accepts("a", {})
     assert compiled == ["a"]
+
+
+@pytest.mark.parametrize("name", ["award", "vc-issue", "vc-verify-credential", "status-change",
+                                  "achievement-create"])
+def test_the_busiest_request_schemas_are_compiled(name: str) -> None:
+    schema = json.loads((SCHEMAS / "api" / f"{name}.json").read_text(encoding="utf-8"))
+    assert compile_check(schema, FORMATS) is not None
