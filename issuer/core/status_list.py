@@ -32,6 +32,7 @@ import zlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from issuer.core.datetimes import format_datetime
@@ -147,9 +148,11 @@ class Bitstring:
 
     def encode(self) -> str:
         """§3.3 Bitstring Generation Algorithm step 3: GZIP, then multibase base64url."""
-        # mtime=0 keeps the output a function of the bits alone, so an unchanged list
-        # re-encodes (and re-signs) to the same text.
-        return multibase_encode(gzip.compress(self.to_bytes(), compresslevel=9, mtime=0), "u")
+        if not self._bytes.strip(b"\x00"):
+            # An empty list, as most checked here are (one entry's bit read, and not set):
+            # its text depends on its size alone.
+            return _empty_encoded(len(self._bytes))
+        return _encoded(self.to_bytes())
 
     @classmethod
     def decode(cls, encoded: str, *, max_bytes: int = MAX_DECODED_BYTES) -> Bitstring:
@@ -158,11 +161,9 @@ class Bitstring:
             raise InputError("encodedList must be multibase base64url (starting with 'u')")
         if len(encoded) > _MAX_ENCODED_CHARS:
             raise InputError("encodedList is too long")
-        try:
-            compressed = multibase_decode(encoded)
-        except IssuerError:
-            raise InputError("encodedList is not valid unpadded base64url") from None
-        return cls.inflate(compressed, max_bytes=max_bytes)
+        if len(encoded) <= _SHORT_LIST_CHARS:
+            return cls.from_bytes(_short_list_bytes(encoded, max_bytes))
+        return cls.inflate(_compressed(encoded), max_bytes=max_bytes)
 
     @classmethod
     def decode_2021(cls, encoded: str, *, max_bytes: int = MAX_DECODED_BYTES) -> Bitstring:
@@ -209,6 +210,34 @@ class Bitstring:
                 f"{MIN_ENTRIES:,} required"
             )
         return cls.from_bytes(data)
+
+
+def _compressed(encoded: str) -> bytes:
+    try:
+        return multibase_decode(encoded)
+    except IssuerError:
+        raise InputError("encodedList is not valid unpadded base64url") from None
+
+
+#: A list this short in text (an empty or nearly empty one, as most are) is kept decoded:
+#: verifying a credential decodes its lists again and again. At most a few hundred KB each.
+_SHORT_LIST_CHARS = 512
+
+
+@lru_cache(maxsize=8)
+def _short_list_bytes(encoded: str, max_bytes: int) -> bytes:
+    return Bitstring.inflate(_compressed(encoded), max_bytes=max_bytes).to_bytes()
+
+
+def _encoded(data: bytes) -> str:
+    # mtime=0 keeps the output a function of the bits alone, so an unchanged list
+    # re-encodes (and re-signs) to the same text.
+    return multibase_encode(gzip.compress(data, compresslevel=9, mtime=0), "u")
+
+
+@lru_cache(maxsize=8)
+def _empty_encoded(size_bytes: int) -> str:
+    return _encoded(bytes(size_bytes))
 
 
 @dataclass(frozen=True)

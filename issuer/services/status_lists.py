@@ -47,6 +47,7 @@ from typing import Any
 from sqlalchemy import (
     Engine,
     Integer,
+    Row,
     Select,
     String,
     bindparam,
@@ -591,8 +592,9 @@ def list_bits(session: Session, issuer_id_: int, purpose: str, number: int,
 
 
 def list_and_entry_bits(session: Session, issuer_id_: int, purpose: str, number: int,
-                        index: Any) -> tuple[StatusList, Bitstring] | None:
-    """The stored list, and the list as the §3.2 Validate Algorithm reads it for one entry.
+                        index: Any) -> tuple[Row[Any], Bitstring] | None:
+    """The stored list's ``size`` and ``changed_at``, and the list as the §3.2 Validate
+    Algorithm reads it for one entry.
 
     With 1-bit entries (the only ones checked) the algorithm reads the bit at the entry's
     ``statusListIndex`` and no other, so only that credential's status is looked up: one
@@ -603,10 +605,12 @@ def list_and_entry_bits(session: Session, issuer_id_: int, purpose: str, number:
     values: dict[str, Any] = {"issuer": issuer_id_, "purpose": purpose, "number": number}
     if wanted is not None:
         values["index"] = wanted
-    found = session.execute(_list_and_entry(with_entry=wanted is not None), values).first()
-    if found is None:
+    # On the connection: the list's columns are all that is read, no ORM instance.
+    row = session.connection().execute(_list_and_entry(with_entry=wanted is not None),
+                                       values).first()
+    if row is None:
         return None
-    row, current = found
+    current = row.current
     bits = Bitstring(row.size)
     if wanted is not None and wanted < row.size and current == STATE_OF_PURPOSE[purpose]:
         bits.set(wanted)
@@ -626,9 +630,10 @@ def _list_and_entry(*, with_entry: bool) -> Select[Any]:
                    StatusAllocation.list_number == bindparam("number"),
                    StatusAllocation.list_index == bindparam("index"))
             .scalar_subquery())
-    return select(StatusList, state).where(
-        StatusList.issuer_id == bindparam("issuer"), StatusList.purpose == bindparam("purpose"),
-        StatusList.number == bindparam("number"))
+    lists = StatusList.__table__
+    return select(lists.c.size, lists.c.changed_at, state.label("current")).where(
+        lists.c.issuer_id == bindparam("issuer"), lists.c.purpose == bindparam("purpose"),
+        lists.c.number == bindparam("number"))
 
 
 @cache

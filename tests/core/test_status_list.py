@@ -20,6 +20,7 @@ from issuer import config
 from issuer.core.errors import InputError
 from issuer.core.jsonld import expand_safe
 from issuer.core.keys import PrivateKey
+from issuer.core.multibase import multibase_encode
 from issuer.core.proofs.data_integrity import SuiteContext, sign_document
 from issuer.core.proofs.registry import SIGNING_SUITES
 from issuer.core.status_list import (
@@ -475,3 +476,17 @@ def test_end_to_end_revocation_through_the_verifier() -> None:
     status = check.verify(json.dumps(credential)).check("status")
     assert status is not None and status.outcome == Outcome.WARNING
     assert status.message == "could not check the status: the status list was not available"
+
+
+def test_an_empty_list_encodes_as_gzip_would_and_decodes_to_fresh_copies() -> None:
+    empty = Bitstring(131_072)
+    assert empty.encode() == multibase_encode(
+        gzip.compress(bytes(16_384), compresslevel=9, mtime=0), "u")
+    one = Bitstring(131_072)
+    one.set(7)
+    assert one.encode() != empty.encode()
+    assert Bitstring.decode(one.encode()).get(7)
+    first = Bitstring.decode(empty.encode())
+    first.set(3)  # a decoded list is the caller's: the next decoding is empty again
+    assert not Bitstring.decode(empty.encode()).get(3)
+    assert Bitstring.decode(empty.encode()) == empty
