@@ -17,6 +17,7 @@ from issuer.core.dids import resolve_did_key
 from issuer.core.keys import PrivateKey, public_key_from_multibase
 from issuer.services.context import ServiceContext
 from issuer.services.errors import Conflict, Invalid, NotFound
+from issuer.services.lookups import detached, fingerprint, in_session
 from issuer.storage.models import Issuer, SigningKey
 
 SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
@@ -221,8 +222,7 @@ class IssuersBySlug:
 
     def by_slug(self, slug: str) -> Issuer | None:
         if slug not in self._found:
-            self._found[slug] = self._session.scalars(
-                _issuer_by_slug(), {"slug": slug}).unique().one_or_none()
+            self._found[slug] = _checked_copy(self._session, self._ctx, slug)
         return self._found[slug]
 
     def by_did(self, did: str) -> Issuer | None:
@@ -233,6 +233,47 @@ class IssuersBySlug:
         slug = slug_of_did(self._ctx, did)
         found = None if slug is None else self.by_slug(slug)
         return found if found is not None and found.did_method == "web" else None
+
+
+_ISSUER_COLUMNS = list(Issuer.__table__.columns)
+_KEY_COLUMNS = list(SigningKey.__table__.columns)
+_N = len(_ISSUER_COLUMNS)
+
+
+def _checked_copy(session: Session, ctx: ServiceContext, slug: str) -> Issuer | None:
+    """The issuer ``slug`` with its keys, from this process's copy when one plain query shows
+    their rows unchanged (:mod:`issuer.services.lookups`, as for API tokens): a key added or
+    revoked anywhere is seen by the next verification."""
+    rows = session.connection().execute(_current_rows(), {"slug": slug}).all()
+    if not rows:
+        return None
+    identities = [(Issuer, rows[0][0])]
+    identities += [(SigningKey, r[_N]) for r in rows if r[_N] is not None]
+    if in_session(session, *identities):
+        return session.scalars(_issuer_by_slug(), {"slug": slug}).unique().one_or_none()
+    stamp = (tuple(rows[0])[:_N], tuple(tuple(r)[_N:] for r in rows if r[_N] is not None))
+    cached = ctx.lookups.issuers.get(slug, stamp)
+    if cached is None:
+        cached = detached(session, lambda side: side.scalars(
+            _issuer_by_slug(), {"slug": slug}).unique().one_or_none())
+        if cached is None:
+            return None
+        # The stamp of what was loaded: a change committed since the first query makes the
+        # next verification load again, never use an older copy.
+        ctx.lookups.issuers.put(slug, (fingerprint(cached, _ISSUER_COLUMNS), tuple(
+            fingerprint(key, _KEY_COLUMNS) for key in cached.keys)), cached)
+    return session.merge(cached, load=False)
+
+
+@cache
+def _current_rows() -> Select[Any]:
+    # One row per key of the issuer (one with no key columns when it has none), in the
+    # order of Issuer.keys.
+    issuers, keys = Issuer.__table__, SigningKey.__table__
+    return (select(*_ISSUER_COLUMNS, *_KEY_COLUMNS)
+            .select_from(issuers.outerjoin(keys, keys.c.issuer_id == issuers.c.id))
+            .where(issuers.c.slug == bindparam("slug"))
+            .order_by(keys.c.id))
 
 
 @cache

@@ -2,7 +2,8 @@
 every use.
 
 Each API request reads its token (with the issuer and the issuer's keys) and, for an award,
-the achievement it names. Loading those through the ORM costs more than signing. Here a
+the achievement it names; each verification of a credential from here reads its issuer with
+the keys. Loading those through the ORM costs more than signing. Here a
 worker keeps a detached copy of each, and every use first reads the same rows' current
 columns with one plain indexed query (no ORM loading): the copy is used only when every column
 still holds the value the copy was built from, so a token revoked or an achievement edited by
@@ -86,9 +87,11 @@ class Lookups:
     def __init__(self) -> None:
         self.tokens: CopyCache[Any] = CopyCache()
         self.achievements: CopyCache[Any] = CopyCache()
+        self.issuers: CopyCache[Any] = CopyCache()
 
     def clear(self) -> None:
         self.tokens.clear()
+        self.issuers.clear()
         self.achievements.clear()
 
 

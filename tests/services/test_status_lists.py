@@ -664,7 +664,8 @@ def test_a_bulk_award_keeps_one_index_per_credential_when_rows_are_refused(
 def test_a_verification_reads_the_issuer_once_and_each_status_entry_in_one_statement(
         app: Flask, session: Session, ctx: ServiceContext, world: World) -> None:
     """The issuer (with its keys) is read once though the key, the records and both status
-    entries ask for it; each entry's list and bit come in one statement."""
+    entries ask for it, by one plain query once this process holds a copy; each entry's
+    list and bit come in one statement."""
     kept, revoked = issue(session, ctx), issue(session, ctx, "grace@example.org")
     revoke(session, ctx, get_issuer(session, "guild"), revoked.id, reason="Plagiarism",
            actor="test")
@@ -675,6 +676,15 @@ def test_a_verification_reads_the_issuer_once_and_each_status_entry_in_one_state
     def seen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
         statements.append(" ".join(statement.split()))
 
+    ctx.lookups.clear()
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        with runtime(app).sessions() as fresh:
+            assert verify(fresh, ctx, kept.document).valid
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    # The first time, the copy is loaded too: the plain query, then the issuer with its keys.
+    assert len(statements) == 5 and statements[1].startswith("SELECT issuers."), statements
     for row, valid in ((kept, True), (revoked, False)):
         statements.clear()
         event.listen(engine, "before_cursor_execute", seen)
