@@ -67,8 +67,8 @@ def compile_check(schema: Mapping[str, Any],
             validate(document)
         except fastjsonschema.JsonSchemaValueException:
             return False
-        except (TypeError, ValueError, RecursionError):
-            return False  # whatever the compiled code could not handle: jsonschema decides
+        except Exception:  # noqa: BLE001 - whatever the compiled code could not handle
+            return False  # (a document nested too deeply, say): jsonschema decides
         return True
 
     return check

@@ -172,3 +172,12 @@ def test_a_schema_used_once_or_twice_is_not_compiled() -> None:
 def test_the_busiest_request_schemas_are_compiled(name: str) -> None:
     schema = json.loads((SCHEMAS / "api" / f"{name}.json").read_text(encoding="utf-8"))
     assert compile_check(schema, FORMATS) is not None
+
+
+def test_a_document_the_compiled_code_cannot_walk_is_left_to_jsonschema() -> None:
+    check = compile_check({"type": "array", "items": {"$ref": "#"}}, FORMATS)
+    assert check is not None
+    deep: list[Any] = []
+    for _ in range(100_000):
+        deep = [deep]
+    assert check([[[]]]) and not check(deep)  # too deep for the compiled code: not "valid"
