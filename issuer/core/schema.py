@@ -333,56 +333,6 @@ def _wrap_compacted(
     return view, errors
 
 
-_LOCAL_DEF = "#/$defs/"
-#: Keywords whose values are data, not subschemas: a ``$ref`` there is not a reference.
-_DATA_KEYWORDS = frozenset({"enum", "const", "default", "examples", "$comment",
-                            "description", "title"})
-#: Keywords that change the base URI or name a place: a subschema holding one is not moved.
-_PLACE_KEYWORDS = ("$id", "$anchor", "$recursiveAnchor", "$dynamicAnchor")
-#: How much larger than the schema its inlined form may grow before it is not used.
-_MAX_GROWTH = 8
-
-
-def inline_local_refs(schema: Mapping[str, Any]) -> Mapping[str, Any]:
-    """``schema`` with each ``{"$ref": "#/$defs/Name"}`` replaced by that definition,
-    recursively, except where the definition is already being expanded (a cycle: the
-    reference stays, and resolves as before).
-
-    JSON Schema 2019-09 §8.2.4.1: a ``$ref`` applies the referenced schema in place, so an
-    object holding only ``$ref`` validates exactly as the schema it names; only the
-    reference look-ups go, which cost jsonschema about a fifth of checking an OB 3.0
-    credential. ``$defs`` itself is kept as it was. A schema whose definitions set their
-    own base URI or anchors, or which would grow more than :data:`_MAX_GROWTH` times,
-    is returned unchanged.
-    """
-    defs = schema.get("$defs")
-    if not isinstance(defs, Mapping) or not defs:
-        return schema
-    if any(keyword in json.dumps(definition) for definition in defs.values()
-           for keyword in _PLACE_KEYWORDS):
-        return schema
-
-    def expand(node: Any, open_defs: tuple[str, ...]) -> Any:
-        if isinstance(node, list):
-            return [expand(item, open_defs) for item in node]
-        if not isinstance(node, Mapping):
-            return node
-        ref = node.get("$ref")
-        if len(node) == 1 and isinstance(ref, str) and ref.startswith(_LOCAL_DEF):
-            name = ref[len(_LOCAL_DEF):]
-            if name in defs and name not in open_defs and "/" not in name and "~" not in name:
-                return expand(defs[name], (*open_defs, name))
-            return node
-        return {key: value if key in _DATA_KEYWORDS else expand(value, open_defs)
-                for key, value in node.items()}
-
-    inlined = {key: value if key in ("$defs", *_DATA_KEYWORDS) else expand(value, ())
-               for key, value in schema.items()}
-    if len(json.dumps(inlined)) > _MAX_GROWTH * len(json.dumps(schema)):
-        return schema
-    return inlined
-
-
 class SchemaRegistry:
     """The bundled JSON Schemas, by published URL, with local ``$ref`` resolution."""
 
@@ -418,11 +368,8 @@ class SchemaRegistry:
                 except JsonSchemaDefinitionError as exc:
                     raise SchemaUnavailable(
                         f"the bundled schema {url} is not a valid JSON Schema") from exc
-            # References left in the inlined form (cycles) resolve in the registry, which
-            # holds the schema as published.
             self._validators[url] = cls(
-                inline_local_refs(schema), registry=self._registry,
-                format_checker=self._format_checker,
+                schema, registry=self._registry, format_checker=self._format_checker
             )
             defs = schema.get("$defs")
             if isinstance(defs, Mapping) and _STATUS_DEF in defs:

@@ -19,7 +19,7 @@ from issuer.core.svg_safety import UnsafeSvg, check_svg
 from issuer.services.context import ServiceContext
 from issuer.services.errors import Conflict, Invalid, NotFound
 from issuer.services.issuers import issuer_url
-from issuer.services.lookups import Lookups, detached, fingerprint, in_session
+from issuer.services.lookups import Lookups, checked_copy, fingerprint
 from issuer.storage.models import Achievement, Image, Issuer
 
 SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,98}[a-z0-9])?$")
@@ -163,17 +163,13 @@ def get_achievement(session: Session, issuer: Issuer, slug: str, *,
     current = session.connection().execute(_current_row(), params).first()
     if current is None:
         raise NotFound(f"no achievement {slug!r} for {issuer.name}")
-    if in_session(session, (Achievement, current.id)):
-        return _loaded(session, issuer, slug)
-    stamp = tuple(current)
-    cached = lookups.achievements.get((issuer.id, slug), stamp)
-    if cached is None:
-        cached = detached(session, lambda side: side.scalar(_by_slug(), params))
-        if cached is None:
-            raise NotFound(f"no achievement {slug!r} for {issuer.name}")
-        # The stamp of what was loaded, so a change committed meanwhile means a new load.
-        lookups.achievements.put((issuer.id, slug), fingerprint(cached, _COLUMNS), cached)
-    return session.merge(cached, load=False)
+    found = checked_copy(session, lookups.achievements, (issuer.id, slug), tuple(current),
+                         [(Achievement, current.id)],
+                         lambda side: side.scalar(_by_slug(), params),
+                         lambda loaded: fingerprint(loaded, _COLUMNS))
+    if found is None:
+        raise NotFound(f"no achievement {slug!r} for {issuer.name}")
+    return found
 
 
 def _loaded(session: Session, issuer: Issuer, slug: str) -> Achievement:

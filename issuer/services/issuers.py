@@ -17,7 +17,7 @@ from issuer.core.dids import resolve_did_key
 from issuer.core.keys import PrivateKey, public_key_from_multibase
 from issuer.services.context import ServiceContext
 from issuer.services.errors import Conflict, Invalid, NotFound
-from issuer.services.lookups import detached, fingerprint, in_session
+from issuer.services.lookups import checked_copy, fingerprint
 from issuer.storage.models import Issuer, SigningKey
 
 SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
@@ -249,20 +249,12 @@ def _checked_copy(session: Session, ctx: ServiceContext, slug: str) -> Issuer | 
         return None
     identities = [(Issuer, rows[0][0])]
     identities += [(SigningKey, r[_N]) for r in rows if r[_N] is not None]
-    if in_session(session, *identities):
-        return session.scalars(_issuer_by_slug(), {"slug": slug}).unique().one_or_none()
     stamp = (tuple(rows[0])[:_N], tuple(tuple(r)[_N:] for r in rows if r[_N] is not None))
-    cached = ctx.lookups.issuers.get(slug, stamp)
-    if cached is None:
-        cached = detached(session, lambda side: side.scalars(
-            _issuer_by_slug(), {"slug": slug}).unique().one_or_none())
-        if cached is None:
-            return None
-        # The stamp of what was loaded: a change committed since the first query makes the
-        # next verification load again, never use an older copy.
-        ctx.lookups.issuers.put(slug, (fingerprint(cached, _ISSUER_COLUMNS), tuple(
-            fingerprint(key, _KEY_COLUMNS) for key in cached.keys)), cached)
-    return session.merge(cached, load=False)
+    return checked_copy(
+        session, ctx.lookups.issuers, slug, stamp, identities,
+        lambda side: side.scalars(_issuer_by_slug(), {"slug": slug}).unique().one_or_none(),
+        lambda loaded: (fingerprint(loaded, _ISSUER_COLUMNS),
+                        tuple(fingerprint(key, _KEY_COLUMNS) for key in loaded.keys)))
 
 
 @cache

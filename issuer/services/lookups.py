@@ -105,6 +105,25 @@ def detached(session: Session, load: Callable[[Session], T | None]) -> T | None:
     return value
 
 
+def checked_copy(session: Session, cache: CopyCache[T], key: Hashable, stamp: Any,
+                 identities: Sequence[tuple[type, Any]], load: Callable[[Session], T | None],
+                 stamp_of: Callable[[T], Any]) -> T | None:
+    """What ``load`` returns, as an instance of ``session``: merged from this process's copy
+    under ``key`` when that copy was built from rows that now read ``stamp`` (the current
+    columns, from the caller's plain query), else loaded and kept under the stamp of what
+    was loaded (``stamp_of``), so a change committed between the two is never hidden.
+    Loaded in ``session`` itself when it already holds one of the ``identities``."""
+    if in_session(session, *identities):
+        return load(session)
+    cached = cache.get(key, stamp)
+    if cached is None:
+        cached = detached(session, load)
+        if cached is None:
+            return None
+        cache.put(key, stamp_of(cached), cached)
+    return session.merge(cached, load=False)
+
+
 def in_session(session: Session, *identities: tuple[type, Any]) -> bool:
     """Whether ``session`` already holds one of these (class, primary key) rows: merging a
     copy over it would overwrite that instance's changes not yet flushed."""

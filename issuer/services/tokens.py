@@ -15,7 +15,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from issuer.services.context import ServiceContext
 from issuer.services.errors import Invalid, NotFound
-from issuer.services.lookups import Fingerprint, detached, fingerprint, in_session
+from issuer.services.lookups import Fingerprint, checked_copy, fingerprint, in_session
 from issuer.services.secret_digest import digest
 from issuer.storage.models import ApiToken, Issuer, SigningKey
 
@@ -101,17 +101,14 @@ def _cached_token(session: Session, ctx: ServiceContext, digest: str,
     identities = [(ApiToken, first[0]), (Issuer, first[_T])]
     identities += [(SigningKey, r[_I]) for r in rows if r[_I] is not None]
     if in_session(session, *identities):
+        # This session's own instances, as they stand (last_used_at included).
         return session.scalars(_by_digest(), {"digest": digest}).unique().first()
-    cached = ctx.lookups.tokens.get(digest, _rows_stamp(rows))
-    if cached is None:
-        cached = detached(session, lambda side: side.scalars(
-            _by_digest(), {"digest": digest}).unique().first())
-        if cached is None:
-            return None
-        # The stamp of what was loaded: a change committed since the first query makes the
-        # next request load again, never use an older copy.
-        ctx.lookups.tokens.put(digest, _token_stamp(cached), cached)
-    row = session.merge(cached, load=False)
+    row = checked_copy(
+        session, ctx.lookups.tokens, digest, _rows_stamp(rows), identities,
+        lambda side: side.scalars(_by_digest(), {"digest": digest}).unique().first(),
+        _token_stamp)
+    if row is None:
+        return None
     # Not part of the stamp (it changes once a minute): the value just read.
     set_committed_value(row, "last_used_at", first.last_used_at)
     return row
