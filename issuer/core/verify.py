@@ -32,7 +32,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
 
 from issuer.core import baking
-from issuer.core.canon import WorkBudget
+from issuer.core.canon import CanonicalMemo, WorkBudget
 from issuer.core.datetimes import format_datetime, parse_datetime
 from issuer.core.errors import InputError, IssuerError, UndefinedTermError
 from issuer.core.json_input import parse_json
@@ -220,6 +220,9 @@ class Verifier:
     clock: Callable[[], datetime] = _utcnow
     budget: WorkBudget | None = None
     records: IssuanceRecords | None = None
+    #: Canonical forms computed while signing what is now verified (the issuer's own check
+    #: of what it just signed); None for any other verification.
+    memo: CanonicalMemo | None = None
 
     # -- entry points -------------------------------------------------------------------
 
@@ -479,7 +482,7 @@ class Verifier:
         purpose = "authentication" if kind == "presentation" else "assertionMethod"
         if issuer is None and kind != "presentation":
             return Check("proof", Outcome.FAILED, "the credential names no issuer"), None
-        ctx = SuiteContext(loader=self.loader, budget=self.budget)
+        ctx = SuiteContext(loader=self.loader, budget=self.budget, memo=self.memo)
         details: list[str] = []
         verified_by: str | None = None
         failed = unknown = 0

@@ -221,11 +221,16 @@ def _issue(session: Session, ctx: ServiceContext, issuer: Issuer, achievement: A
         session.add(row)
         session.flush()
     elif add:
-        # One INSERT in the caller's transaction: the unit of work would cost more than the
-        # row does to write. The rows it refers to (issuer, achievement, key, status index)
-        # are stored already. The row stays out of the session: it holds what was written.
-        session.connection().execute(_CREDENTIALS.insert(), _column_values(row))
+        insert_credential(session, row)
     return row
+
+
+def insert_credential(session: Session, row: Credential) -> None:
+    """Write ``row`` with one INSERT in the session's transaction, leaving it out of the
+    session: the unit of work would cost more than the row does to write. The rows it refers
+    to (issuer, achievement, key, status index) must be stored already; ``row`` then holds
+    what was written, for an answer that only reads it."""
+    session.connection().execute(_CREDENTIALS.insert(), _column_values(row))
 
 
 def write_credentials(session: Session, rows: Sequence[Credential]) -> None:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from issuer.core.canon import CanonicalMemo
 from issuer.core.errors import IssuerError, SigningError
 from issuer.core.proofs.data_integrity import SuiteContext, sign_document
 from issuer.core.proofs.registry import SIGNING_SUITES
@@ -62,9 +63,11 @@ def default_suite(issuer: Issuer) -> str:
 
 
 def sign_as(ctx: ServiceContext, issuer: Issuer, document: Mapping[str, Any], now: datetime,
-            *, suite: str | None = None, what: str = "credential") -> Signed:
+            *, suite: str | None = None, what: str = "credential",
+            memo: CanonicalMemo | None = None) -> Signed:
     """``document`` signed by ``issuer``'s active key with a proof ``created`` at ``now``,
-    with ``suite`` or else the issuer's :func:`default_suite`.
+    with ``suite`` or else the issuer's :func:`default_suite`. ``memo`` keeps the canonical
+    forms signing computes, for a verification of the result straight after.
 
     ``what`` names the document in the refusal ("the {what} could not be signed: …").
     NotFound when the issuer has no active signing key; SigningRefused when the document
@@ -84,7 +87,7 @@ def sign_as(ctx: ServiceContext, issuer: Issuer, document: Mapping[str, Any], no
     try:
         signed = sign_document(
             document, SIGNING_SUITES[suite], key, verification_method=method_id(ctx, key_row),
-            ctx=SuiteContext(loader=ctx.loader, budget=ctx.budget), created=now,
+            ctx=SuiteContext(loader=ctx.loader, budget=ctx.budget, memo=memo), created=now,
         )
     except IssuerError as exc:
         raise SigningRefused(what, exc) from None

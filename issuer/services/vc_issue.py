@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from issuer.core.canon import CanonicalMemo
 from issuer.core.credentials import DATA_INTEGRITY_V2, VC_V1, VC_V2
 from issuer.core.datetimes import format_datetime, parse_datetime
 from issuer.core.errors import InputError
@@ -28,7 +29,7 @@ from issuer.core.status_list import index_number, list_kind
 from issuer.core.vcdm import credential_problems
 from issuer.core.verify import Verifier
 from issuer.services.achievements import get_achievement
-from issuer.services.awards import credential_url
+from issuer.services.awards import credential_url, insert_credential
 from issuer.services.context import ServiceContext
 from issuer.services.errors import Conflict, Invalid, NotFound
 from issuer.services.issuers import did_document, issuer_did, issuer_url, profile
@@ -56,6 +57,7 @@ class Refused(Invalid):
 
 @dataclass(frozen=True)
 class Issued:
+    #: What was written (with one INSERT; the row is not in the session).
     row: Credential
     document: str
     ours: bool  # the credential's id is its address on this service
@@ -233,7 +235,8 @@ def _with_status(document: dict[str, Any], entries: tuple[dict[str, Any], ...]
 _NO_SCHEMAS = SchemaRegistry({})
 
 
-def _self_check(ctx: ServiceContext, issuer: Issuer, signed: dict[str, Any]) -> None:
+def _self_check(ctx: ServiceContext, issuer: Issuer, signed: dict[str, Any],
+                memo: CanonicalMemo) -> None:
     """Verify what was just signed as a verifier would, before anything is stored.
 
     The issuer's DID document is built from the rows already loaded, as
@@ -244,12 +247,14 @@ def _self_check(ctx: ServiceContext, issuer: Issuer, signed: dict[str, Any]) -> 
     SELF_CHECKS count: a credential issued a moment ago has no status change and no issuance
     record yet. Dates are checked as of the credential's own start, so one that becomes
     valid later may be issued, but not one whose dates are malformed or out of order.
+    ``memo`` holds the canonical forms signing computed, which the proof's check would only
+    compute again (:class:`~issuer.core.canon.CanonicalMemo`).
     """
     start = _start(signed)
     verifier = Verifier(loader=ctx.loader, schemas=_NO_SCHEMAS,
                         resolver=Resolver.with_trusted([did_document(ctx, issuer)]),
                         clock=(lambda: start) if start is not None else ctx.clock,
-                        budget=ctx.budget)
+                        budget=ctx.budget, memo=memo)
     report = verifier.verify(signed)
     failed = [c for c in report.failed if c.id in SELF_CHECKS]
     if failed:
@@ -346,9 +351,10 @@ def _sign_and_store(session: Session, ctx: ServiceContext, issuer: Issuer,
                     document: dict[str, Any], row_id: str, ours: bool, suite: str,
                     allocation_id: int | None, now: datetime,
                     actor: str | None) -> Issued:
-    result = sign_as(ctx, issuer, document, now, suite=suite)
+    memo = CanonicalMemo()
+    result = sign_as(ctx, issuer, document, now, suite=suite, memo=memo)
     signed = result.document
-    _self_check(ctx, issuer, signed)
+    _self_check(ctx, issuer, signed, memo)
     achievement = _achievement_of(session, ctx, issuer, signed)
     subject_achievement = next(
         (s.get("achievement") for s in _list(signed.get("credentialSubject"))
@@ -365,6 +371,5 @@ def _sign_and_store(session: Session, ctx: ServiceContext, issuer: Issuer,
         issued_at=now, valid_until=_until(signed), created_by=actor,
         status_allocation_id=allocation_id,
     )
-    session.add(row)
-    session.flush()
+    insert_credential(session, row)
     return Issued(row=row, document=text, ours=ours)

@@ -16,6 +16,8 @@ This module is the package's public face; other layers import from here only:
   is given), :func:`canonicalize_quads`, :func:`canonicalize_nquads`;
 * the fast path on its own, for safe mode and benchmarks: :func:`canonicalize_fast`,
   :func:`dataset_entries` and :class:`Unsupported`;
+* :class:`CanonicalMemo`, which lets a document signed and verified in one go be
+  canonicalized once;
 
 The RFC 8785 JSON canonicalization of ``eddsa-jcs-2022`` is :func:`issuer.core.canon.jcs.jcs`.
 """
@@ -31,6 +33,7 @@ from issuer.core.canon.fast_path import (
     check_json_depth,
     dataset_entries,
 )
+from issuer.core.canon.memo import CanonicalMemo
 from issuer.core.canon.nquads import quads_from_pyld
 from issuer.core.canon.rdfc import (
     DEFAULT_BUDGET,
@@ -42,6 +45,7 @@ from issuer.core.jsonld import ContextLoader, expand_safe, expanded_to_rdf_datas
 
 __all__ = [
     "DEFAULT_BUDGET",
+    "CanonicalMemo",
     "Unsupported",
     "WorkBudget",
     "canonicalize",

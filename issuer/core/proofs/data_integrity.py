@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from issuer.core.canon import WorkBudget
+from issuer.core.canon import CanonicalMemo, WorkBudget
 from issuer.core.datetimes import format_datetime, parse_datetime
 from issuer.core.errors import InputError, IssuerError, SigningError
 from issuer.core.jsonld import ContextLoader, check_context_list
@@ -35,10 +35,12 @@ __all__ = [
 
 @dataclass(frozen=True)
 class SuiteContext:
-    """What a suite needs besides the document: the contexts and the work budget."""
+    """What a suite needs besides the document: the contexts, the work budget, and a memo of
+    canonical forms when one document is signed and verified in one go."""
 
     loader: ContextLoader
     budget: WorkBudget | None = None
+    memo: CanonicalMemo | None = None
 
 
 class Cryptosuite(Protocol):

@@ -17,6 +17,13 @@ from issuer.core.proofs.data_integrity import SuiteContext
 __all__ = ["Ed25519Signature2020", "Eddsa2022", "EddsaRdfc2022"]
 
 
+def _canonical(document: Mapping[str, Any], ctx: SuiteContext) -> str:
+    def compute() -> str:
+        return canonicalize(document, ctx.loader, budget=ctx.budget)
+
+    return compute() if ctx.memo is None else ctx.memo.canonical(document, compute)
+
+
 class EddsaRdfc2022:
     name = "eddsa-rdfc-2022"
     proof_type = "DataIntegrityProof"
@@ -25,7 +32,7 @@ class EddsaRdfc2022:
         self, unsecured: Mapping[str, Any], options: Mapping[str, Any], ctx: SuiteContext
     ) -> bytes:
         """§3.3.3 Transformation: canonicalize the unsecured document with RDFC-1.0."""
-        return canonicalize(unsecured, ctx.loader, budget=ctx.budget).encode("utf-8")
+        return _canonical(unsecured, ctx).encode("utf-8")
 
     def proof_configuration(
         self, options: Mapping[str, Any], unsecured: Mapping[str, Any], ctx: SuiteContext
@@ -33,7 +40,7 @@ class EddsaRdfc2022:
         """§3.3.5 Proof Configuration: the proof options under the document's contexts."""
         config = dict(options)
         config["@context"] = unsecured.get("@context")
-        return canonicalize(config, ctx.loader, budget=ctx.budget).encode("utf-8")
+        return _canonical(config, ctx).encode("utf-8")
 
     def hashing(self, transformed: bytes, canonical_config: bytes) -> bytes:
         """§3.3.4 Hashing: SHA-256 of the proof configuration, then of the document."""
