@@ -7,9 +7,10 @@ production server, and verification in-process), ``bulk`` (bulk award from CSV),
 and ``issuer verify``, and a folder verified in one call) and ``multi_node`` (awards through
 two web nodes and a worker on PostgreSQL and Redis, against one node), ``server_cpu`` (the
 server's CPU per award, issue and verify against one raw Ed25519 signature), ``concurrency``
-(awards/s and p99 at 32 clients on PostgreSQL beside one client) and ``memory`` (a worker's
-RSS after 10,000 awards against its warm size); all of them when none is named
-(``make bench``).
+(awards/s and p99 at 32 clients on PostgreSQL beside one client), ``memory`` (a worker's
+RSS after 10,000 awards against its warm size) and ``instructions`` (instructions per request
+in-process under callgrind, against a raw signature and ``GET /healthz``: the measure to
+compare two versions by); all of them when none is named (``make bench``).
 
 A new benchmark is a module with ``run(quick: bool) -> bench.Result``, added to BENCHMARKS.
 A :class:`bench.measures.Report` also carries measures with their targets, printed as a table
@@ -42,6 +43,7 @@ BENCHMARKS: dict[str, str] = {
     "server_cpu": "bench.server_cpu",
     "concurrency": "bench.concurrency",
     "memory": "bench.memory",
+    "instructions": "bench.instructions",
 }
 
 DEFAULT_OUTPUT = Path(__file__).resolve().parent / "results" / "latest.json"
