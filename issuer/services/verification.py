@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Row, bindparam, select
 from sqlalchemy.orm import Session
 
 from issuer.core.nodes import types_of
@@ -107,12 +107,20 @@ def issuance_records(session: Session, ctx: ServiceContext,
     return lookup
 
 
+#: What the records check reads of a stored credential: four columns, not the whole ORM row,
+#: whose loading cost more than the check itself.
+_RECORD = (Credential.issuer_id, Credential.signing_key_id, Credential.document,
+           Credential.issued_at)
+_BY_ID = select(*_RECORD).where(Credential.id == bindparam("id"))
+
+
 def _stored(session: Session, ctx: ServiceContext, issuer: Issuer, cid: Any, *,
-            search: bool) -> Credential | None:
-    """The stored credential with the id ``cid``.
+            search: bool) -> Row[Any] | None:
+    """The :data:`_RECORD` columns of the stored credential with the id ``cid``.
 
     Ids at ``{base}/credentials/<uuid>`` are row keys. Other ids (``urn:uuid:…`` from the VC
-    API) are not, so they are searched for only when ``search`` says it matters.
+    API) are not, so they are searched for only when ``search`` says it matters. Read
+    through the session, so a credential it holds and has not written yet is found too.
     """
     if not isinstance(cid, str):
         return None
@@ -124,12 +132,12 @@ def _stored(session: Session, ctx: ServiceContext, issuer: Issuer, cid: Any, *,
                 return None
         except ValueError:
             return None
-        return session.get(Credential, tail)
+        return session.execute(_BY_ID, {"id": tail}).first()
     if not search:
         return None
     needle = '"id":' + json.dumps(cid, ensure_ascii=False)
-    rows = session.scalars(
-        select(Credential)
+    rows = session.execute(
+        select(*_RECORD)
         .where(Credential.issuer_id == issuer.id,
                Credential.document.contains(needle, autoescape=True))
         .limit(_MAX_CANDIDATES))
