@@ -12,10 +12,13 @@ import json
 
 import pytest
 from flask.testing import FlaskClient
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from issuer.storage.models import Credential
+from issuer.web.nul_guard import _json_nul
 from tests.conftest import World
 from tests.web.admin.test_pages import submit
 
@@ -122,3 +125,23 @@ def test_a_query_that_is_not_utf8_is_400_not_500(client: FlaskClient, world: Wor
     assert response.status_code == 400, response.get_data(as_text=True)[:300]
     assert response.mimetype == "application/problem+json"
     assert "not UTF-8" in response.get_json()["detail"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(["\\", "\\\\", "\\u0000", "\\u00000", "u0000", "\x00",
+                                 "a", '"', "\\n", "\\u0041"]), max_size=12))
+def test_the_scan_for_an_escaped_nul_agrees_with_a_json_parser(pieces: list[str]) -> None:
+    """Whatever sits around a \\u0000, the scan says NUL exactly when the JSON text, read by
+    a parser, holds a NUL character (a raw NUL byte is checked apart, before the scan)."""
+    text = json.dumps({"name": "".join(pieces)})
+    data = text.encode()
+    holds_nul = "\x00" in json.loads(text)["name"]
+    assert (b"\x00" in data or _json_nul(data)) == holds_nul
+
+
+def test_long_runs_of_backslashes_are_counted_right() -> None:
+    """Runs of thousands of backslashes before each \\u0000, as many as a large body holds:
+    the parity of the whole run decides, however long it is."""
+    body = (b"\\\\" * 2000 + b"\\\\u0000") * 200  # 800,000 bytes, no NUL in it
+    assert not _json_nul(body)
+    assert _json_nul(body + b"\\u0000")
