@@ -93,15 +93,10 @@ def keys_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture()
 def settings(database_url: str, keys_dir: Path) -> Settings:
     # Verification stays offline here (no DNS for made-up hosts); tests/net serves the
-    # documents it fetches from loopback. Canonicalization keeps its step limits, which stop
-    # a hostile graph, but not its 1-second wall clock: a loaded CI machine once stalled a
-    # worker for over a second in the middle of a credential's few milliseconds of RDFC-1.0
-    # (a 422 for a valid credential). The wall-clock limit has tests of its own
-    # (tests/core/canon, tests/test_config.py).
+    # documents it fetches from loopback.
     return Settings(database_url=database_url, base_url=BASE_URL, keys_dir=keys_dir,
                     secret_key="test-secret-key-not-for-production",
-                    password_hashing=TEST_PASSWORD_HASHING, verify_offline=True,
-                    canon_max_seconds=60.0).validated()
+                    password_hashing=TEST_PASSWORD_HASHING, verify_offline=True).validated()
 
 
 @pytest.fixture()

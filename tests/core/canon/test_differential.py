@@ -490,8 +490,8 @@ def _outcome(function: Any, doc: dict[str, Any]) -> tuple[str, str]:
 
 
 #: The paths are compared on their output and on the step limits, which are the same on
-#: every machine; the wall-clock limit (1 s by default) is raised so that a busy machine's
-#: stall in the middle of one document is not taken for a difference.
+#: every machine; the time limit (1 s of CPU by default) is raised so that a slow machine's
+#: run of one document is not taken for a difference.
 BUDGET = WorkBudget(max_seconds=60.0)
 
 

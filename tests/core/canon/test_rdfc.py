@@ -150,11 +150,11 @@ def poison() -> str:
 
 def test_time_limit_is_honoured() -> None:
     budget = WorkBudget(max_seconds=0.05, max_steps=10**12, max_calls_per_blank_node=10**12)
-    started = time.monotonic()
-    with pytest.raises(WorkLimitExceeded, match=r"longer than 0\.05 s"):
+    started = time.thread_time()
+    with pytest.raises(WorkLimitExceeded, match=r"more than 0\.05 s of CPU time"):
         canonicalize_nquads(poison(), budget=budget)
-    # Stops at the first check after the deadline; far below what the clique needs.
-    assert time.monotonic() - started < 1.0
+    # Stops at the first check after the limit; far below what the clique needs.
+    assert time.thread_time() - started < 1.0
 
 
 def test_step_limit_is_honoured() -> None:
