@@ -242,3 +242,13 @@ def test_very_long_chain_of_lookalikes_is_refused_not_crashed() -> None:
 def test_budget_limits_must_be_positive(limits: dict) -> None:
     with pytest.raises(ValueError, match="positive"):
         WorkBudget(**limits)
+
+
+def test_time_spent_waiting_for_the_cpu_does_not_count(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The limit is CPU time: a wall clock that jumps a minute between checks (a stalled
+    machine) does not stop a run that does little work."""
+    clock = iter(range(0, 10**9, 60))
+    monkeypatch.setattr(time, "monotonic", lambda: float(next(clock)))
+    two = "_:a <http://example.org/p> _:b .\n_:b <http://example.org/p> _:a .\n"
+    assert canonicalize_nquads(two, budget=WorkBudget(max_seconds=1.0)) == (
+        "_:c14n0 <http://example.org/p> _:c14n1 .\n_:c14n1 <http://example.org/p> _:c14n0 .\n")
