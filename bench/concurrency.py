@@ -3,35 +3,94 @@
 A fresh installation on PostgreSQL (skipped, with a note, when none is reachable) served by
 ``issuer serve --workers 2``: first one client sends ``POST /api/v1/awards`` back to back (the
 single-request baseline: what one award costs end to end), then :data:`CLIENTS` clients do.
+The clients are ``wrk``'s connections (:mod:`bench.wrk`), or the Python client's threads
+when wrk is not installed (said in the report; they spend three times wrk's CPU). The CPU of
+the server, of PostgreSQL and of the load generator per award is reported beside the rate:
+their sum against the machine's cores bounds the rate.
 
 Targets (2-core machine): >= 1,000 awards/s with p99 < 50 ms and no errors at 32 clients.
 """
 
 from __future__ import annotations
 
+import os
 import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from bench.databases import fresh_database, postgres_admin_url
-from bench.http import Load, _award_request, run_load, running_service
-from bench.measures import Report, load_average, percentile
+from bench.http import Service, _award_request, run_load, running_service
+from bench.measures import Report, group_cpu_s, load_average, percentile, processes_cpu_s
+from bench.wrk import available as wrk_available
+from bench.wrk import run_wrk
 
 CLIENTS = 32
 RATE_TARGET = 1000
 P99_TARGET_MS = 50
 
 
-def _row(report: Report, label: str, load: Load, *, targets: bool) -> None:
-    p99 = percentile(load.latencies_ms, 0.99)
-    if targets:
-        report.at_least(f"{label}: awards/s", load.per_second, "awards/s", RATE_TARGET)
-        report.below(f"{label}: p99 latency", p99, "ms", P99_TARGET_MS)
-        report.exactly(f"{label}: errors", load.errors, f"of {load.completed}", 0)
+@dataclass(frozen=True)
+class Phase:
+    """One load phase: its rate, latencies, errors, and CPU milliseconds per award."""
+
+    per_second: float
+    p50_ms: float
+    p99_ms: float
+    completed: int
+    errors: int
+    error_samples: list[str]
+    server_ms: float
+    database_ms: float
+    client_ms: float
+
+
+def _phase(service: Service, clients: int, *, seconds: float, cap: int,
+           start: int) -> tuple[Phase, int]:
+    """One phase of ``clients`` clients, and the number of requests it sent."""
+    database: Callable[[], float] = lambda: processes_cpu_s(  # noqa: E731
+        lambda _group, command: command.startswith("postgres:")
+        and f" {service.database} " in command)
+    server0, database0, client0 = group_cpu_s(service.group), database(), time.process_time()
+    if wrk_available():
+        load = run_wrk(service, _award_request, 201, seconds=seconds, clients=clients,
+                       start=start)
+        p50, p99, client = load.p50_ms, load.p99_ms, load.client_cpu_s
+        per_second, ok, completed = load.per_second, load.ok, load.completed
+        errors, samples = load.errors, load.error_samples
     else:
-        report.add(f"{label}: awards/s", load.per_second, "awards/s")
-        report.add(f"{label}: p99 latency", p99, "ms")
-        report.add(f"{label}: errors", load.errors, f"of {load.completed}")
-    report.add(f"{label}: p50 latency", percentile(load.latencies_ms, 0.5), "ms")
+        python = run_load(service, _award_request, 201, seconds=seconds, cap=cap,
+                          start=start, clients=clients)
+        client = time.process_time() - client0
+        p50 = percentile(python.latencies_ms, 0.5)
+        p99 = percentile(python.latencies_ms, 0.99)
+        per_second, ok, completed = python.per_second, python.ok, python.completed
+        errors, samples = python.errors, python.error_samples
+    server, used_db = group_cpu_s(service.group) - server0, database() - database0
+    answered = max(1, ok)
+    return Phase(per_second, p50, p99, completed, errors, samples,
+                 server * 1000.0 / answered, used_db * 1000.0 / answered,
+                 client * 1000.0 / answered), completed
+
+
+def _row(report: Report, label: str, phase: Phase, *, targets: bool) -> None:
+    if targets:
+        report.at_least(f"{label}: awards/s", phase.per_second, "awards/s", RATE_TARGET)
+        report.below(f"{label}: p99 latency", phase.p99_ms, "ms", P99_TARGET_MS)
+        report.exactly(f"{label}: errors", phase.errors, f"of {phase.completed}", 0)
+    else:
+        report.add(f"{label}: awards/s", phase.per_second, "awards/s")
+        report.add(f"{label}: p99 latency", phase.p99_ms, "ms")
+        report.add(f"{label}: errors", phase.errors, f"of {phase.completed}")
+    report.add(f"{label}: p50 latency", phase.p50_ms, "ms")
+    report.add(f"{label}: server CPU per award", phase.server_ms, "ms")
+    report.add(f"{label}: PostgreSQL CPU per award", phase.database_ms, "ms")
+    report.add(f"{label}: load generator's CPU per award", phase.client_ms, "ms")
+    total = phase.server_ms + phase.database_ms + phase.client_ms
+    cores = os.cpu_count() or 1
+    report.add(f"{label}: awards/s the cores allow at that CPU per award",
+               cores * 1000.0 / total if total else 0.0, "awards/s")
 
 
 def run(quick: bool = False) -> Report:
@@ -42,16 +101,17 @@ def run(quick: bool = False) -> Report:
         return report
     seconds, cap = (3.0, 1500) if quick else (15.0, 20000)
     report.notes.append(f"load average at the start: {load_average()}")
+    report.notes.append(
+        "load generator: wrk" if wrk_available() else
+        "load generator: the Python client (wrk is not installed, Debian: wrk, or "
+        "ISSUER_BENCH_LOAD=python)")
     with tempfile.TemporaryDirectory(prefix="issuer-bench-conc-") as tmp:
         root = Path(tmp)
         with fresh_database("PostgreSQL", root) as url, running_service(url, root) as service:
             warm = run_load(service, _award_request, 201, seconds=2, cap=500, clients=4)
             start = warm.completed
-            single = run_load(service, _award_request, 201, seconds=seconds, cap=cap,
-                              start=start, clients=1)
-            start += single.completed
-            many = run_load(service, _award_request, 201, seconds=seconds, cap=cap,
-                            start=start, clients=CLIENTS)
+            single, sent = _phase(service, 1, seconds=seconds, cap=cap, start=start)
+            many, _ = _phase(service, CLIENTS, seconds=seconds, cap=cap, start=start + sent)
     _row(report, "1 client", single, targets=False)
     _row(report, f"{CLIENTS} clients", many, targets=True)
     if single.per_second:
@@ -59,8 +119,8 @@ def run(quick: bool = False) -> Report:
             many.per_second / single.per_second)
     report.ratios[f"awards/s at {CLIENTS} clients / target {RATE_TARGET}"] = (
         many.per_second / RATE_TARGET)
-    for load in (single, many):
-        if load.errors:
-            report.notes.append("errors, e.g. " + " | ".join(load.error_samples))
+    for phase in (single, many):
+        if phase.errors:
+            report.notes.append("errors, e.g. " + " | ".join(phase.error_samples))
     report.notes.append(f"load average at the end: {load_average()}")
     return report
