@@ -15,16 +15,14 @@ from __future__ import annotations
 
 import os
 import tempfile
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from bench.databases import fresh_database, postgres_admin_url
-from bench.http import Service, _award_request, run_load, running_service
-from bench.measures import Report, group_cpu_s, load_average, percentile, processes_cpu_s
+from bench.http import Load, Service, _award_request, run_load, running_service
+from bench.measures import Report, group_cpu_s, load_average, processes_cpu_s
+from bench.wrk import WrkLoad, run_wrk
 from bench.wrk import available as wrk_available
-from bench.wrk import run_wrk
 
 CLIENTS = 32
 RATE_TARGET = 1000
@@ -49,29 +47,21 @@ class Phase:
 def _phase(service: Service, clients: int, *, seconds: float, cap: int,
            start: int) -> tuple[Phase, int]:
     """One phase of ``clients`` clients, and the number of requests it sent."""
-    database: Callable[[], float] = lambda: processes_cpu_s(  # noqa: E731
-        lambda _group, command: command.startswith("postgres:")
-        and f" {service.database} " in command)
-    server0, database0, client0 = group_cpu_s(service.group), database(), time.process_time()
-    if wrk_available():
-        load = run_wrk(service, _award_request, 201, seconds=seconds, clients=clients,
-                       start=start)
-        p50, p99, client = load.p50_ms, load.p99_ms, load.client_cpu_s
-        per_second, ok, completed = load.per_second, load.ok, load.completed
-        errors, samples = load.errors, load.error_samples
-    else:
-        python = run_load(service, _award_request, 201, seconds=seconds, cap=cap,
-                          start=start, clients=clients)
-        client = time.process_time() - client0
-        p50 = percentile(python.latencies_ms, 0.5)
-        p99 = percentile(python.latencies_ms, 0.99)
-        per_second, ok, completed = python.per_second, python.ok, python.completed
-        errors, samples = python.errors, python.error_samples
+    def database() -> float:
+        return processes_cpu_s(lambda _group, command: command.startswith("postgres:")
+                               and f" {service.database} " in command)
+
+    server0, database0 = group_cpu_s(service.group), database()
+    load: Load | WrkLoad = (
+        run_wrk(service, _award_request, 201, seconds=seconds, clients=clients, start=start)
+        if wrk_available() else
+        run_load(service, _award_request, 201, seconds=seconds, cap=cap, start=start,
+                 clients=clients))
     server, used_db = group_cpu_s(service.group) - server0, database() - database0
-    answered = max(1, ok)
-    return Phase(per_second, p50, p99, completed, errors, samples,
-                 server * 1000.0 / answered, used_db * 1000.0 / answered,
-                 client * 1000.0 / answered), completed
+    answered = max(1, load.ok)
+    return Phase(load.per_second, load.p50_ms, load.p99_ms, load.completed, load.errors,
+                 load.error_samples, server * 1000.0 / answered, used_db * 1000.0 / answered,
+                 load.client_cpu_s * 1000.0 / answered), load.completed
 
 
 def _row(report: Report, label: str, phase: Phase, *, targets: bool) -> None:

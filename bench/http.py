@@ -209,10 +209,21 @@ class Load:
     ok_bodies: list[bytes]
     errors: int
     error_samples: list[str]
+    #: CPU seconds this process spent meanwhile: the client threads' (as ``wrk``'s for
+    #: :class:`bench.wrk.WrkLoad`).
+    client_cpu_s: float = 0.0
 
     @property
     def completed(self) -> int:
         return len(self.latencies_ms)
+
+    @property
+    def p50_ms(self) -> float:
+        return percentile(self.latencies_ms, 0.5)
+
+    @property
+    def p99_ms(self) -> float:
+        return percentile(self.latencies_ms, 0.99)
 
     @property
     def ok(self) -> int:
@@ -270,6 +281,7 @@ def run_load(service: Service, make: RequestFactory, expected: int, *, seconds: 
             conn.close()
 
     threads = [threading.Thread(target=client, daemon=True) for _ in range(clients)]
+    cpu_began = time.process_time()
     for thread in threads:
         thread.start()
     began = time.perf_counter()
@@ -286,6 +298,7 @@ def run_load(service: Service, make: RequestFactory, expected: int, *, seconds: 
         errors=len(failures),
         error_samples=[f"{status}: {data[:300].decode('utf-8', 'replace')}"
                        for status, data in failures[:3]],
+        client_cpu_s=time.process_time() - cpu_began,
     )
 
 

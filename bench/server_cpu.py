@@ -32,8 +32,9 @@ from __future__ import annotations
 
 import json
 import tempfile
-import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -42,6 +43,7 @@ from bench import Timing, measure
 from bench.baseline import SignatureClock, Yardstick
 from bench.databases import backends, fresh_database
 from bench.http import (
+    Load,
     RequestFactory,
     Service,
     _award_request,
@@ -51,8 +53,8 @@ from bench.http import (
     running_service,
 )
 from bench.measures import Report, group_cpu_s, load_average, processes_cpu_s
+from bench.wrk import WrkLoad, run_wrk
 from bench.wrk import available as wrk_available
-from bench.wrk import run_wrk
 
 #: Clients sending at once: enough to keep both workers busy, few enough not to starve them.
 CLIENTS = 8
@@ -124,34 +126,19 @@ def cpu_per_request(service: Service, make: RequestFactory, expected: int, *, co
                     warmup: int, quick: bool = False) -> Stretch:
     """Server, database and client CPU milliseconds per answered request, the number
     answered, the signature's cost meanwhile, and up to :data:`KEEP` answers."""
+    send: Callable[..., Load | WrkLoad]
     if wrk_available():
-        return _wrk_stretch(service, make, expected, quick)
-    warm = run_load(service, make, expected, seconds=120, cap=warmup, clients=CLIENTS)
+        seconds, warm_seconds = WRK_SECONDS[quick], WRK_WARMUP_SECONDS[quick]
+        send = partial(run_wrk, service, make, expected, clients=CLIENTS)
+        warm = send(seconds=warm_seconds)
+        stretch = partial(send, seconds=seconds, keep=KEEP)
+    else:
+        send = partial(run_load, service, make, expected, clients=CLIENTS)
+        warm = send(seconds=120, cap=warmup)
+        stretch = partial(send, seconds=300, cap=count)
     with SignatureClock() as clock:
         server0, database0 = group_cpu_s(service.group), _database_cpu_s(service)
-        client0 = time.process_time()
-        load = run_load(service, make, expected, seconds=300, cap=count,
-                        start=warm.completed, clients=CLIENTS)
-        client = time.process_time() - client0
-        server = group_cpu_s(service.group) - server0
-        database = _database_cpu_s(service) - database0
-    if load.errors or warm.errors:
-        raise RuntimeError("errors while measuring: " + " | ".join(
-            (warm.error_samples + load.error_samples)[:3]))
-    answered = max(1, load.ok)
-    return Stretch(server * 1000.0 / answered, database * 1000.0 / answered,
-                   client * 1000.0 / answered, load.ok, clock.yardstick(),
-                   (warm.ok_bodies + load.ok_bodies)[:KEEP])
-
-
-def _wrk_stretch(service: Service, make: RequestFactory, expected: int,
-                 quick: bool) -> Stretch:
-    seconds, warm_seconds = WRK_SECONDS[quick], WRK_WARMUP_SECONDS[quick]
-    warm = run_wrk(service, make, expected, seconds=warm_seconds, clients=CLIENTS)
-    with SignatureClock() as clock:
-        server0, database0 = group_cpu_s(service.group), _database_cpu_s(service)
-        load = run_wrk(service, make, expected, seconds=seconds, clients=CLIENTS,
-                       start=warm.completed, keep=KEEP)
+        load = stretch(start=warm.completed)
         server = group_cpu_s(service.group) - server0
         database = _database_cpu_s(service) - database0
     if load.errors or warm.errors:
@@ -160,7 +147,7 @@ def _wrk_stretch(service: Service, make: RequestFactory, expected: int,
     answered = max(1, load.ok)
     return Stretch(server * 1000.0 / answered, database * 1000.0 / answered,
                    load.client_cpu_s * 1000.0 / answered, load.ok, clock.yardstick(),
-                   load.ok_bodies)
+                   (warm.ok_bodies + load.ok_bodies)[:KEEP])
 
 
 def measure_backend(backend: str, quick: bool) -> list[Cost]:
