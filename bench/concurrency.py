@@ -8,6 +8,9 @@ when wrk is not installed (said in the report; they spend three times wrk's CPU)
 the server, of PostgreSQL and of the load generator per award is reported beside the rate:
 their sum against the machine's cores bounds the rate.
 
+Then the same clients send ``POST /api/v1/awards/batch`` with :data:`bench.http.BATCH_AWARDS`
+awards each: the rate an integration awarding cohorts gets (awards/s; latency per request).
+
 Targets (2-core machine): >= 1,000 awards/s with p99 < 50 ms and no errors at 32 clients.
 """
 
@@ -19,7 +22,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.databases import fresh_database, postgres_admin_url
-from bench.http import Load, Service, _award_request, run_load, running_service
+from bench.http import (
+    BATCH_AWARDS,
+    Load,
+    RequestFactory,
+    Service,
+    _award_request,
+    _batch_request,
+    run_load,
+    running_service,
+)
 from bench.measures import Report, group_cpu_s, load_average, processes_cpu_s
 from bench.wrk import WrkLoad, run_wrk
 from bench.wrk import available as wrk_available
@@ -44,22 +56,23 @@ class Phase:
     client_ms: float
 
 
-def _phase(service: Service, clients: int, *, seconds: float, cap: int,
-           start: int) -> tuple[Phase, int]:
-    """One phase of ``clients`` clients, and the number of requests it sent."""
+def _phase(service: Service, clients: int, *, seconds: float, cap: int, start: int,
+           make: RequestFactory = _award_request, per: int = 1) -> tuple[Phase, int]:
+    """One phase of ``clients`` clients, and the number of requests it sent; with ``per``
+    awards in each request (a batch), rates and CPU are per award, latencies per request."""
     def database() -> float:
         return processes_cpu_s(lambda _group, command: command.startswith("postgres:")
                                and f" {service.database} " in command)
 
     server0, database0 = group_cpu_s(service.group), database()
     load: Load | WrkLoad = (
-        run_wrk(service, _award_request, 201, seconds=seconds, clients=clients, start=start)
+        run_wrk(service, make, 201, seconds=seconds, clients=clients, start=start)
         if wrk_available() else
-        run_load(service, _award_request, 201, seconds=seconds, cap=cap, start=start,
+        run_load(service, make, 201, seconds=seconds, cap=cap, start=start,
                  clients=clients))
     server, used_db = group_cpu_s(service.group) - server0, database() - database0
-    answered = max(1, load.ok)
-    return Phase(load.per_second, load.p50_ms, load.p99_ms, load.completed, load.errors,
+    answered = max(1, load.ok * per)
+    return Phase(load.per_second * per, load.p50_ms, load.p99_ms, load.completed, load.errors,
                  load.error_samples, server * 1000.0 / answered, used_db * 1000.0 / answered,
                  load.client_cpu_s * 1000.0 / answered), load.completed
 
@@ -102,14 +115,18 @@ def run(quick: bool = False) -> Report:
             start = warm.completed
             single, sent = _phase(service, 1, seconds=seconds, cap=cap, start=start)
             many, _ = _phase(service, CLIENTS, seconds=seconds, cap=cap, start=start + sent)
+            batched, _ = _phase(service, CLIENTS, seconds=seconds, cap=cap // BATCH_AWARDS,
+                                start=0, make=_batch_request, per=BATCH_AWARDS)
     _row(report, "1 client", single, targets=False)
     _row(report, f"{CLIENTS} clients", many, targets=True)
+    _row(report, f"{CLIENTS} clients, {BATCH_AWARDS} awards per request (batch; latency "
+                 "per request)", batched, targets=False)
     if single.per_second:
         report.ratios[f"awards/s: {CLIENTS} clients / 1 client"] = (
             many.per_second / single.per_second)
     report.ratios[f"awards/s at {CLIENTS} clients / target {RATE_TARGET}"] = (
         many.per_second / RATE_TARGET)
-    for phase in (single, many):
+    for phase in (single, many, batched):
         if phase.errors:
             report.notes.append("errors, e.g. " + " | ".join(phase.error_samples))
     report.notes.append(f"load average at the end: {load_average()}")

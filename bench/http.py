@@ -308,6 +308,18 @@ def _award_request(number: int) -> tuple[str, str, bytes]:
     return "POST", "/api/v1/awards", json.dumps(body).encode()
 
 
+#: Awards per request of the batch stretches (``POST /api/v1/awards/batch``): a cohort.
+BATCH_AWARDS = 20
+
+
+def _batch_request(number: int) -> tuple[str, str, bytes]:
+    """Request ``number`` of the batch stretches: :data:`BATCH_AWARDS` awards, each as
+    :func:`_award_request` sends one, to recipients no other request names."""
+    first = 10_000_000 + number * BATCH_AWARDS
+    awards = [json.loads(_award_request(first + n)[2]) for n in range(BATCH_AWARDS)]
+    return "POST", "/api/v1/awards/batch", json.dumps({"awards": awards}).encode()
+
+
 def _issue_request(base: str) -> RequestFactory:
     achievement_id = f"{base}/issuers/{ISSUER_SLUG}/achievements/{ACHIEVEMENT_SLUG}"
 

@@ -13,6 +13,9 @@ The load generator's own CPU per request is reported too: wrk's is about 0.1 ms,
 client's 0.3–0.4 ms. Measured side by side on one machine, the server's CPU per request came
 out within a few per cent under either (2.72 and 2.86 ms per award on SQLite).
 
+``POST /api/v1/awards/batch`` is measured too, with :data:`bench.http.BATCH_AWARDS` awards
+per request, and reported per award: what an integration that awards a cohort at once pays.
+
 Target: each request costs the server at most 60 raw Ed25519 signatures of CPU, with every
 credential stored, status-listed, signed and verifiable (``bench http`` fetches and verifies
 them all).
@@ -43,10 +46,12 @@ from bench import Timing, measure
 from bench.baseline import SignatureClock, Yardstick
 from bench.databases import backends, fresh_database
 from bench.http import (
+    BATCH_AWARDS,
     Load,
     RequestFactory,
     Service,
     _award_request,
+    _batch_request,
     _issue_request,
     _verify_request,
     run_load,
@@ -159,6 +164,10 @@ def measure_backend(backend: str, quick: bool) -> list[Cost]:
             awards = cpu_per_request(service, _award_request, 201, count=count,
                                      warmup=warmup, quick=quick)
             costs.append(_cost(backend, "POST /api/v1/awards", awards))
+            batches = cpu_per_request(service, _batch_request, 201, count=count // 10,
+                                      warmup=max(1, warmup // 10), quick=quick)
+            costs.append(_cost(backend, f"POST /api/v1/awards/batch, per award of "
+                               f"{BATCH_AWARDS} per request", batches, per=BATCH_AWARDS))
             awarded = [json.dumps(json.loads(b)["credential"], ensure_ascii=False,
                                   separators=(",", ":")) for b in awards.bodies[:200]]
             costs.append(_cost(backend, "POST /credentials/issue", cpu_per_request(
@@ -174,9 +183,11 @@ def measure_backend(backend: str, quick: bool) -> list[Cost]:
     return costs
 
 
-def _cost(backend: str, label: str, stretch: Stretch, *, floor: bool = False) -> Cost:
-    return Cost(backend, label, stretch.server_ms, stretch.database_ms, stretch.client_ms,
-                stretch.answered, stretch.sign, floor)
+def _cost(backend: str, label: str, stretch: Stretch, *, floor: bool = False,
+          per: int = 1) -> Cost:
+    """``stretch``'s cost per request, or per award of a request that makes ``per``."""
+    return Cost(backend, label, stretch.server_ms / per, stretch.database_ms / per,
+                stretch.client_ms / per, stretch.answered, stretch.sign, floor)
 
 
 def report_costs(report: Report, costs: list[Cost], run_sign_ms: float) -> None:

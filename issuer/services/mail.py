@@ -74,6 +74,27 @@ def queue_message(session: Session, values: dict[str, Any], *,
     return message
 
 
+def queue_messages(session: Session, rows: Sequence[dict[str, Any]]) -> list[MailMessage]:
+    """Queue many messages (rows of :func:`message_values`) with one INSERT in the caller's
+    transaction, each delivered once it commits, as :func:`queue_message` queues one."""
+    if not rows:
+        return []
+    if session.in_nested_transaction():
+        return [queue_message(session, row) for row in rows]
+    ids = session.scalars(
+        insert(MailMessage).returning(MailMessage.id, sort_by_parameter_order=True), rows).all()
+    messages = []
+    written = session.info.setdefault(_WRITTEN_KEY, set())
+    queued = session.info.setdefault(QUEUED_KEY, [])
+    for message_id, row in zip(ids, rows, strict=True):
+        message = MailMessage(**row)
+        message.id = int(message_id)
+        written.add(id(message))
+        queued.append(message)
+        messages.append(message)
+    return messages
+
+
 #: Keys in ``Session.info``: the queued messages written at once (not in the session), by
 #: ``id()``, while their transaction is open, and once it has committed.
 _WRITTEN_KEY, _COMMITTED_KEY = "issuer.mail.written", "issuer.mail.written.committed"

@@ -329,11 +329,14 @@ def allocate_many(session: Session, ctx: ServiceContext, issuer: Issuer,
     with :func:`allocate`, and gives back what it did not use with :func:`release_many`.
 
     The same draw as :func:`allocate` (uniform over the list, W3C Bitstring Status List
-    §6.1 herd privacy), written in the caller's transaction.
+    §6.1 herd privacy), written in the caller's transaction, and in random order: taken
+    in list order, the order of issuing would show in the indexes.
     """
+    block = _take_block(session, ctx, issuer, count)
+    _RANDOM.shuffle(block)
     return [Slot(slot.allocation_id, slot.number, slot.index,
                  status_entries(ctx, issuer.slug, slot.number, slot.index))
-            for slot in _take_block(session, ctx, issuer, count)]
+            for slot in block]
 
 
 def _take_block(session: Session, ctx: ServiceContext, issuer: Issuer,

@@ -192,6 +192,8 @@ def _what(error: ValidationError) -> str:
         return f"must include {_shown(wanted['const'])}"
     if kind == "minItems" and wanted == 1:
         return "must not be empty"
+    if kind == "maxItems" and isinstance(value, list):
+        return f"must hold at most {wanted} items, not {len(value)}"
     if kind == "enum":
         return f"{_shown(value)} is not one of {', '.join(_shown(v) for v in wanted)}"
     if kind == "required":

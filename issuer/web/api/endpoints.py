@@ -18,6 +18,7 @@ from flask import Response, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy import func, or_, select
 
+from issuer.core.errors import IssuerError, SchemaError
 from issuer.services.achievements import (
     create_achievement,
     get_achievement,
@@ -25,6 +26,7 @@ from issuer.services.achievements import (
     store_image,
     update_achievement,
 )
+from issuer.services.award_batches import BatchItem, award_batch
 from issuer.services.award_mail import delivered_mail, queue_award_mail
 from issuer.services.awards import (
     AwardRequest,
@@ -36,10 +38,11 @@ from issuer.services.awards import (
     search_credentials,
 )
 from issuer.services.bulk import end_of_day
-from issuer.services.errors import NotFound
+from issuer.services.errors import Invalid, NotFound
 from issuer.services.issuers import issuer_url
 from issuer.storage.models import Achievement, Credential, Issuer
 from issuer.web.api.common import (
+    MAX_SCHEMA_ERRORS,
     json_body,
     json_response,
     paging_headers,
@@ -47,6 +50,7 @@ from issuer.web.api.common import (
     query_text,
     raw_json_response,
     require_media_type,
+    schema_errors,
     token_actor,
     token_issuer,
 )
@@ -198,6 +202,64 @@ def award_one() -> ResponseReturnValue:
 
     after_commit(told)
     return _created(head + "}", url)
+
+
+@bp.post("/awards/batch")
+def award_many() -> ResponseReturnValue:
+    """Issue up to :data:`~issuer.services.award_batches.MAX_AWARDS` credentials, each
+    given as ``POST /api/v1/awards`` takes one, all or none: if any award is refused,
+    nothing is stored and the answer names every item at fault that could be seen before
+    issuing. The answer lists each award's result in the order sent."""
+    ctx = services()
+    issuer = token_issuer()
+    body = json_body("award-batch")
+    items = _batch_items(issuer, body["awards"])
+    done = award_batch(db(), ctx, issuer, items, actor=token_actor())
+    urls = [credential_url(ctx, a.credential.id) for a in done]
+    heads = [json.dumps({"id": a.credential.id, "url": url}, ensure_ascii=False,
+                        separators=(",", ":"))[:-1] + ',"credential":' + a.credential.document
+             for a, url in zip(done, urls, strict=True)]
+
+    def told(_answer: Response) -> Response:
+        report = deliver_committed_mail()
+        parts = [head + ',"email":' + json.dumps(
+            delivered_mail(ctx, a.credential, a.message, report).to_json(),
+            ensure_ascii=False, separators=(",", ":")) + "}"
+            for head, a in zip(heads, done, strict=True)]
+        return raw_json_response('{"awards":[' + ",".join(parts) + "]}", 201)
+
+    after_commit(told)
+    return raw_json_response('{"awards":[' + ",".join(h + "}" for h in heads) + "]}", 201)
+
+
+def _batch_items(issuer: Issuer, bodies: list[Any]) -> list[BatchItem]:
+    """Each award of a batch checked as ``POST /api/v1/awards`` checks its body; every
+    item at fault is named (``awards[i]…``) before anything is issued."""
+    problems: list[str] = []
+    for number, item in enumerate(bodies):
+        problems += [f"awards[{number}]" + (m[len("(body)"):] if m.startswith("(body)")
+                                             else "." + m)
+                     for m in schema_errors(item, "award")]
+    if problems:
+        raise SchemaError(f"{len(problems)} problem{'s' if len(problems) != 1 else ''} in "
+                          f"the batch, nothing was issued: {problems[0]}",
+                          problems[:MAX_SCHEMA_ERRORS])
+    items: list[BatchItem] = []
+    faults: dict[str, str] = {}
+    named: dict[str, Achievement] = {}
+    for number, item in enumerate(bodies):
+        try:
+            name = item["achievement"]
+            if name not in named:
+                named[name] = _achievement_named(issuer, name)
+            items.append(BatchItem(named[name], award_request(item), item.get("notify", True)))
+        except (IssuerError, ValueError) as exc:
+            faults[f"awards[{number}]"] = getattr(exc, "message", None) or str(exc)
+    if faults:
+        where, what = next(iter(faults.items()))
+        raise Invalid(f"{len(faults)} award{'s' if len(faults) != 1 else ''} of the batch "
+                      f"cannot be made, nothing was issued: {where}: {what}", faults)
+    return items
 
 
 def _created(text: str, url: str) -> Response:

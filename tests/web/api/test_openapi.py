@@ -532,6 +532,17 @@ def test_responses_match_their_schemas(client: FlaskClient, world: World) -> Non
     problem = client.post("/api/v1/awards", headers=headers, json={"achievement": 1})
     assert problem.status_code == 422
     _check(problem.get_json(), "/components/schemas/Problem")
+    batch = client.post("/api/v1/awards/batch", headers=headers, json={"awards": [
+        {"achievement": "host", "recipient": {"email": "c@example.org"}},
+        {"achievement": "host", "recipient": {"did": "did:example:d"}}]})
+    assert batch.status_code == 201
+    _check(batch.get_json(), _response_schema("/api/v1/awards/batch", "post", "201",
+                                              "application/json"))
+    for refused in ({"awards": [{"achievement": "host"}]}, {"awards": [
+            {"achievement": "none", "recipient": {"did": "did:example:e"}}]}):
+        answer = client.post("/api/v1/awards/batch", headers=headers, json=refused)
+        assert answer.status_code == 422
+        _check(answer.get_json(), "/components/schemas/Problem")
     bulk = client.post("/api/v1/bulk?achievement=host", headers=headers,
                        data=b"recipient\nb@example.org\nnot-an-address\n",
                        content_type="text/csv")
@@ -554,6 +565,7 @@ def test_responses_match_their_schemas(client: FlaskClient, world: World) -> Non
 
 @pytest.mark.parametrize("name, body", [
     ("award", {"achievement": "x", "recipient": {"email": "a@example.org"}}),
+    ("award-batch", {"awards": [{"achievement": "x", "recipient": {"email": "a@example.org"}}]}),
     ("vc-issue", {"credential": {"@context": ["https://www.w3.org/ns/credentials/v2"],
                                  "type": ["VerifiableCredential"],
                                  "credentialSubject": {"id": "did:example:1"}}}),

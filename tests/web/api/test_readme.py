@@ -77,10 +77,10 @@ def _send(client: FlaskClient, curl: Curl, values: dict[str, str],
                        headers={k: fill(v) for k, v in curl.headers.items()}, data=body)
 
 
-def test_the_readme_api_examples_award_bulk_award_and_verify(client: FlaskClient,
+def test_the_readme_api_examples_award_batch_bulk_award_and_verify(client: FlaskClient,
                                                              world: World) -> None:
     block = _api_block()
-    award, bulk, progress, results, fetch, verify = _curls(block)
+    award, batch, bulk, progress, results, fetch, verify = _curls(block)
     values = {"BASE": "", "TOKEN": world.token}
     # The demo issuer's badge is the test issuer's too.
     assert "peer-scaffolder" == world.achievement_slug
@@ -88,6 +88,12 @@ def test_the_readme_api_examples_award_bulk_award_and_verify(client: FlaskClient
     answer = _send(client, award, values, {})
     assert answer.status_code == 201, answer.get_json()
     credential = answer.get_json()["credential"]
+
+    batched = _send(client, batch, values, {})
+    assert batched.status_code == 201, batched.get_json()
+    assert [(a["credential"]["credentialSubject"].get("id"), a["email"]["status"])
+            for a in batched.get_json()["awards"]] == [
+        (None, "held"), ("did:example:cleo", "no_address")]
 
     printf = re.search(r"printf '([^']*)' > (\S+)", block)
     assert printf, "the README writes the CSV file it posts"
