@@ -102,6 +102,8 @@ class Cost:
     sign: Yardstick
     #: A reference request (no target): what any request, or any authenticated one, costs.
     floor: bool = False
+    #: What the figures are per: a request, or an award of a batch request.
+    unit: str = "request"
 
 
 def _get(path: str) -> RequestFactory:
@@ -166,8 +168,8 @@ def measure_backend(backend: str, quick: bool) -> list[Cost]:
             costs.append(_cost(backend, "POST /api/v1/awards", awards))
             batches = cpu_per_request(service, _batch_request, 201, count=count // 10,
                                       warmup=max(1, warmup // 10), quick=quick)
-            costs.append(_cost(backend, f"POST /api/v1/awards/batch, per award of "
-                               f"{BATCH_AWARDS} per request", batches, per=BATCH_AWARDS))
+            costs.append(_cost(backend, f"POST /api/v1/awards/batch ({BATCH_AWARDS} awards "
+                               "a request)", batches, per=BATCH_AWARDS))
             awarded = [json.dumps(json.loads(b)["credential"], ensure_ascii=False,
                                   separators=(",", ":")) for b in awards.bodies[:200]]
             costs.append(_cost(backend, "POST /credentials/issue", cpu_per_request(
@@ -187,16 +189,17 @@ def _cost(backend: str, label: str, stretch: Stretch, *, floor: bool = False,
           per: int = 1) -> Cost:
     """``stretch``'s cost per request, or per award of a request that makes ``per``."""
     return Cost(backend, label, stretch.server_ms / per, stretch.database_ms / per,
-                stretch.client_ms / per, stretch.answered, stretch.sign, floor)
+                stretch.client_ms / per, stretch.answered, stretch.sign, floor,
+                "request" if per == 1 else "award")
 
 
 def report_costs(report: Report, costs: list[Cost], run_sign_ms: float) -> None:
     for cost in costs:
         name = f"{cost.backend} {cost.label}"
-        report.add(f"{name}: server CPU per request", cost.server_ms, "ms")
+        report.add(f"{name}: server CPU per {cost.unit}", cost.server_ms, "ms")
         if cost.database_ms:
-            report.add(f"{name}: PostgreSQL CPU per request", cost.database_ms, "ms")
-        report.add(f"{name}: load generator's CPU per request", cost.client_ms, "ms")
+            report.add(f"{name}: PostgreSQL CPU per {cost.unit}", cost.database_ms, "ms")
+        report.add(f"{name}: load generator's CPU per {cost.unit}", cost.client_ms, "ms")
         ratio = cost.server_ms / cost.sign.ms
         report.ratios[f"{name}: server CPU / raw Ed25519 sign"] = ratio
         report.ratios[f"{name}: (against the run's before/after signature)"] = (

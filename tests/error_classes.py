@@ -23,6 +23,7 @@ SAMPLE_ARGUMENTS: dict[str, Any] = {
     "errors": ["sample: the first problem", "sample: the second problem"],
     "fields": {"name": "sample: a field problem"},
     "retry_after": 42,
+    "number": 3,
     "reason": "unknown",
     "what": "credential",
     "name": "sample_parameter",

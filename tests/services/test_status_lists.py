@@ -627,6 +627,17 @@ def test_a_batch_takes_its_indexes_at_once_and_drawn_taken_ones_are_left_out(
     assert status_lists.allocate_many(session, ctx, get_issuer(session, "other"), 5) == []
 
 
+def test_a_batch_hands_its_indexes_out_in_random_order(
+        session: Session, ctx: ServiceContext, world: World) -> None:
+    """Taken in list order by one statement, a batch's indexes handed out in that order
+    would show the order of its awards (§6.1)."""
+    issue(session, ctx)  # opens the issuer's lists
+    slots = status_lists.allocate_many(session, ctx, get_issuer(session, "guild"), 40)
+    indexes = [slot.index for slot in slots]
+    assert len(set(indexes)) == len(indexes) >= 38
+    assert indexes != sorted(indexes) and indexes != sorted(indexes, reverse=True)
+
+
 def test_a_bulk_award_keeps_one_index_per_credential_when_rows_are_refused(
         app: Flask, session: Session, ctx: ServiceContext, world: World) -> None:
     from datetime import date
