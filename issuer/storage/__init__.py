@@ -3,6 +3,7 @@
 # Every table module is imported with the package so the ORM registry and the migrations
 # always see the whole schema.
 from issuer.storage import (
+    idempotency,
     jobs,
     key_material,
     learner_sessions,
@@ -15,5 +16,5 @@ from issuer.storage import (
     wallets,
 )
 
-__all__ = ["jobs", "key_material", "learner_sessions", "learning", "measure_policies",
-           "models", "ob_api", "oid4vci", "traces", "wallets"]
+__all__ = ["idempotency", "jobs", "key_material", "learner_sessions", "learning",
+           "measure_policies", "models", "ob_api", "oid4vci", "traces", "wallets"]

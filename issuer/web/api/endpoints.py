@@ -27,7 +27,7 @@ from issuer.services.achievements import (
     update_achievement,
 )
 from issuer.services.award_batches import BatchItem, award_batch
-from issuer.services.award_mail import delivered_mail, queue_award_mail
+from issuer.services.award_mail import AwardMail, award_mails, delivered_mail, queue_award_mail
 from issuer.services.awards import (
     AwardRequest,
     EvidenceItem,
@@ -38,7 +38,8 @@ from issuer.services.awards import (
     search_credentials,
 )
 from issuer.services.bulk import end_of_day
-from issuer.services.errors import Invalid, NotFound
+from issuer.services.errors import Conflict, Invalid, NotFound
+from issuer.services.idempotency import Earlier, Taken, claim, parse_key, record
 from issuer.services.issuers import issuer_url
 from issuer.storage.models import Achievement, Credential, Issuer
 from issuer.web.api.common import (
@@ -183,22 +184,22 @@ def award_one() -> ResponseReturnValue:
     issuer = token_issuer()
     body = json_body("award")
     found = _achievement_named(issuer, body["achievement"])
+    key = _idempotency_key(issuer, "awards")
+    if isinstance(key, Earlier):
+        return _replayed(key, many=False)
     row = award(db(), ctx, issuer, found, award_request(body), actor=token_actor(),
                 flush=False)
     message = (queue_award_mail(db(), ctx, row, issuer_name=issuer.name, write_now=True)
                if body.get("notify", True) else None)
+    if key is not None:
+        record(db(), key, [row.id])
     url = credential_url(ctx, row.id)
-    # The stored text goes out as it is: parsing and serializing it again would cost more
-    # than the rest of the answer.
-    head = json.dumps({"id": row.id, "url": url}, ensure_ascii=False,
-                      separators=(",", ":"))[:-1] + ',"credential":' + row.document
+    head = _answer_head(row)
 
     def told(_answer: Response) -> Response:
         # The answer is made once the credential is stored and its mail went out.
-        email = delivered_mail(ctx, row, message, deliver_committed_mail()).to_json()
-        text = head + ',"email":' + json.dumps(email, ensure_ascii=False,
-                                               separators=(",", ":")) + "}"
-        return _created(text, url)
+        email = delivered_mail(ctx, row, message, deliver_committed_mail())
+        return _created(_with_email(head, email), url)
 
     after_commit(told)
     return _created(head + "}", url)
@@ -214,22 +215,60 @@ def award_many() -> ResponseReturnValue:
     issuer = token_issuer()
     body = json_body("award-batch")
     items = _batch_items(issuer, body["awards"])
+    key = _idempotency_key(issuer, "awards/batch")
+    if isinstance(key, Earlier):
+        return _replayed(key, many=True)
     done = award_batch(db(), ctx, issuer, items, actor=token_actor())
-    urls = [credential_url(ctx, a.credential.id) for a in done]
-    heads = [json.dumps({"id": a.credential.id, "url": url}, ensure_ascii=False,
-                        separators=(",", ":"))[:-1] + ',"credential":' + a.credential.document
-             for a, url in zip(done, urls, strict=True)]
+    if key is not None:
+        record(db(), key, [a.credential.id for a in done])
+    heads = [_answer_head(a.credential) for a in done]
 
     def told(_answer: Response) -> Response:
         report = deliver_committed_mail()
-        parts = [head + ',"email":' + json.dumps(
-            delivered_mail(ctx, a.credential, a.message, report).to_json(),
-            ensure_ascii=False, separators=(",", ":")) + "}"
-            for head, a in zip(heads, done, strict=True)]
+        parts = [_with_email(head, delivered_mail(ctx, a.credential, a.message, report))
+                 for head, a in zip(heads, done, strict=True)]
         return raw_json_response('{"awards":[' + ",".join(parts) + "]}", 201)
 
     after_commit(told)
     return raw_json_response('{"awards":[' + ",".join(h + "}" for h in heads) + "]}", 201)
+
+
+def _answer_head(credential: Credential) -> str:
+    """An award's answer up to its ``email`` member. The stored text goes out as it is:
+    parsing and serializing it again would cost more than the rest of the answer."""
+    url = credential_url(services(), credential.id)
+    return (json.dumps({"id": credential.id, "url": url}, ensure_ascii=False,
+                       separators=(",", ":"))[:-1] + ',"credential":' + credential.document)
+
+
+def _with_email(head: str, email: AwardMail) -> str:
+    return head + ',"email":' + json.dumps(email.to_json(), ensure_ascii=False,
+                                           separators=(",", ":")) + "}"
+
+
+def _idempotency_key(issuer: Issuer, route: str) -> Taken | Earlier | None:
+    """The request's ``Idempotency-Key``, taken for it; what an earlier request with the
+    key issued; or None when no key was sent."""
+    value = request.headers.get("Idempotency-Key")
+    if value is None:
+        return None
+    return claim(db(), services(), issuer, route, parse_key(value),
+                 request.get_data(cache=True))
+
+
+def _replayed(earlier: Earlier, *, many: bool) -> Response:
+    """The answer to the key's earlier request, as it stands now (its mail read again)."""
+    ctx = services()
+    if not earlier.credentials:
+        raise Conflict("The credentials this Idempotency-Key's request issued no longer exist.")
+    mail = award_mails(db(), ctx, earlier.credentials)
+    parts = [_with_email(_answer_head(c), mail[c.id]) for c in earlier.credentials]
+    if many:
+        response = raw_json_response('{"awards":[' + ",".join(parts) + "]}", 201)
+    else:
+        response = _created(parts[0], credential_url(ctx, earlier.credentials[0].id))
+    response.headers["Idempotent-Replayed"] = "true"
+    return response
 
 
 def _batch_items(issuer: Issuer, bodies: list[Any]) -> list[BatchItem]:

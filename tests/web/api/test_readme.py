@@ -94,6 +94,9 @@ def test_the_readme_api_examples_award_batch_bulk_award_and_verify(client: Flask
     assert [(a["credential"]["credentialSubject"].get("id"), a["email"]["status"])
             for a in batched.get_json()["awards"]] == [
         (None, "held"), ("did:example:cleo", "no_address")]
+    again = _send(client, batch, values, {})  # its Idempotency-Key: the same credentials
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.get_json() == batched.get_json()
 
     printf = re.search(r"printf '([^']*)' > (\S+)", block)
     assert printf, "the README writes the CSV file it posts"
