@@ -80,8 +80,8 @@ def award_batch(session: Session, ctx: ServiceContext, issuer: Issuer,
             raise BatchItemRefused(number, exc) from None
     release_many(session, slots)
     write_credentials(session, issued)
-    notified = [(credential, award_mail_values(ctx, credential, issuer_name=issuer.name))
-                for credential, item in zip(issued, items, strict=True) if item.notify]
-    queued = queue_messages(session, [values for _, values in notified if values is not None])
+    mail = [award_mail_values(ctx, credential, issuer_name=issuer.name)
+            for credential, item in zip(issued, items, strict=True) if item.notify]
+    queued = queue_messages(session, [values for values in mail if values is not None])
     by_credential = {message.credential_id: message for message in queued}
     return [Awarded(credential, by_credential.get(credential.id)) for credential in issued]

@@ -75,7 +75,8 @@ def claim(session: Session, ctx: ServiceContext, issuer: Issuer, route: str, key
     # A key older than KEEP_FOR is forgotten: the next request with it is a new one.
     session.execute(delete(IdempotentRequest).where(
         *of_key, IdempotentRequest.created_at < now - KEEP_FOR))
-    earlier = session.scalar(select(IdempotentRequest).where(*of_key))
+    find = select(IdempotentRequest).where(*of_key)
+    earlier = session.scalar(find)
     if earlier is None:
         row = IdempotentRequest(issuer_id=issuer.id, route=route, key=key,
                                 body_digest=digest, credential_ids=[], created_at=now)
@@ -87,7 +88,7 @@ def claim(session: Session, ctx: ServiceContext, issuer: Issuer, route: str, key
         except IntegrityError:
             # Another request took the key since the look above, and has committed: the
             # insert waited for it (PostgreSQL; SQLite lets one writer in at a time).
-            earlier = session.scalar(select(IdempotentRequest).where(*of_key))
+            earlier = session.scalar(find)
             if earlier is None:
                 raise Conflict("Another request with this Idempotency-Key is being "
                                "answered: send it again in a moment.") from None
@@ -98,10 +99,9 @@ def claim(session: Session, ctx: ServiceContext, issuer: Issuer, route: str, key
     return Earlier(_credentials(session, list(earlier.credential_ids)))
 
 
-def record(session: Session, taken: Taken, credential_ids: Sequence[str]) -> None:
-    """Keep the ids of what the request issued with its key, in its transaction."""
+def record(taken: Taken, credential_ids: Sequence[str]) -> None:
+    """Keep the ids of what the request issued with its key, written with its transaction."""
     taken.row.credential_ids = list(credential_ids)
-    session.flush()
 
 
 def _credentials(session: Session, ids: list[str]) -> list[Credential]:

@@ -77,21 +77,12 @@ def queue_message(session: Session, values: dict[str, Any], *,
 def queue_messages(session: Session, rows: Sequence[dict[str, Any]]) -> list[MailMessage]:
     """Queue many messages (rows of :func:`message_values`) with one INSERT in the caller's
     transaction, each delivered once it commits, as :func:`queue_message` queues one."""
-    if not rows:
-        return []
     if session.in_nested_transaction():
         return [queue_message(session, row) for row in rows]
-    ids = session.scalars(
-        insert(MailMessage).returning(MailMessage.id, sort_by_parameter_order=True), rows).all()
-    messages = []
-    written = session.info.setdefault(_WRITTEN_KEY, set())
-    queued = session.info.setdefault(QUEUED_KEY, [])
-    for message_id, row in zip(ids, rows, strict=True):
-        message = MailMessage(**row)
-        message.id = int(message_id)
-        written.add(id(message))
-        queued.append(message)
-        messages.append(message)
+    messages = [MailMessage(**row, id=message_id)
+                for message_id, row in zip(_insert_many(session, rows), rows, strict=True)]
+    session.info.setdefault(_WRITTEN_KEY, set()).update(id(m) for m in messages)
+    session.info.setdefault(QUEUED_KEY, []).extend(messages)
     return messages
 
 
@@ -136,12 +127,17 @@ def insert_messages(session: Session, rows: Sequence[dict[str, Any]]) -> list[Ou
     """Write many messages (rows of :func:`message_values`) with one statement, in the
     caller's transaction; the caller commits, then hands them to a deliverer. A bulk award
     queues a batch's mail so: the unit of work costs more than the rows for fifty objects."""
+    return [Outgoing(message_id, row["to_address"], row["subject"], row["body"],
+                     row["created_at"])
+            for message_id, row in zip(_insert_many(session, rows), rows, strict=True)]
+
+
+def _insert_many(session: Session, rows: Sequence[dict[str, Any]]) -> list[int]:
+    """The ids of ``rows``, written with one INSERT, in their order."""
     if not rows:
         return []
-    ids = session.scalars(
-        insert(MailMessage).returning(MailMessage.id, sort_by_parameter_order=True), rows).all()
-    return [Outgoing(int(message_id), row["to_address"], row["subject"], row["body"],
-                     row["created_at"]) for message_id, row in zip(ids, rows, strict=True)]
+    return [int(message_id) for message_id in session.scalars(
+        insert(MailMessage).returning(MailMessage.id, sort_by_parameter_order=True), rows)]
 
 
 @lru_cache(maxsize=1)

@@ -192,9 +192,9 @@ def award_one() -> ResponseReturnValue:
     message = (queue_award_mail(db(), ctx, row, issuer_name=issuer.name, write_now=True)
                if body.get("notify", True) else None)
     if key is not None:
-        record(db(), key, [row.id])
-    url = credential_url(ctx, row.id)
+        record(key, [row.id])
     head = _answer_head(row)
+    url = credential_url(ctx, row.id)
 
     def told(_answer: Response) -> Response:
         # The answer is made once the credential is stored and its mail went out.
@@ -220,17 +220,22 @@ def award_many() -> ResponseReturnValue:
         return _replayed(key, many=True)
     done = award_batch(db(), ctx, issuer, items, actor=token_actor())
     if key is not None:
-        record(db(), key, [a.credential.id for a in done])
+        record(key, [a.credential.id for a in done])
     heads = [_answer_head(a.credential) for a in done]
 
     def told(_answer: Response) -> Response:
         report = deliver_committed_mail()
         parts = [_with_email(head, delivered_mail(ctx, a.credential, a.message, report))
                  for head, a in zip(heads, done, strict=True)]
-        return raw_json_response('{"awards":[' + ",".join(parts) + "]}", 201)
+        return _awards_answer(parts)
 
     after_commit(told)
-    return raw_json_response('{"awards":[' + ",".join(h + "}" for h in heads) + "]}", 201)
+    return _awards_answer([head + "}" for head in heads])
+
+
+def _awards_answer(parts: list[str]) -> Response:
+    """A batch's answer, made of each award's (:func:`_answer_head`, :func:`_with_email`)."""
+    return raw_json_response('{"awards":[' + ",".join(parts) + "]}", 201)
 
 
 def _answer_head(credential: Credential) -> str:
@@ -264,7 +269,7 @@ def _replayed(earlier: Earlier, *, many: bool) -> Response:
     mail = award_mails(db(), ctx, earlier.credentials)
     parts = [_with_email(_answer_head(c), mail[c.id]) for c in earlier.credentials]
     if many:
-        response = raw_json_response('{"awards":[' + ",".join(parts) + "]}", 201)
+        response = _awards_answer(parts)
     else:
         response = _created(parts[0], credential_url(ctx, earlier.credentials[0].id))
     response.headers["Idempotent-Replayed"] = "true"
