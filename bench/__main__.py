@@ -10,7 +10,8 @@ server's CPU per award, issue and verify against one raw Ed25519 signature), ``c
 (awards/s and p99 at 32 clients on PostgreSQL beside one client), ``memory`` (a worker's
 RSS after 10,000 awards against its warm size) and ``instructions`` (instructions per request
 in-process under callgrind, against a raw signature and ``GET /healthz``: the measure to
-compare two versions by); all of them when none is named (``make bench``).
+compare two versions by), ``floor`` (in-process, what an award costs beside the least
+an award can cost on this stack); all of them when none is named (``make bench``).
 
 A new benchmark is a module with ``run(quick: bool) -> bench.Result``, added to BENCHMARKS.
 A :class:`bench.measures.Report` also carries measures with their targets, printed as a table
@@ -44,6 +45,7 @@ BENCHMARKS: dict[str, str] = {
     "concurrency": "bench.concurrency",
     "memory": "bench.memory",
     "instructions": "bench.instructions",
+    "floor": "bench.floor",
 }
 
 DEFAULT_OUTPUT = Path(__file__).resolve().parent / "results" / "latest.json"
