@@ -29,17 +29,18 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import statistics
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from bench.databases import backends, fresh_database
-from bench.http import ACHIEVEMENT_SLUG, ISSUER_SLUG, _cli
+from bench.databases import backends
+from bench.http import ACHIEVEMENT_SLUG, ISSUER_SLUG
+from bench.in_process import caller, installation
 from bench.measures import Report
 
 ROUNDS, QUICK_ROUNDS = 12, 3
@@ -65,7 +66,6 @@ def _kinds(token: str) -> dict[str, Callable[[], object]]:
     from flask import Response, request
     from sqlalchemy import bindparam, select
     from sqlalchemy.orm import selectinload
-    from werkzeug.test import EnvironBuilder
 
     from issuer.app import create_app
     from issuer.services.awards import AwardRequest, Recipient, build_credential
@@ -119,26 +119,12 @@ def _kinds(token: str) -> dict[str, Callable[[], object]]:
                      methods=["POST"])
     csrf.exempt(stripped)
 
-    def call(method: str, path: str, body: Any, expected: int) -> bytes:
-        builder = EnvironBuilder(method=method, path=path, base_url=BASE,
-                                 data=None if body is None else json.dumps(body),
-                                 headers={"Authorization": f"Bearer {token}",
-                                          "Accept": "application/json"},
-                                 content_type="application/json" if body else None)
-        environ = builder.get_environ()
-        builder.close()
-        status: list[str] = []
-        chunks = app(environ, lambda s, _h, _e=None: status.append(s))
-        data = b"".join(chunks)
-        getattr(chunks, "close", lambda: None)()
-        if not status or int(status[0].split()[0]) != expected:
-            raise RuntimeError(f"{method} {path}: {status} {data[:300]!r}")
-        return data
+    call = caller(app, token, BASE)
 
-    call("POST", "/api/v1/achievements", {
+    call("POST", "/api/v1/achievements", json.dumps({
         "slug": ACHIEVEMENT_SLUG, "name": "Benchmark Badge",
         "description": "Issued by the performance benchmark.",
-        "criteria": {"narrative": "Be sent by the benchmark."}}, 201)
+        "criteria": {"narrative": "Be sent by the benchmark."}}).encode(), 201)
     with app.test_request_context("/"):
         session = db()
         issuer = session.scalars(select(Issuer).where(Issuer.slug == ISSUER_SLUG)
@@ -167,10 +153,10 @@ def _kinds(token: str) -> dict[str, Callable[[], object]]:
 
     numbers = iter(range(10**9))
 
-    def award(path: str) -> None:
+    def award(path: str) -> bytes:
         number = next(numbers)
-        call("POST", path, {"achievement": ACHIEVEMENT_SLUG, "recipient": {
-            "email": f"learner{number}@bench.test", "name": f"Learner {number}"}}, 201)
+        return call("POST", path, json.dumps({"achievement": ACHIEVEMENT_SLUG, "recipient": {
+            "email": f"learner{number}@bench.test", "name": f"Learner {number}"}}).encode(), 201)
 
     key = Ed25519PrivateKey.generate()
     message = bytes(range(64))
@@ -184,43 +170,43 @@ def _kinds(token: str) -> dict[str, Callable[[], object]]:
     }
 
 
-def ratios(token: str, rounds: int) -> dict[str, list[float]]:
-    """Each kind's CPU per call against the round's raw signature, one value per round."""
+def ratios(token: str, rounds: int, per_round: int = PER_ROUND,
+           warmup: int = WARMUP) -> dict[str, list[float]]:
+    """Each kind's CPU per call against the round's raw signature, one value per round.
+    The app is built from the ``ISSUER_*`` settings in this process's environment."""
     kinds = _kinds(token)
     for fn in kinds.values():
-        for _ in range(WARMUP):
+        for _ in range(warmup):
             fn()
     seen: dict[str, list[float]] = {kind: [] for kind in KINDS}
     for _ in range(rounds):
-        signature = _cpu_ms(kinds["signature"], PER_ROUND * 10)
+        signature = _cpu_ms(kinds["signature"], per_round * 10)
         for kind in KINDS:
-            seen[kind].append(_cpu_ms(kinds[kind], PER_ROUND) / signature)
+            seen[kind].append(_cpu_ms(kinds[kind], per_round) / signature)
     return seen
 
 
 def _measure_backend(backend: str, rounds: int) -> dict[str, list[float]]:
-    with tempfile.TemporaryDirectory(prefix="issuer-bench-floor-") as tmp:
-        root = Path(tmp)
-        with fresh_database(backend, root) as url:
-            env = {"ISSUER_BASE_URL": BASE, "ISSUER_DATABASE_URL": url,
-                   "ISSUER_KEYS_DIR": str(root / "keys"),
-                   "ISSUER_INSTANCE_DIR": str(root / "instance"),
-                   "ISSUER_SECRET_KEY": secrets.token_urlsafe(32)}
-            full = {**os.environ, **env}
-            _cli(full, "init")
-            _cli(full, "issuers", "create", "--slug", ISSUER_SLUG, "--name", "Benchmark Guild")
-            token = _cli(full, "tokens", "create", "--issuer", ISSUER_SLUG,
-                         "--name", "bench").strip()
-            earlier = {name: os.environ.get(name) for name in env}
-            os.environ.update(env)
-            try:
-                return ratios(token, rounds)
-            finally:
-                for name, value in earlier.items():
-                    if value is None:
-                        os.environ.pop(name, None)
-                    else:
-                        os.environ[name] = value
+    with tempfile.TemporaryDirectory(prefix="issuer-bench-floor-") as tmp, \
+            installation(backend, Path(tmp), BASE) as (settings, token), \
+            environment(settings):
+        return ratios(token, rounds)
+
+
+@contextmanager
+def environment(settings: dict[str, str]) -> Iterator[None]:
+    """``settings`` in this process's environment until the block ends (the app reads its
+    settings from there)."""
+    earlier = {name: os.environ.get(name) for name in settings}
+    os.environ.update(settings)
+    try:
+        yield
+    finally:
+        for name, value in earlier.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def run(quick: bool = False) -> Report:

@@ -27,7 +27,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import secrets
 import shutil
 import subprocess
 import sys
@@ -38,8 +37,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench.databases import backends, fresh_database
-from bench.http import ACHIEVEMENT_SLUG, ISSUER_SLUG, _cli, _issue_request
+from bench.databases import backends
+from bench.http import ACHIEVEMENT_SLUG, _issue_request
+from bench.in_process import caller, installation
 from bench.measures import Report
 
 #: Requests of each kind counted (and raw signatures).
@@ -62,7 +62,6 @@ def _child() -> None:
     The request log goes to stderr, as under gunicorn: its cost is counted, and the parent
     keeps its last lines for an error message."""
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-    from werkzeug.test import EnvironBuilder
 
     from issuer.app import create_app
 
@@ -73,20 +72,7 @@ def _child() -> None:
     numbers = iter(range(1_000_000))
     awarded: list[str] = []
 
-    def call(method: str, path: str, body: bytes | None, expected: int) -> bytes:
-        builder = EnvironBuilder(method=method, path=path, data=body, base_url=BASE,
-                                 headers={"Authorization": f"Bearer {token}",
-                                          "Accept": "application/json"},
-                                 content_type="application/json" if body else None)
-        environ = builder.get_environ()
-        builder.close()
-        status: list[str] = []
-        chunks = app(environ, lambda s, _h, _e=None: status.append(s))
-        data = b"".join(chunks)
-        getattr(chunks, "close", lambda: None)()
-        if not status or int(status[0].split()[0]) != expected:
-            raise RuntimeError(f"{method} {path}: {status} {data[:300]!r}")
-        return data
+    call = caller(app, token, BASE)
 
     issue_body = _issue_request(BASE)
 
@@ -144,15 +130,8 @@ def count_backend(backend: str, count: int) -> dict[str, float]:
     """Instructions per request of each kind (and per raw signature) on ``backend``."""
     with tempfile.TemporaryDirectory(prefix="issuer-bench-instr-") as tmp:
         root = Path(tmp)
-        with fresh_database(backend, root) as url:
-            env = {**os.environ, "ISSUER_BASE_URL": BASE, "ISSUER_DATABASE_URL": url,
-                   "ISSUER_KEYS_DIR": str(root / "keys"),
-                   "ISSUER_INSTANCE_DIR": str(root / "instance"),
-                   "ISSUER_SECRET_KEY": secrets.token_urlsafe(32)}
-            _cli(env, "init")
-            _cli(env, "issuers", "create", "--slug", ISSUER_SLUG, "--name", "Benchmark Guild")
-            env["BENCH_TOKEN"] = _cli(env, "tokens", "create", "--issuer", ISSUER_SLUG,
-                                      "--name", "bench").strip()
+        with installation(backend, root, BASE) as (settings, token):
+            env = {**os.environ, **settings, "BENCH_TOKEN": token}
             return _measure(env, root, count)
 
 
